@@ -1,0 +1,84 @@
+"""FastAPI as its tutorial teaches it: ``@app.middleware("http")``, handlers returning data.
+
+``@app.middleware("http")`` is a ``BaseHTTPMiddleware`` underneath; its cost per
+layer is part of what is measured. Handlers return dicts, serialized by FastAPI.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import Body, FastAPI, Request, Response
+from fastapi.responses import PlainTextResponse
+
+from scenarios import HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
+
+CallNext = Callable[[Request], Awaitable[Response]]
+
+
+async def pass_through(request: Request, call_next: CallNext) -> Response:
+    return await call_next(request)
+
+
+async def response_time(request: Request, call_next: CallNext) -> Response:
+    start = time.perf_counter()
+    response = await call_next(request)
+    response.headers["X-Response-Time"] = f"{(time.perf_counter() - start) * 1000:.3f}ms"
+    return response
+
+
+async def logger(request: Request, call_next: CallNext) -> Response:
+    start = time.perf_counter()
+    response = await call_next(request)
+    _ = (request.method, request.url.path, time.perf_counter() - start)
+    return response
+
+
+def _route(index: int) -> Callable[[str], Awaitable[str]]:
+    async def endpoint(id: str) -> str:
+        return route_text(index, id)
+
+    return endpoint
+
+
+def build(spec: AppSpec) -> FastAPI:
+    """Return the FastAPI app for ``spec``; the last middleware added runs first."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    if spec.kind in ("hello", "depth"):
+
+        @app.get("/", response_class=PlainTextResponse)
+        async def hello() -> str:
+            return HELLO
+
+        for _ in range(spec.size):
+            app.middleware("http")(pass_through)
+    elif spec.kind == "stack":
+
+        @app.get("/users/{id}")
+        async def user(id: str) -> dict[str, str]:
+            return user_payload(id)
+
+        for _ in range(3):
+            app.middleware("http")(pass_through)
+        app.middleware("http")(logger)
+        app.middleware("http")(response_time)
+    elif spec.kind == "json":
+
+        @app.get("/json")
+        async def payload() -> dict[str, Any]:
+            return JSON_PAYLOAD
+
+    elif spec.kind == "post":
+
+        @app.post("/echo")
+        async def echo(body: dict[str, Any] = Body()) -> dict[str, Any]:
+            return body
+
+    elif spec.kind == "routes":
+        for i in range(spec.size):
+            app.add_api_route(route_path(i), _route(i), methods=["GET"], response_class=PlainTextResponse)
+    else:
+        raise ValueError(spec.kind)
+    return app

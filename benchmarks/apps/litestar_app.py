@@ -1,0 +1,87 @@
+"""Litestar with ``ASGIMiddleware`` (its recommended middleware since 2.15) and typed handlers."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from litestar import Litestar, MediaType, get, post
+from litestar.handlers import HTTPRouteHandler
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from scenarios import HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
+
+
+class PassThrough(ASGIMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        await next_app(scope, receive, send)
+
+
+class ResponseTime(ASGIMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        start = time.perf_counter()
+
+        async def send_with_time(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                elapsed = f"{(time.perf_counter() - start) * 1000:.3f}ms".encode()
+                message["headers"] = [*message.get("headers", ()), (b"x-response-time", elapsed)]
+            await send(message)
+
+        await next_app(scope, receive, send_with_time)
+
+
+class Logger(ASGIMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        start = time.perf_counter()
+        await next_app(scope, receive, send)
+        _ = (scope.get("method"), scope["path"], time.perf_counter() - start)
+
+
+async def hello() -> str:
+    return HELLO
+
+
+async def user(id: str) -> dict[str, str]:
+    return user_payload(id)
+
+
+async def payload() -> dict[str, Any]:
+    return JSON_PAYLOAD
+
+
+async def echo(data: dict[str, Any]) -> dict[str, Any]:
+    return data
+
+
+def _route(index: int) -> HTTPRouteHandler:
+    async def endpoint(id: str) -> str:
+        return route_text(index, id)
+
+    path = route_path(index).replace("{id}", "{id:str}")
+    return get(path, media_type=MediaType.TEXT, name=f"r{index}")(endpoint)
+
+
+def _handlers(spec: AppSpec) -> list[HTTPRouteHandler]:
+    """Fresh handler objects per app: Litestar binds a handler to the app that owns it."""
+    if spec.kind in ("hello", "depth"):
+        return [get("/", media_type=MediaType.TEXT)(hello)]
+    if spec.kind == "stack":
+        return [get("/users/{id:str}")(user)]
+    if spec.kind == "json":
+        return [get("/json")(payload)]
+    if spec.kind == "post":
+        return [post("/echo", status_code=200)(echo)]
+    if spec.kind == "routes":
+        return [_route(i) for i in range(spec.size)]
+    raise ValueError(spec.kind)
+
+
+def build(spec: AppSpec) -> Litestar:
+    """Return the Litestar app for ``spec``; middleware runs in list order."""
+    middleware: list[Any] = []
+    if spec.kind == "depth":
+        middleware = [PassThrough() for _ in range(spec.size)]
+    elif spec.kind == "stack":
+        middleware = [ResponseTime(), Logger(), PassThrough(), PassThrough(), PassThrough()]
+    return Litestar(route_handlers=_handlers(spec), middleware=middleware, openapi_config=None)

@@ -1,0 +1,155 @@
+"""Starlette, twice: pure ASGI middleware (the fast idiom) and ``BaseHTTPMiddleware``.
+
+``BaseHTTPMiddleware`` is what most Starlette users write, and its per-layer task
+and stream cost is the pain a Koa-style ``await next()`` removes, so both are shown.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from scenarios import HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
+
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+class CompactJSON(JSONResponse):
+    """Starlette's JSONResponse already renders compactly; only the media type is set here."""
+
+    media_type = JSON_TYPE
+
+
+async def hello(request: Request) -> Response:
+    return PlainTextResponse(HELLO)
+
+
+async def user(request: Request) -> Response:
+    return CompactJSON(user_payload(request.path_params["id"]))
+
+
+async def payload(request: Request) -> Response:
+    return CompactJSON(JSON_PAYLOAD)
+
+
+async def echo(request: Request) -> Response:
+    return CompactJSON(json.loads(await request.body()))
+
+
+def _route(index: int) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        return PlainTextResponse(route_text(index, request.path_params["id"]))
+
+    return endpoint
+
+
+# --- pure ASGI middleware -------------------------------------------------------------
+
+
+class PassThrough:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+class ResponseTime:
+    """Adds x-response-time at ``http.response.start``: the only ASGI point to set a header."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start = time.perf_counter()
+
+        async def send_with_time(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                elapsed = f"{(time.perf_counter() - start) * 1000:.3f}ms".encode()
+                message["headers"] = [*message.get("headers", ()), (b"x-response-time", elapsed)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_time)
+
+
+class Logger:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        start = time.perf_counter()
+        await self.app(scope, receive, send)
+        _ = (scope.get("method"), scope.get("path"), time.perf_counter() - start)
+
+
+# --- BaseHTTPMiddleware -----------------------------------------------------------------
+
+
+class BasePassThrough(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        return await call_next(request)
+
+
+class BaseResponseTime(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        start = time.perf_counter()
+        response = await call_next(request)
+        response.headers["X-Response-Time"] = f"{(time.perf_counter() - start) * 1000:.3f}ms"
+        return response
+
+
+class BaseLogger(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        start = time.perf_counter()
+        response = await call_next(request)
+        _ = (request.method, request.url.path, time.perf_counter() - start)
+        return response
+
+
+def _routes(spec: AppSpec) -> list[Route]:
+    if spec.kind in ("hello", "depth"):
+        return [Route("/", hello)]
+    if spec.kind == "stack":
+        return [Route("/users/{id}", user)]
+    if spec.kind == "json":
+        return [Route("/json", payload)]
+    if spec.kind == "post":
+        return [Route("/echo", echo, methods=["POST"])]
+    if spec.kind == "routes":
+        return [Route(route_path(i), _route(i)) for i in range(spec.size)]
+    raise ValueError(spec.kind)
+
+
+def _build(spec: AppSpec, base_http: bool) -> Starlette:
+    passthrough: Any = BasePassThrough if base_http else PassThrough
+    middleware: list[Middleware] = []
+    if spec.kind == "stack":
+        timing: Any = BaseResponseTime if base_http else ResponseTime
+        logger: Any = BaseLogger if base_http else Logger
+        middleware = [Middleware(timing), Middleware(logger)] + [Middleware(passthrough)] * 3
+    elif spec.kind == "depth":
+        middleware = [Middleware(passthrough) for _ in range(spec.size)]
+    return Starlette(routes=_routes(spec), middleware=middleware)
+
+
+def build(spec: AppSpec) -> Starlette:
+    """Starlette with pure ASGI middleware."""
+    return _build(spec, base_http=False)
+
+
+def build_base_http(spec: AppSpec) -> Starlette:
+    """Starlette with ``BaseHTTPMiddleware`` subclasses."""
+    return _build(spec, base_http=True)
+

@@ -1,0 +1,98 @@
+'use strict';
+// Koa 3 + @koa/router: the reference aiokoa is measured against, serving every scenario.
+// Usage: node server.js <app> [port]   where <app> is hello | stack | json | post |
+// depth-N | routes-N (or set APP and PORT). Mirrors benchmarks/scenarios.py exactly.
+
+const Koa = require('koa');
+const Router = require('@koa/router');
+
+const HELLO = 'Hello World';
+
+// Same generator as scenarios.py so both sides send identical JSON.
+function jsonPayload() {
+  const items = [];
+  for (let i = 0; i < 132; i++) {
+    items.push({
+      id: i,
+      name: `item-${String(i).padStart(3, '0')}`,
+      active: i % 3 !== 0,
+      score: Math.round(i * 1.25 * 100) / 100,
+      tags: i % 2 ? ['alpha', 'beta'] : ['gamma'],
+    });
+  }
+  return { count: items.length, items };
+}
+
+const PAYLOAD = jsonPayload();
+
+const passThrough = async (ctx, next) => {
+  await next();
+};
+
+const hello = async (ctx) => {
+  ctx.body = HELLO;
+};
+
+function readBody(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function build(spec) {
+  const app = new Koa({ env: 'production' });
+  const [kind, sizeText] = spec.split('-');
+  const size = Number(sizeText || 0);
+  if (kind === 'hello') {
+    app.use(hello);
+  } else if (kind === 'depth') {
+    for (let i = 0; i < size; i++) app.use(passThrough);
+    app.use(hello);
+  } else if (kind === 'json') {
+    app.use(async (ctx) => {
+      ctx.body = PAYLOAD;
+    });
+  } else if (kind === 'post') {
+    app.use(async (ctx) => {
+      ctx.body = JSON.parse(await readBody(ctx.req));
+    });
+  } else if (kind === 'stack') {
+    const router = new Router();
+    router.get('/users/:id', (ctx) => {
+      ctx.body = { id: ctx.params.id, name: 'user' + ctx.params.id };
+    });
+    app.use(async (ctx, next) => {
+      const start = performance.now();
+      await next();
+      ctx.set('X-Response-Time', `${(performance.now() - start).toFixed(3)}ms`);
+    });
+    app.use(async (ctx, next) => {
+      // Koa's logger example, measuring but not printing.
+      const start = performance.now();
+      await next();
+      void [ctx.method, ctx.url, performance.now() - start];
+    });
+    for (let i = 0; i < 3; i++) app.use(passThrough);
+    app.use(router.routes());
+  } else if (kind === 'routes') {
+    const router = new Router();
+    for (let i = 0; i < size; i++) {
+      router.get(`/r${i}/:id`, (ctx) => {
+        ctx.body = `r${i}:${ctx.params.id}`;
+      });
+    }
+    app.use(router.routes());
+  } else {
+    throw new Error(`unknown app ${spec}`);
+  }
+  return app;
+}
+
+const spec = process.argv[2] || process.env.APP || 'hello';
+const port = Number(process.argv[3] || process.env.PORT || 3000);
+build(spec).listen(port, '127.0.0.1', () => {
+  process.stdout.write(`koa ${spec} listening on 127.0.0.1:${port}\n`);
+});

@@ -1,0 +1,175 @@
+"""What every benchmark app must do, and how a response is judged correct.
+
+Every app, in every framework, is built from an ``AppSpec`` and must answer each
+``Case`` exactly as ``Case.expect`` says; a benchmark figure from an app that
+answers differently would compare unlike work, so the harnesses check first.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+SCENARIOS = ("hello", "stack", "json", "depth", "routes", "post")
+DEPTHS = (0, 5, 20, 50)
+ROUTE_COUNTS = (10, 100, 1000)
+
+TEXT = "text/plain"
+JSON = "application/json"
+HELLO = "Hello World"
+USER_ID = "42"
+ROUTE_PARAM = "7"
+
+
+def _make_json_payload() -> dict[str, Any]:
+    """About 10 kB once serialized compactly; deterministic so every app sends the same."""
+    items = [
+        {
+            "id": i,
+            "name": f"item-{i:03d}",
+            "active": i % 3 != 0,
+            "score": round(i * 1.25, 2),
+            "tags": ["alpha", "beta"] if i % 2 else ["gamma"],
+        }
+        for i in range(132)
+    ]
+    return {"count": len(items), "items": items}
+
+
+def _make_post_payload() -> dict[str, Any]:
+    """About 1 kB once serialized compactly: the request body of the ``post`` scenario."""
+    return {
+        "user": {"id": 1234, "name": "Ada Lovelace", "email": "ada@example.com"},
+        "tags": [f"tag{i}" for i in range(20)],
+        "lines": [{"sku": f"SKU-{i:04d}", "qty": i + 1, "price": 9.5 + i} for i in range(12)],
+        "note": "x" * 275,
+    }
+
+
+JSON_PAYLOAD: dict[str, Any] = _make_json_payload()
+POST_PAYLOAD: dict[str, Any] = _make_post_payload()
+POST_BODY: bytes = json.dumps(POST_PAYLOAD, separators=(",", ":")).encode()
+
+
+def user_payload(user_id: str) -> dict[str, str]:
+    """The body of ``GET /users/{id}`` in the ``stack`` scenario."""
+    return {"id": user_id, "name": "user" + user_id}
+
+
+def route_path(index: int) -> str:
+    """Pattern of the ``index``-th route of the ``routes`` scenario, in ``{param}`` syntax."""
+    return f"/r{index}/{{id}}"
+
+
+def route_text(index: int, param: str) -> str:
+    """Body of the ``index``-th route: names the route so a wrong match cannot pass."""
+    return f"r{index}:{param}"
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    """Which app to build: ``kind`` is a scenario name, ``size`` the depth or route count."""
+
+    kind: str
+    size: int = 0
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}-{self.size}" if self.kind in ("depth", "routes") else self.kind
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What a correct response looks like."""
+
+    status: int
+    media_type: str
+    body: Any  # str for text, decoded JSON value for JSON
+    headers: tuple[str, ...] = ()  # header names that must be present (lower case)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One request against one app, and the answer it must get."""
+
+    scenario: str
+    label: str
+    app: AppSpec
+    method: str
+    path: str
+    expect: Expected
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = field(default=())
+
+
+def _hello(app: AppSpec, scenario: str, label: str) -> Case:
+    return Case(scenario, label, app, "GET", "/", Expected(200, TEXT, HELLO))
+
+
+def cases_for(scenario: str) -> list[Case]:
+    """All cases of one scenario, in the order they are reported."""
+    if scenario == "hello":
+        return [_hello(AppSpec("hello"), "hello", "hello")]
+    if scenario == "stack":
+        expect = Expected(200, JSON, user_payload(USER_ID), ("x-response-time",))
+        return [Case("stack", "stack", AppSpec("stack"), "GET", f"/users/{USER_ID}", expect)]
+    if scenario == "json":
+        return [Case("json", "json", AppSpec("json"), "GET", "/json", Expected(200, JSON, JSON_PAYLOAD))]
+    if scenario == "depth":
+        return [_hello(AppSpec("depth", d), "depth", f"depth-{d}") for d in DEPTHS]
+    if scenario == "routes":
+        out: list[Case] = []
+        for n in ROUTE_COUNTS:
+            for where, index in (("last", n - 1), ("mid", n // 2)):
+                path = route_path(index).replace("{id}", ROUTE_PARAM)
+                expect = Expected(200, TEXT, route_text(index, ROUTE_PARAM))
+                out.append(Case("routes", f"routes-{n}-{where}", AppSpec("routes", n), "GET", path, expect))
+        return out
+    if scenario == "post":
+        headers = (("content-type", "application/json"), ("content-length", str(len(POST_BODY))))
+        expect = Expected(200, JSON, POST_PAYLOAD)
+        return [Case("post", "post", AppSpec("post"), "POST", "/echo", expect, POST_BODY, headers)]
+    raise ValueError(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}")
+
+
+class OutputMismatch(AssertionError):
+    """An app answered differently from the others: its timings would mean nothing."""
+
+
+def check_response(
+    who: str, case: Case, status: int, headers: dict[str, str], body: bytes
+) -> None:
+    """Raise ``OutputMismatch`` unless status, content type, body and headers are as expected.
+
+    ``headers`` has lower-case names. Text must be ``text/plain; charset=utf-8``
+    byte for byte; JSON is compared after decoding (serializers differ in
+    whitespace) and its charset parameter, if any, must be utf-8.
+    """
+    exp = case.expect
+    problems: list[str] = []
+    if status != exp.status:
+        problems.append(f"status {status} != {exp.status}")
+    ctype = headers.get("content-type", "")
+    media, _, params = ctype.partition(";")
+    charset = params.strip().lower().replace(" ", "")
+    if media.strip().lower() != exp.media_type:
+        problems.append(f"content-type {ctype!r} is not {exp.media_type}")
+    elif exp.media_type == TEXT and charset != "charset=utf-8":
+        problems.append(f"content-type {ctype!r} lacks charset=utf-8")
+    elif exp.media_type == JSON and charset not in ("", "charset=utf-8"):
+        problems.append(f"content-type {ctype!r} has a charset other than utf-8")
+    if exp.media_type == JSON:
+        try:
+            value = json.loads(body)
+        except ValueError:
+            value = None
+        if value != exp.body:
+            problems.append(f"JSON body differs: {body[:120]!r}")
+    elif body != str(exp.body).encode():
+        problems.append(f"body {body[:120]!r} != {str(exp.body)[:120]!r}")
+    for name in exp.headers:
+        if name not in headers:
+            problems.append(f"missing header {name}")
+    if problems:
+        raise OutputMismatch(f"{who} / {case.label} ({case.method} {case.path}): " + "; ".join(problems))

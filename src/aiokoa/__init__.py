@@ -1,0 +1,26 @@
+"""aiokoa: Koa's middleware cascade for Python's asyncio and ASGI."""
+
+from .core.application import Application, Koa
+from .core.compose import compose
+from .core.context import Context
+from .core.errors import HttpError, create_error
+from .core.misuse import MiddlewareError, ResponseSentError
+from .core.request import Request
+from .core.response import Response
+from .types import Middleware, Next
+
+__all__ = [
+    "Application",
+    "Context",
+    "HttpError",
+    "Koa",
+    "Middleware",
+    "MiddlewareError",
+    "Next",
+    "Request",
+    "Response",
+    "ResponseSentError",
+    "compose",
+    "create_error",
+]
+__version__ = "0.1.0"

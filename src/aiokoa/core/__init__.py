@@ -1,0 +1,1 @@
+"""The core: application, context, request, response, compose and errors."""

@@ -1,0 +1,174 @@
+"""koa-compose: many middleware become one, built once and run per request.
+
+The chain is precomposed: each middleware gets a `run` step at compose time; per request a
+layer costs one small `next` closure and the middleware's own coroutine. Every `next()`
+records the coroutine it hands out on the context, so one check when the chain returns
+tells whether a middleware forgot to await it (the coroutine never started) or left it
+running in a task (it is still suspended). No per-layer wrapper coroutine is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable, Iterable
+from types import CoroutineType
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from . import misuse
+
+if TYPE_CHECKING:
+    from .context import Context
+
+from ..types import Middleware, Next
+
+Step: TypeAlias = Callable[["Context", "Next | None"], Awaitable[Any]]
+
+
+class _Done:
+    """`await next()` below the last middleware: an awaitable that is already finished."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Any:
+        return iter(())
+
+
+_DONE: Awaitable[Any] = _Done()
+
+
+def adapt(fn: Any) -> Middleware:
+    """Accept every middleware shape once, at `use()`/compose time, never per request.
+
+    `async def mw(ctx, next)` is used as is; `async def mw(ctx): ... yield ...` is Koa 1's
+    generator style; a plain `def mw(ctx, next)` may return an awaitable (Koa's
+    `(ctx, next) => next()`).
+    """
+    if inspect.isasyncgenfunction(fn):
+        return _from_generator(fn)
+    if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None)):
+        return fn  # type: ignore[no-any-return]
+    if not callable(fn):
+        raise TypeError(f"middleware must be a function, got {fn!r}")
+    if inspect.isgeneratorfunction(fn):
+        raise TypeError(
+            f"{misuse.describe(fn)} is a plain generator; write it as `async def` with `yield` "
+            "(Koa 1 style) or as `async def mw(ctx, next)`"
+        )
+    return _from_function(fn)
+
+
+def _from_function(fn: Callable[..., Any]) -> Middleware:
+    async def sync_middleware(ctx: Context, next: Next) -> Any:
+        result = fn(ctx, next)
+        return await result if inspect.isawaitable(result) else result
+
+    sync_middleware.__wrapped__ = fn  # type: ignore[attr-defined]
+    sync_middleware.__qualname__ = getattr(fn, "__qualname__", sync_middleware.__qualname__)
+    return sync_middleware
+
+
+def _from_generator(fn: Callable[[Context], Any]) -> Middleware:
+    async def generator_middleware(ctx: Context, next: Next) -> None:
+        gen = fn(ctx)
+        try:
+            await gen.__anext__()  # up to `yield`
+        except StopAsyncIteration:
+            return  # never yielded: downstream does not run
+        try:
+            await next()
+        except Exception as err:
+            try:
+                await gen.athrow(err)  # `try: yield except ...` sees downstream's error
+            except StopAsyncIteration:
+                return
+        else:
+            try:
+                await gen.__anext__()
+            except StopAsyncIteration:
+                return
+        await gen.aclose()
+        raise misuse.MiddlewareError(f"{misuse.describe(fn)} yielded more than once; yield hands control downstream once")
+
+    generator_middleware.__wrapped__ = fn  # type: ignore[attr-defined]
+    generator_middleware.__qualname__ = getattr(fn, "__qualname__", "generator_middleware")
+    return generator_middleware
+
+
+def flatten(middleware: Iterable[Any]) -> list[Any]:
+    out: list[Any] = []
+    for fn in middleware:
+        if isinstance(fn, (list, tuple)):
+            out.extend(flatten(fn))
+        else:
+            out.append(fn)
+    return out
+
+
+def chain(middleware: Iterable[Any]) -> Step:
+    """The precomposed chain: `step(ctx, outer_next)` returns the first layer's awaitable."""
+    step: Step | None = None
+    for fn in reversed(flatten(middleware)):
+        step = _link(adapt(fn), step)
+    return step if step is not None else _empty
+
+
+def _empty(ctx: Context, outer: Next | None) -> Awaitable[Any]:
+    return outer() if outer is not None else _DONE
+
+
+def _link(fn: Middleware, downstream: Step | None) -> Step:
+    # Hot path: called once per layer per request.
+    def step(ctx: Context, outer: Next | None) -> Awaitable[Any]:
+        called = False
+
+        def next() -> Awaitable[Any]:
+            nonlocal called
+            if called:
+                raise misuse.next_called_twice(fn)
+            called = True
+            if downstream is None:
+                return outer() if outer is not None else _DONE
+            awaitable = downstream(ctx, outer)
+            ctx._pending = awaitable
+            ctx._pending_by = fn
+            return awaitable
+
+        return fn(ctx, next)
+
+    return step
+
+
+def check_downstream(ctx: Context) -> None:
+    """Raise if the last `next()` handed out was never awaited or is still running."""
+    pending = ctx._pending
+    if pending is None or type(pending) is not CoroutineType or pending.cr_frame is None or pending.cr_running:
+        return  # finished, or an enclosing chain's layer that is running right now
+    owner = ctx._pending_by
+    if pending.cr_suspended:
+        raise misuse.next_still_running(owner)
+    if not any(task.get_coro() is pending for task in asyncio.all_tasks()):
+        pending.close()  # nobody will ever run it: no late "never awaited" warning
+    raise misuse.next_not_awaited(owner)
+
+
+def compose(*middleware: Any) -> Callable[..., Awaitable[Any]]:
+    """One middleware from many (koa-compose): `await composed(ctx)` or used as a middleware.
+
+    Takes a list (as Koa) or the middleware themselves; nested lists are flattened. Return
+    values propagate upstream, and the `next` given to the composed function runs after the
+    last middleware, which is how routers nest chains.
+    """
+    if len(middleware) == 1 and isinstance(middleware[0], (list, tuple)):
+        middleware = tuple(middleware[0])
+    elif any(not callable(fn) and not isinstance(fn, (list, tuple)) for fn in middleware):
+        raise TypeError("Middleware stack must be a list of functions")
+    step = chain(middleware)
+
+    async def composed(ctx: Context, next: Next | None = None) -> Any:
+        result = await step(ctx, next)
+        check_downstream(ctx)
+        return result
+
+    composed.middleware = flatten(middleware)  # type: ignore[attr-defined]
+    return composed

@@ -1,0 +1,156 @@
+"""The context: one object per request holding the request, the response and `state`.
+
+Koa builds three linked objects per request; here the state lives in one `__slots__`
+object (the hot path allocates nothing else), and `ctx.request`/`ctx.response` are views
+made only when asked for. Apps subclass `Context` (`app.context`) so that what a user adds
+there appears on that app's contexts only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from .errors import Assert, create_error, status_of
+from .request import Request, RequestMixin
+from .response import TEXT, Response, ResponseMixin, _header_value
+from .statuses import MESSAGES
+
+if TYPE_CHECKING:
+    from ..types import Receive, Scope, Send
+    from .application import Koa
+
+
+class Context(RequestMixin, ResponseMixin):
+    __slots__ = (
+        "app",
+        "scope",
+        "receive",
+        "respond",
+        "_send",
+        "_state",
+        "_request",
+        "_response",
+        # request, parsed lazily
+        "_method",
+        "_path",
+        "_querystring",
+        "_url",
+        "_query",
+        "_query_for",
+        "_request_headers",
+        # response
+        "_status",
+        "_explicit_status",
+        "_explicit_null_body",
+        "_message",
+        "_body",
+        "_headers",
+        "_header_sent",
+        "_ended",
+        "_finished",
+        # the last next() handed out, checked once when the chain returns
+        "_pending",
+        "_pending_by",
+    )
+
+    request_class: type[Request] = Request
+    response_class: type[Response] = Response
+    assert_ = Assert()
+    """`ctx.assert_(value, status, message)`: Koa's `ctx.assert` (`assert` is a keyword)."""
+
+    def __init__(self, app: Koa, scope: Scope, receive: Receive, send: Send) -> None:
+        self.app = app
+        self.scope = scope
+        self.receive = receive
+        self._send = send
+        self.respond = True
+        """Set to False to answer through `ctx.send` yourself; aiokoa then sends nothing."""
+        self._state = self._request = self._response = None
+        self._method = self._path = self._querystring = self._url = None
+        self._query = self._query_for = self._request_headers = None
+        self._status = 404
+        self._explicit_status = self._explicit_null_body = False
+        self._header_sent = self._ended = self._finished = False
+        self._message = self._body = self._pending = self._pending_by = None
+        self._headers = {}
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """The namespace for passing data between middleware (Koa's `ctx.state`)."""
+        state = self._state
+        if state is None:
+            state = self._state = {}
+        return state
+
+    @state.setter
+    def state(self, value: dict[str, Any]) -> None:
+        self._state = value
+
+    @property
+    def request(self) -> Request:
+        request = self._request
+        if request is None:
+            request = self._request = self.request_class(self)
+        return request
+
+    @property
+    def response(self) -> Response:
+        response = self._response
+        if response is None:
+            response = self._response = self.response_class(self)
+        return response
+
+    @property
+    def send(self) -> Send:
+        """The raw ASGI send; aiokoa notes what goes through it so it never answers twice."""
+        return self._send_tracked
+
+    def throw(self, *args: Any, **props: Any) -> NoReturn:
+        """`ctx.throw(404)`, `ctx.throw(400, "name required")`, `ctx.throw(401, "login", headers=...)`."""
+        raise create_error(*args, **props)
+
+    def onerror(self, err: BaseException) -> None:
+        """Turn an error into the error response, after telling the app's `error` listeners.
+
+        Every header is dropped except those the error carries (`err.headers`) and those the
+        app keeps (`app.keep_headers_on_error`). Once headers went out nothing can be
+        rewritten: the error is flagged `header_sent` and the response is aborted.
+        """
+        header_sent = self._header_sent or self._ended
+        if header_sent:
+            _mark(err, "header_sent", True)
+        self.app.emit("error", err, self)
+        if header_sent:
+            return
+        status = status_of(err)
+        headers = self._headers
+        kept = {name: headers[name] for name in self.app.keep_headers_on_error if name in headers}
+        headers.clear()
+        headers.update(kept)
+        extra = getattr(err, "headers", None)
+        if isinstance(extra, Mapping):
+            for field, value in extra.items():
+                name = str(field).lower()
+                if name not in ("content-type", "content-length"):
+                    headers[name] = _header_value(name, value)
+        _mark(err, "status", status)
+        message = (getattr(err, "message", None) or str(err)) if getattr(err, "expose", False) else None
+        body = message or MESSAGES[status]
+        self._status = status
+        self._message = None
+        self._explicit_status = True
+        self._body = body
+        headers["content-type"] = TEXT
+        headers["content-length"] = len(body.encode())
+
+    def __repr__(self) -> str:
+        return f"<Context {self.method} {self.url} -> {self._status}>"
+
+
+def _mark(err: BaseException, name: str, value: object) -> None:
+    try:
+        setattr(err, name, value)
+    except AttributeError:  # an exception type with __slots__
+        pass
+

@@ -1,0 +1,151 @@
+"""Writing the response to ASGI once the chain has returned (Koa's `respond()`).
+
+A short decision list, as in Koa: bypassed, already answered, empty status, HEAD, no body,
+bytes/str, stream, JSON. Streams are read only as the client takes them, an error before
+the first chunk still gets a proper error response, and a client that goes away stops
+(and closes) the stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any
+
+from .response import TEXT, discard, is_stream, json_encode
+from .statuses import EMPTY
+
+if TYPE_CHECKING:
+    from ..types import Receive
+    from .context import Context
+
+CHUNK = 64 * 1024
+
+
+async def respond(ctx: Context) -> None:
+    if ctx.respond is False or ctx._ended:
+        return
+    body = ctx._body
+    status = ctx._status
+    headers = ctx._headers
+    if status in EMPTY:
+        if body is not None:
+            ctx._drop_body()
+        return await ctx._send_end()
+    if ctx.method == "HEAD":
+        if body is None and not ctx._explicit_null_body:
+            _status_body(ctx)  # the headers a GET would get (Koa sends none: a §2.18 quirk)
+        elif "content-length" not in headers and not ctx._header_sent:
+            length = ctx.length
+            if length is not None:
+                headers["content-length"] = length
+        if is_stream(body):
+            discard(body)
+        return await ctx._send_end()
+    if body is None:
+        if ctx._explicit_null_body:
+            headers.pop("content-type", None)
+            headers.pop("transfer-encoding", None)
+            headers["content-length"] = 0
+            return await ctx._send_end()
+        return await ctx._send_end(_status_body(ctx).encode())
+    kind = type(body)
+    if kind is str:
+        return await ctx._send_end(body.encode())
+    if kind is bytes:
+        return await ctx._send_end(body)
+    if kind is bytearray or kind is memoryview:
+        return await ctx._send_end(bytes(body))
+    if kind is not dict and kind is not list and is_stream(body):
+        return await _send_stream(ctx, _chunks(body))
+    data = json_encode(body).encode()
+    if not ctx._header_sent:
+        headers["content-length"] = len(data)
+    await ctx._send_end(data)
+
+
+def _status_body(ctx: Context) -> str:
+    """`Not Found`, `Bad Request`, ...: the body of a response that has only a status."""
+    code = ctx._status
+    text = str(code) if ctx.scope.get("http_version") == "2" else ctx.message or str(code)
+    if not ctx._header_sent:
+        ctx._headers["content-type"] = TEXT
+        ctx._headers["content-length"] = len(text.encode())
+    return text
+
+
+async def respond_error(ctx: Context, err: Exception) -> None:
+    ctx.onerror(err)
+    if ctx._header_sent or ctx._ended:
+        return  # too late to answer: returning unfinished makes the server abort the response
+    await ctx._send_end(b"" if ctx.method == "HEAD" else ctx._body.encode())
+
+
+async def _chunks(body: Any) -> AsyncIterator[bytes]:
+    """Every stream body as async chunks of bytes; blocking reads run in a thread."""
+    try:
+        if isinstance(body, PurePath):
+            file = await asyncio.to_thread(open, body, "rb")
+            try:
+                while chunk := await asyncio.to_thread(file.read, CHUNK):
+                    yield chunk
+            finally:
+                file.close()
+        elif hasattr(body, "__aiter__"):
+            async for item in body:
+                yield item.encode() if isinstance(item, str) else bytes(item)
+        elif hasattr(body, "read"):
+            while chunk := await asyncio.to_thread(body.read, CHUNK):
+                yield chunk.encode() if isinstance(chunk, str) else chunk
+        else:
+            done = object()
+            while (item := await asyncio.to_thread(next, body, done)) is not done:
+                yield item.encode() if isinstance(item, str) else bytes(item)
+    finally:
+        close = getattr(body, "aclose", None)
+        if close is not None:
+            await close()
+        elif hasattr(body, "close"):
+            body.close()
+
+
+async def _send_stream(ctx: Context, chunks: AsyncIterator[bytes]) -> None:
+    try:
+        first = await anext(chunks, b"")
+    except BaseException:
+        await chunks.aclose()
+        raise
+    if not ctx._header_sent:
+        await ctx._send_start()
+    pump = asyncio.ensure_future(_pump(ctx, first, chunks))
+    watch = asyncio.ensure_future(_disconnect(ctx.receive))
+    try:
+        await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watch.cancel()
+        if not pump.done():  # the client went away: stop reading the stream
+            pump.cancel()
+            ctx._ended = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await pump
+
+
+async def _pump(ctx: Context, first: bytes, chunks: AsyncIterator[bytes]) -> None:
+    send = ctx._send
+    try:
+        if first:
+            await send({"type": "http.response.body", "body": first, "more_body": True})
+        async for chunk in chunks:
+            if chunk:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    finally:
+        await chunks.aclose()
+    ctx._ended = True
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def _disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass

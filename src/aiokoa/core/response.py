@@ -1,0 +1,406 @@
+"""The response half of the context: status, body, headers, with Koa's side effects.
+
+`ResponseMixin` is mixed into `Context`, whose slots hold the state, so `ctx.body = x`
+is one property call (no delegation hop on the hot path). `Response` is the
+`ctx.response` view with the members whose names mean something else on `ctx`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Mapping
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any
+
+from . import mime, misuse
+from .delegate import Delegate
+from .statuses import EMPTY, MESSAGES
+
+if TYPE_CHECKING:
+    from ..types import HeaderValue, Message, Send
+    from .context import Context
+
+TEXT = "text/plain; charset=utf-8"
+HTML = "text/html; charset=utf-8"
+JSON = "application/json; charset=utf-8"
+BINARY = "application/octet-stream"
+
+_html_sniff = re.compile(r"\s*<").match
+_json_word = re.compile(r"\bjson\b", re.I).search
+_token = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+").fullmatch
+_unsafe_value = re.compile(r"[\r\n\x00]").search
+_names: dict[str, str] = {}  # "X-Response-Time" -> "x-response-time", validated once
+
+
+def header_name(field: str) -> str:
+    """The lower-case header name, validated once per spelling (no header injection)."""
+    name = _names.get(field)
+    if name is None:
+        if not isinstance(field, str) or not _token(field):
+            raise ValueError(f"invalid header name {field!r}: use letters, digits and !#$%&'*+.^_`|~-")
+        name = field.lower()
+        if len(_names) < 4096:
+            _names[field] = name
+    return name
+
+
+def _header_value(name: str, value: object) -> HeaderValue:
+    if isinstance(value, (list, tuple)):
+        values = [str(_header_value(name, v)) for v in value]
+        if name in ("content-type", "content-length"):
+            if len(values) != 1:
+                raise ValueError(f"{name} must contain exactly one value")
+            return values[0]
+        return values
+    if type(value) is int:
+        return value
+    if not isinstance(value, str):
+        raise TypeError(f"header {name} must be a str, an int or a list of str, not {type(value).__name__}")
+    if _unsafe_value(value):
+        raise ValueError(f"header {name} contains CR, LF or NUL: {value!r} (header injection)")
+    if not value.isascii():
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            raise ValueError(f"header {name} has characters outside Latin-1: {value!r}") from None
+    return value
+
+
+def is_stream(body: object) -> bool:
+    """Bodies sent in chunks: (async) iterators, binary files and paths."""
+    return (
+        isinstance(body, PurePath)
+        or hasattr(body, "__aiter__")
+        or hasattr(body, "read")
+        or hasattr(body, "__next__")
+    )
+
+
+_closing: set[asyncio.Task[Any]] = set()
+
+
+def discard(stream: Any) -> None:
+    """Close a stream body that will not be sent (Koa's `destroy`)."""
+    close = getattr(stream, "close", None)
+    if close is not None:
+        close()
+    elif hasattr(stream, "aclose"):
+        task = asyncio.ensure_future(stream.aclose())
+        _closing.add(task)
+        task.add_done_callback(_closing.discard)
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset)):
+        return list(value)
+    if hasattr(value, "__dataclass_fields__"):
+        import dataclasses
+
+        return dataclasses.asdict(value)
+    return str(value) if type(value).__name__ in ("UUID", "Decimal") else _unserialisable(value)
+
+
+def _unserialisable(value: Any) -> Any:
+    raise TypeError(f"ctx.body of type {type(value).__name__} is not JSON serialisable")
+
+
+json_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default).encode
+"""Compact JSON like `JSON.stringify`; dates, sets, UUIDs, Decimals and dataclasses included."""
+
+
+class ResponseMixin:
+    """Koa's response members as they appear on `ctx` (`ctx.status`, `ctx.body`, ...)."""
+
+    __slots__ = ()
+
+    _status: int
+    _explicit_status: bool
+    _explicit_null_body: bool
+    _message: str | None
+    _body: Any
+    _headers: dict[str, HeaderValue]
+    _header_sent: bool
+    _ended: bool
+    _finished: bool
+    _send: Send
+
+    # -- status ------------------------------------------------------------------------
+
+    @property
+    def status(self) -> int:
+        return self._status
+
+    @status.setter
+    def status(self, code: int) -> None:
+        if self._finished:
+            raise misuse.response_sent(self, "status")  # type: ignore[arg-type]
+        if not self._header_sent:
+            self._set_status(code)
+
+    def _set_status(self, code: int) -> None:
+        if type(code) is not int:
+            raise TypeError(f"status code must be a number, got {code!r}")
+        if not 100 <= code <= 999:
+            raise ValueError(f"invalid status code: {code}")
+        self._explicit_status = True
+        self._status = code
+        self._message = None
+        if self._body is not None and code in EMPTY:
+            self._drop_body()
+
+    @property
+    def message(self) -> str:
+        """The reason phrase; ASGI cannot send it, so it shows only in status bodies."""
+        return self._message or MESSAGES.get(self._status, "")
+
+    @message.setter
+    def message(self, value: str) -> None:
+        self._message = value
+
+    # -- body --------------------------------------------------------------------------
+
+    @property
+    def body(self) -> Any:
+        return self._body
+
+    @body.setter
+    def body(self, value: Any) -> None:
+        # Hot path: every request sets a body; the common types are checked first.
+        if self._finished:
+            raise misuse.response_sent(self, "body")  # type: ignore[arg-type]
+        if value is None:
+            if self._status not in EMPTY:
+                if self.type == "application/json":
+                    value = "null"  # Koa: `type = json; body = null` sends the JSON null
+                else:
+                    self._set_status(204)
+            if value is None:
+                self._drop_body()
+                return
+        original = self._body
+        self._body = value
+        if not self._explicit_status:
+            self._status = 200
+            self._explicit_status = True
+            self._message = None
+        headers = self._headers
+        set_type = "content-type" not in headers
+        kind = type(value)
+        if kind is str:
+            if set_type:
+                headers["content-type"] = HTML if _html_sniff(value) else TEXT
+            if "transfer-encoding" not in headers:
+                headers["content-length"] = len(value) if value.isascii() else len(value.encode())
+        elif kind is bytes or kind is bytearray or kind is memoryview:
+            if set_type:
+                headers["content-type"] = BINARY
+            if "transfer-encoding" not in headers:
+                headers["content-length"] = value.nbytes if kind is memoryview else len(value)
+        elif kind is dict or kind is list or not is_stream(value):
+            headers.pop("content-length", None)
+            if set_type or not _json_word(self.type):
+                headers["content-type"] = JSON
+        else:
+            if original is not None and original is not value:
+                headers.pop("content-length", None)
+            if isinstance(value, PurePath):
+                size = _file_size(value)
+                if set_type:
+                    headers["content-type"] = mime.content_type(value.name) or BINARY
+                if "transfer-encoding" not in headers:
+                    headers["content-length"] = size
+            elif set_type:
+                headers["content-type"] = BINARY
+            return  # the previous body stays open: a wrapper (compress) may be streaming it
+        if original is not None and original is not value and is_stream(original):
+            discard(original)
+
+    def _drop_body(self) -> None:
+        original = self._body
+        self._body = None
+        self._explicit_null_body = True
+        headers = self._headers
+        headers.pop("content-type", None)
+        headers.pop("content-length", None)
+        headers.pop("transfer-encoding", None)
+        if original is not None and is_stream(original):
+            discard(original)
+
+    # -- representation headers --------------------------------------------------------
+
+    @property
+    def type(self) -> str:
+        """The response's mime type without parameters, or ''."""
+        value = self._headers.get("content-type")
+        return str(value).split(";", 1)[0].strip() if value else ""
+
+    @type.setter
+    def type(self, value: str | None) -> None:
+        content_type = mime.content_type(value) if value else None
+        if content_type is None:
+            self.remove("Content-Type")
+        else:
+            self.set("Content-Type", content_type)
+
+    @property
+    def length(self) -> int | None:
+        """Content-Length as sent, or as the body will produce it (None for streams)."""
+        value = self._headers.get("content-length")
+        if value is not None:
+            try:
+                return int(str(value))
+            except ValueError:
+                return 0
+        body = self._body
+        if body is None or is_stream(body):
+            return None
+        if isinstance(body, str):
+            return len(body.encode())
+        if isinstance(body, (bytes, bytearray)):
+            return len(body)
+        if isinstance(body, memoryview):
+            return body.nbytes
+        return len(json_encode(body).encode())
+
+    @length.setter
+    def length(self, value: int) -> None:
+        if "transfer-encoding" not in self._headers:
+            self.set("Content-Length", value)
+
+    # -- header helpers ----------------------------------------------------------------
+
+    def set(self, field: str | Mapping[str, Any], value: Any = None) -> None:
+        """Set a response header (or several from a mapping); ignored once headers went out."""
+        if self._finished:
+            raise misuse.response_sent(self, f"set({field!r})")  # type: ignore[arg-type]
+        if self._header_sent or not field:
+            return
+        if isinstance(field, Mapping):
+            for key, item in field.items():
+                self.set(key, item)
+            return
+        name = header_name(field)
+        if value is None:
+            self._headers.pop(name, None)
+        else:
+            self._headers[name] = _header_value(name, value)
+
+    def append(self, field: str, value: str | list[str]) -> None:
+        """Add values to a header, keeping the ones already there (Set-Cookie, Link, ...)."""
+        previous = self._headers.get(header_name(field))
+        if previous is not None:
+            before = previous if isinstance(previous, list) else [str(previous)]
+            value = before + (list(value) if isinstance(value, (list, tuple)) else [value])
+        self.set(field, value)
+
+    def remove(self, field: str) -> None:
+        if self._finished:
+            raise misuse.response_sent(self, f"remove({field!r})")  # type: ignore[arg-type]
+        if not self._header_sent:
+            self._headers.pop(header_name(field), None)
+
+    def has(self, field: str) -> bool:
+        return field.lower() in self._headers
+
+    # -- sending -----------------------------------------------------------------------
+
+    @property
+    def header_sent(self) -> bool:
+        return self._header_sent
+
+    @property
+    def writable(self) -> bool:
+        return not self._ended
+
+    async def flush_headers(self) -> None:
+        """Send the status and headers now (async: in ASGI sending is a coroutine)."""
+        if not self._header_sent:
+            await self._send_start()
+
+    def _raw_headers(self) -> list[tuple[bytes, bytes]]:
+        raw = []
+        for name, value in self._headers.items():
+            key = name.encode("latin-1")
+            if type(value) is str:
+                raw.append((key, value.encode("latin-1")))
+            elif type(value) is list:
+                raw.extend((key, str(item).encode("latin-1")) for item in value)
+            else:
+                raw.append((key, str(value).encode("latin-1")))
+        return raw
+
+    async def _send_start(self) -> None:
+        self._header_sent = True
+        await self._send({"type": "http.response.start", "status": self._status, "headers": self._raw_headers()})
+
+    async def _send_end(self, body: bytes = b"") -> None:
+        if not self._header_sent:
+            await self._send_start()
+        self._ended = True
+        await self._send({"type": "http.response.body", "body": body})
+
+    async def _send_tracked(self, message: Message) -> None:
+        """`ctx.send`: the raw ASGI send, noted so aiokoa does not answer a second time."""
+        kind = message["type"]
+        if kind == "http.response.start":
+            self._header_sent = True
+        elif kind == "http.response.body" and not message.get("more_body", False):
+            self._ended = True
+        await self._send(message)
+
+
+def _file_size(path: PurePath) -> int:
+    import os
+
+    return os.stat(path).st_size  # missing file: FileNotFoundError at the assignment
+
+
+class Response:
+    """`ctx.response`: the same state as `ctx`, with the response's own `get`/`is_`/`headers`."""
+
+    __slots__ = ("ctx",)
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    status: Delegate[int] = Delegate("status")
+    message: Delegate[str] = Delegate("message")
+    body: Delegate[Any] = Delegate("body")
+    type: Delegate[str] = Delegate("type")
+    length: Delegate[int | None] = Delegate("length")
+    header_sent: Delegate[bool] = Delegate("header_sent", readonly=True)
+    writable: Delegate[bool] = Delegate("writable", readonly=True)
+
+    @property
+    def headers(self) -> dict[str, HeaderValue]:
+        return self.ctx._headers
+
+    def get(self, field: str) -> HeaderValue | None:
+        """A response header's raw value, or None (Koa: `undefined`)."""
+        return self.ctx._headers.get(field.lower())
+
+    def set(self, field: str | Mapping[str, Any], value: Any = None) -> None:
+        self.ctx.set(field, value)
+
+    def append(self, field: str, value: str | list[str]) -> None:
+        self.ctx.append(field, value)
+
+    def remove(self, field: str) -> None:
+        self.ctx.remove(field)
+
+    def has(self, field: str) -> bool:
+        return self.ctx.has(field)
+
+    async def flush_headers(self) -> None:
+        await self.ctx.flush_headers()
+
+    @property
+    def request(self) -> Any:
+        return self.ctx.request
+
+    def __repr__(self) -> str:
+        return f"<Response {self.ctx.status} {self.ctx.message!r} {self.ctx._headers!r}>"
