@@ -55,4 +55,3 @@ def serve() -> Iterator[Callable[[ASGIApp], httpx.Client]]:
     for manager, client in reversed(with_stack):
         client.close()
         manager.__exit__(None, None, None)  # type: ignore[attr-defined]
-

@@ -10,6 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from blacksheep import Application, Request, Response, json, text
+from blacksheep.server.routing import Router
 
 from scenarios import HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
 
@@ -59,7 +60,7 @@ def _route(index: int) -> Handler:
 
 def build(spec: AppSpec) -> Application:
     """Return the BlackSheep app for ``spec``; middlewares run in list order."""
-    app = Application(show_error_details=False)
+    app = Application(router=Router(), show_error_details=False)  # own router: several apps per process
     router = app.router
     if spec.kind in ("hello", "depth"):
         router.add_get("/", hello)

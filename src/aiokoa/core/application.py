@@ -11,7 +11,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar, overload
 
 from ..types import ASGIApp, Receive, Scope, Send
 from .compose import adapt, chain, check_downstream
@@ -31,7 +31,11 @@ class EventEmitter:
         self._listeners: dict[str, list[Listener]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    def on(self, event: str, listener: Listener | None = None) -> Any:
+    @overload
+    def on(self, event: str) -> Callable[[L], L]: ...
+    @overload
+    def on(self, event: str, listener: Listener) -> Self: ...
+    def on(self, event: str, listener: Listener | None = None) -> Self | Callable[[L], L]:
         """`app.on("error", fn)`, or `@app.on("error")` as a decorator."""
         if listener is None:
 
@@ -43,14 +47,14 @@ class EventEmitter:
         self._listeners.setdefault(event, []).append(listener)
         return self
 
-    def once(self, event: str, listener: Listener) -> EventEmitter:
+    def once(self, event: str, listener: Listener) -> Self:
         def once(*args: Any) -> Any:
             self.off(event, once)
             return listener(*args)
 
-        return self.on(event, once)  # type: ignore[no-any-return]
+        return self.on(event, once)
 
-    def off(self, event: str, listener: Listener) -> EventEmitter:
+    def off(self, event: str, listener: Listener) -> Self:
         if listener in self._listeners.get(event, ()):
             self._listeners[event].remove(listener)
         return self

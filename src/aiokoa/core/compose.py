@@ -46,10 +46,10 @@ def adapt(fn: Any) -> Middleware:
     """
     if inspect.isasyncgenfunction(fn):
         return _from_generator(fn)
-    if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None)):
-        return fn  # type: ignore[no-any-return]
     if not callable(fn):
         raise TypeError(f"middleware must be a function, got {fn!r}")
+    if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(type(fn).__call__):
+        return fn  # type: ignore[no-any-return]
     if inspect.isgeneratorfunction(fn):
         raise TypeError(
             f"{misuse.describe(fn)} is a plain generator; write it as `async def` with `yield` "
@@ -88,7 +88,9 @@ def _from_generator(fn: Callable[[Context], Any]) -> Middleware:
             except StopAsyncIteration:
                 return
         await gen.aclose()
-        raise misuse.MiddlewareError(f"{misuse.describe(fn)} yielded more than once; yield hands control downstream once")
+        raise misuse.MiddlewareError(
+            f"{misuse.describe(fn)} yielded more than once; yield hands control downstream once"
+        )
 
     generator_middleware.__wrapped__ = fn  # type: ignore[attr-defined]
     generator_middleware.__qualname__ = getattr(fn, "__qualname__", "generator_middleware")

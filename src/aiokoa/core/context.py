@@ -8,7 +8,8 @@ there appears on that app's contexts only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from .errors import Assert, create_error, status_of
@@ -53,6 +54,16 @@ class Context(RequestMixin, ResponseMixin):
         "_pending",
         "_pending_by",
     )
+
+    app: Koa
+    scope: Scope
+    receive: Receive
+    respond: bool
+    _state: dict[str, Any] | None
+    _request: Request | None
+    _response: Response | None
+    _pending: Awaitable[Any] | None
+    _pending_by: Any
 
     request_class: type[Request] = Request
     response_class: type[Response] = Response
@@ -149,8 +160,5 @@ class Context(RequestMixin, ResponseMixin):
 
 
 def _mark(err: BaseException, name: str, value: object) -> None:
-    try:
+    with contextlib.suppress(AttributeError):  # an exception type with __slots__
         setattr(err, name, value)
-    except AttributeError:  # an exception type with __slots__
-        pass
-

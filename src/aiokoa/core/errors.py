@@ -20,6 +20,8 @@ class HttpError(Exception):
     `headers` are sent with the error response.
     """
 
+    __module__ = "aiokoa"
+
     status: int
     expose: bool
     headers: dict[str, str] | None

@@ -21,16 +21,20 @@ DOCS = "aiokoa docs/onion.md"
 class MiddlewareError(RuntimeError):
     """A middleware broke the onion's contract (next() twice, not awaited, left running)."""
 
+    __module__ = "aiokoa"
+
 
 class ResponseSentError(RuntimeError):
     """The response was changed after it had been sent; the change cannot reach the client."""
+
+    __module__ = "aiokoa"
 
 
 def _code_of(fn: Any) -> CodeType | None:
     fn = inspect.unwrap(fn)
     code = getattr(fn, "__code__", None)
-    if code is None:
-        code = getattr(getattr(fn, "__call__", None), "__code__", None)
+    if code is None and callable(fn):
+        code = getattr(type(fn).__call__, "__code__", None)
     return code if isinstance(code, CodeType) else None
 
 

@@ -60,7 +60,8 @@ def stringify_query(query: Mapping[str, Any]) -> str:
 class RequestMixin:
     """Koa's request members as they appear on `ctx` (`ctx.path`, `ctx.query`, ...)."""
 
-    __slots__ = ()
+    if not TYPE_CHECKING:  # slot-less mixin; the state is declared by Context
+        __slots__ = ()
 
     scope: Scope
     _method: str | None
@@ -178,7 +179,7 @@ class RequestMixin:
         """A request header, case-insensitive, '' when missing; Referer and Referrer alike."""
         name = field.lower()
         headers = self.headers
-        if name == "referer" or name == "referrer":
+        if name in ("referer", "referrer"):
             return headers.get("referer") or headers.get("referrer") or ""
         return headers.get(name, "")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
@@ -83,7 +83,7 @@ async def respond_error(ctx: Context, err: Exception) -> None:
     await ctx._send_end(b"" if ctx.method == "HEAD" else ctx._body.encode())
 
 
-async def _chunks(body: Any) -> AsyncIterator[bytes]:
+async def _chunks(body: Any) -> AsyncGenerator[bytes, None]:
     """Every stream body as async chunks of bytes; blocking reads run in a thread."""
     try:
         if isinstance(body, PurePath):
@@ -111,7 +111,7 @@ async def _chunks(body: Any) -> AsyncIterator[bytes]:
             body.close()
 
 
-async def _send_stream(ctx: Context, chunks: AsyncIterator[bytes]) -> None:
+async def _send_stream(ctx: Context, chunks: AsyncGenerator[bytes, None]) -> None:
     try:
         first = await anext(chunks, b"")
     except BaseException:
@@ -132,7 +132,7 @@ async def _send_stream(ctx: Context, chunks: AsyncIterator[bytes]) -> None:
             await pump
 
 
-async def _pump(ctx: Context, first: bytes, chunks: AsyncIterator[bytes]) -> None:
+async def _pump(ctx: Context, first: bytes, chunks: AsyncGenerator[bytes, None]) -> None:
     send = ctx._send
     try:
         if first:

@@ -71,10 +71,7 @@ def _header_value(name: str, value: object) -> HeaderValue:
 def is_stream(body: object) -> bool:
     """Bodies sent in chunks: (async) iterators, binary files and paths."""
     return (
-        isinstance(body, PurePath)
-        or hasattr(body, "__aiter__")
-        or hasattr(body, "read")
-        or hasattr(body, "__next__")
+        isinstance(body, PurePath) or hasattr(body, "__aiter__") or hasattr(body, "read") or hasattr(body, "__next__")
     )
 
 
@@ -115,7 +112,8 @@ json_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), defaul
 class ResponseMixin:
     """Koa's response members as they appear on `ctx` (`ctx.status`, `ctx.body`, ...)."""
 
-    __slots__ = ()
+    if not TYPE_CHECKING:  # slot-less mixin; the state is declared by Context
+        __slots__ = ()
 
     _status: int
     _explicit_status: bool

@@ -1,0 +1,146 @@
+"""The seed scenarios, each run as a real server process and asked over HTTP."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    def __init__(self, script: str, **env: str) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-u", str(EXAMPLES / script)],
+            env={**os.environ, "PORT": str(self.port), **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"{script} did not start: {self.output()}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            self.process.kill()
+
+    def output(self) -> tuple[str, str]:
+        """Stop the server and return everything it printed (stdout, stderr)."""
+        self.stop()
+        out, err = self.process.communicate()
+        return out, err
+
+
+@pytest.fixture
+def example() -> Iterator[Callable[..., Server]]:
+    started: list[Server] = []
+
+    def start(script: str, **env: str) -> Server:
+        server = Server(script, **env)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def test_cascade_runs_in_onion_order_and_header_reaches_client(example):
+    server = example("hello.py")
+    response = httpx.get(server.url + "/")
+    assert response.status_code == 200
+    assert response.text == "Hello World"
+    assert re.fullmatch(r"\d+\.\d\dms", response.headers["x-response-time"])
+    out, _ = server.output()
+    steps = [line for line in out.splitlines() if re.match(r"\d\) ", line)]
+    assert [step[:2] for step in steps] == ["1)", "2)", "3)", "4)", "5)"]
+    assert re.search(r"^4\) logger: GET / - \d+\.\d\dms$", out, re.M)
+    assert f"5) x-response-time: X-Response-Time: {response.headers['x-response-time']}" in out
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/sleep", "after asyncio.sleep(0.1)"),
+        ("/future", "after a Future resolved by loop.call_later"),
+    ],
+)
+def test_body_set_after_awaited_work_is_sent(example, path, body):
+    server = example("async_body.py")
+    response = httpx.get(server.url + path)
+    assert (response.status_code, response.text) == (200, body)
+
+
+def test_body_set_after_awaited_http_call_to_a_second_server_is_sent(example):
+    upstream = example("async_body.py")
+    server = example("async_body.py", UPSTREAM_URL=upstream.url + "/upstream")
+    response = httpx.get(server.url + "/fetch")
+    assert response.status_code == 200
+    assert response.json() == {"upstream_status": 200, "upstream": {"hello": "from upstream"}}
+
+
+def test_body_set_from_unawaited_callback_is_a_404_and_explained(example):
+    server = example("mistakes.py")
+    response = httpx.get(server.url + "/callback")
+    assert response.status_code == 404
+    assert response.text == "Not Found"
+    time.sleep(0.3)  # the callback fires 100 ms after the response
+    assert httpx.get(server.url + "/fixed").text == "Hello from an awaited callback"  # still serving
+    _, err = server.output()
+    script = str(EXAMPLES / "mistakes.py")
+    assert "ResponseSentError: ctx.body was changed after the response to GET /callback" in err
+    assert "had already been sent (404 Not Found); the change is lost." in err
+    assert re.search(rf"changed at: {re.escape(script)}:\d+ in callback_body.<locals>.reply", err)
+    assert re.search(rf"middleware: callback_body \({re.escape(script)}:\d+\)", err)
+    assert "Fix: await the work inside the middleware" in err
+
+
+def test_next_called_without_await_is_a_500_naming_the_middleware(example):
+    server = example("mistakes.py")
+    response = httpx.get(server.url + "/not-awaited")
+    assert response.status_code == 500
+    assert httpx.get(server.url + "/fixed").status_code == 200  # still serving
+    _, err = server.output()
+    assert "MiddlewareError: next() was called but not awaited in middleware not_awaited (" in err
+    assert "Fix: write `await next()`" in err
+    assert "was never awaited" not in err  # no late RuntimeWarning on top of the real message
+
+
+def test_errors_flow_upstream_to_handler_and_uncaught_ones_to_error_event(example):
+    server = example("errors.py")
+    caught = httpx.get(server.url + "/users/7")
+    assert caught.status_code == 404
+    assert caught.json() == {"error": {"status": 404, "message": "no user 7"}}
+    uncaught = httpx.get(server.url + "/crash")
+    assert uncaught.status_code == 500
+    assert uncaught.text == "Internal Server Error"  # the 5xx message is not exposed
+    _, err = server.output()
+    assert "error event: RuntimeError: database unreachable (GET /crash)" in err
+    assert "no user 7" not in err  # handled errors never reach the error event
