@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Iterable
-from functools import lru_cache
+from functools import cache
 from types import CodeType, CoroutineType
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -117,7 +117,7 @@ def chain(middleware: Iterable[Any]) -> Step:
     return namespace["start"]  # type: ignore[no-any-return]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _compiled(layers: int) -> CodeType:
     """Code for a chain of `layers` middleware, compiled once per length.
 
