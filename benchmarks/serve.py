@@ -56,13 +56,13 @@ def serve(framework: str, server: str, app_key: str, port: int) -> None:
             workers=1,
         )
     elif server == "granian":
+        from granian import Granian
         from granian.constants import HTTPModes, Interfaces, Loops
         from granian.log import LogLevels
-        from granian.server import Server
 
         os.environ[ENV_FRAMEWORK] = framework
         os.environ[ENV_APP] = app_key
-        Server(
+        Granian(
             "serve:app_factory",
             address=host,
             port=port,

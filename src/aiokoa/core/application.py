@@ -1,7 +1,8 @@
 """The application: middleware list, the ASGI entry point, the `error` event.
 
 `app.use()` only records middleware; the chain is composed once, when the app first
-serves (or `callback()` is called), and recomposed only if `use()` is called again.
+serves (or `callback()` is called), and again only if `use()` is called later (Koa keeps
+serving the old chain then; here the new middleware takes part).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Self, TypeVar, overload
 
 from ..types import ASGIApp, Receive, Scope, Send
-from .compose import adapt, chain, check_downstream
+from .compose import Step, adapt, chain, check_downstream
 from .context import Context
 from .request import Request
 from .respond import respond, respond_error
@@ -125,44 +126,41 @@ class Koa(EventEmitter):
         self.context: type[Context] = type(
             "Context", (Context,), {"request_class": self.request, "response_class": self.response}
         )
-        self._handler: ASGIApp | None = None
+        self._step: Step | None = None
 
     def use(self, middleware: Any) -> Koa:
         """Add a middleware; returns the app, so calls chain. Works as `@app.use` too."""
         adapt(middleware)  # reject what can never run now, at use() time
         self.middleware.append(middleware)
-        self._handler = None
+        self._step = None
         return self
 
     def callback(self) -> ASGIApp:
-        """The ASGI callable for the middleware used so far (Koa composes it here, once)."""
+        """The ASGI callable, its chain composed now (else at the first request)."""
+        self._compose()
+        return self
+
+    def _compose(self) -> Step:
         if not self.listeners("error"):
             self.on("error", self.onerror)
-        step = chain(self.middleware)
-        new_context = self.context
-
-        async def handle(scope: Scope, receive: Receive, send: Send) -> None:
-            # Hot path: one context, the precomposed chain, one check, respond.
-            if scope["type"] != "http":
-                return await self._other(scope, receive, send)
-            ctx = new_context(self, scope, receive, send)
-            try:
-                await step(ctx, None)
-                if ctx._pending is not None:
-                    check_downstream(ctx)
-                ctx._finished = True
-                await respond(ctx)
-            except Exception as err:
-                ctx._finished = True
-                await respond_error(ctx, err)
-
-        return handle
+        step = self._step = chain(self.middleware)
+        return step
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        handler = self._handler
-        if handler is None:
-            handler = self._handler = self.callback()
-        await handler(scope, receive, send)
+        # Hot path: one context, the precomposed chain, one check, respond.
+        if scope["type"] != "http":
+            return await self._other(scope, receive, send)
+        step = self._step or self._compose()
+        ctx = self.context(self, scope, receive, send)
+        try:
+            await step(ctx, None)
+            if ctx._pending is not None:
+                check_downstream(ctx)
+            ctx._finished = True
+            await respond(ctx)
+        except Exception as err:
+            ctx._finished = True
+            await respond_error(ctx, err)
 
     async def _other(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

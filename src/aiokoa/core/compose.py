@@ -35,7 +35,7 @@ class _Done:
         return iter(())
 
 
-_DONE: Awaitable[Any] = _Done()
+DONE: Awaitable[Any] = _Done()
 
 
 def adapt(fn: Any) -> Middleware:
@@ -112,7 +112,7 @@ def chain(middleware: Iterable[Any]) -> Step:
     """The precomposed chain: `step(ctx, outer_next)` returns the first layer's awaitable."""
     fns = [adapt(fn) for fn in flatten(middleware)]
     namespace: dict[str, Any] = {f"f{k}": fn for k, fn in enumerate(fns)}
-    namespace.update(DONE=_DONE, twice=misuse.next_called_twice, new=object.__new__)
+    namespace.update(DONE=DONE, twice=misuse.next_called_twice, new=object.__new__)
     exec(_compiled(len(fns)), namespace)
     return namespace["start"]  # type: ignore[no-any-return]
 

@@ -12,12 +12,14 @@ import contextlib
 from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from .cookies import Cookies
 from .errors import Assert, create_error, status_of
 from .request import Request, RequestMixin
 from .response import TEXT, Response, ResponseMixin, _header_value
 from .statuses import MESSAGES
 
 if TYPE_CHECKING:
+    from ..router import Layer, Router
     from ..types import Receive, Scope, Send
     from .application import Koa
 
@@ -40,6 +42,9 @@ class Context(RequestMixin, ResponseMixin):
         "_query",
         "_query_for",
         "_request_headers",
+        "_ip",
+        "_accept",
+        "_cookies",
         # response
         "_status",
         "_explicit_status",
@@ -53,6 +58,13 @@ class Context(RequestMixin, ResponseMixin):
         # the last next() handed out, checked once when the chain returns
         "_pending",
         "_pending_by",
+        # routing (aiokoa.Router): set by the router that matched, None before
+        "params",
+        "matched",
+        "route_name",
+        "route_path",
+        "router",
+        "_params_seen",
     )
 
     app: Koa
@@ -64,11 +76,22 @@ class Context(RequestMixin, ResponseMixin):
     _response: Response | None
     _pending: Awaitable[Any] | None
     _pending_by: Any
+    _cookies: Cookies | None
 
     request_class: type[Request] = Request
     response_class: type[Response] = Response
     assert_ = Assert()
     """`ctx.assert_(value, status, message)`: Koa's `ctx.assert` (`assert` is a keyword)."""
+
+    params: dict[str, Any] | None
+    """The route's parameters (`{"id": 3}`), set by `aiokoa.Router` when a route matched."""
+    matched: list[Layer] | None
+    """Every router layer whose path matched (any method); set, even as `[]`, once a router ran."""
+    route_name: str | None
+    route_path: str | None
+    """The matched route's name and path pattern (`"/users/{id:int}"`), for logs and metrics."""
+    router: Router | None
+    _params_seen: set[Any] | None
 
     def __init__(self, app: Koa, scope: Scope, receive: Receive, send: Send) -> None:
         self.app = app
@@ -80,10 +103,12 @@ class Context(RequestMixin, ResponseMixin):
         self._state = self._request = self._response = None
         self._method = self._path = self._querystring = self._url = None
         self._query = self._query_for = self._request_headers = None
+        self._ip = self._accept = self._cookies = None
         self._status = 404
         self._explicit_status = self._explicit_null_body = False
         self._header_sent = self._ended = self._finished = False
         self._message = self._body = self._pending = self._pending_by = None
+        self.params = self.matched = self.route_name = self.route_path = self.router = self._params_seen = None
         self._headers = {}
 
     @property
@@ -97,6 +122,26 @@ class Context(RequestMixin, ResponseMixin):
     @state.setter
     def state(self, value: dict[str, Any]) -> None:
         self._state = value
+
+    @property
+    def cookies(self) -> Cookies:
+        """`ctx.cookies.get(name)` / `.set(name, value, ...)`, signed with `app.keys`."""
+        cookies = self._cookies
+        if cookies is None:
+            cookies = self._cookies = Cookies(self, self.app.keys)
+        return cookies
+
+    @cookies.setter
+    def cookies(self, value: Cookies) -> None:
+        self._cookies = value
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "request": self.request.to_json(),
+            "response": self.response.to_json(),
+            "app": self.app.to_json(),
+            "original_url": self.original_url,
+        }
 
     @property
     def request(self) -> Request:

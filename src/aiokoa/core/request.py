@@ -7,14 +7,21 @@ whose names mean the response on `ctx` (`type`, `length`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+import ipaddress
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 from .delegate import Delegate
+from .fresh import is_fresh
+from .headers import parse_content_type, split_list
+from .negotiation import Accepts, has_body, type_is
+from .url import URL, parse_url
 
 if TYPE_CHECKING:
-    from ..types import Scope
+    from ..types import HeaderValue, Scope
+    from .application import Koa
     from .context import Context
 
 Query = dict[str, "str | list[str]"]
@@ -57,12 +64,36 @@ def stringify_query(query: Mapping[str, Any]) -> str:
     return urlencode(pairs)
 
 
+_http_prefix = re.compile(r"https?://", re.I).match
+_invalid_ipv6_host = re.compile(r"[/?#\\\s]").search
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
+Accepted = list[str] | str | bool
+"""What `ctx.accepts*` answer: the accepted values (no argument), the best one, or False."""
+
+
+class Socket(NamedTuple):
+    """The connection a request came in on (Koa's `ctx.socket`), from the ASGI scope."""
+
+    remote_address: str | None
+    remote_port: int | None
+    encrypted: bool
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 class RequestMixin:
     """Koa's request members as they appear on `ctx` (`ctx.path`, `ctx.query`, ...)."""
 
     if not TYPE_CHECKING:  # slot-less mixin; the state is declared by Context
         __slots__ = ()
 
+    app: Koa
     scope: Scope
     _method: str | None
     _path: str | None
@@ -71,6 +102,10 @@ class RequestMixin:
     _query: Query | None
     _query_for: str | None
     _request_headers: dict[str, str] | None
+    _ip: str | None
+    _accept: Accepts | None
+    _status: int
+    _headers: dict[str, HeaderValue]
 
     @property
     def method(self) -> str:
@@ -183,6 +218,189 @@ class RequestMixin:
             return headers.get("referer") or headers.get("referrer") or ""
         return headers.get(name, "")
 
+    header = headers
+
+    # -- where the request came from (proxy-aware, §2.14) -------------------------------
+
+    @property
+    def socket(self) -> Socket:
+        """The peer's address and port (`scope["client"]`) and whether TLS was used."""
+        client = self.scope.get("client")
+        encrypted = self.scope.get("scheme") in ("https", "wss")
+        return Socket(client[0], client[1], encrypted) if client else Socket(None, None, encrypted)
+
+    def _trusts_proxy(self) -> bool:
+        """`app.proxy`, and with `app.trusted_proxies` the peer must be one of them."""
+        app = self.app
+        if not app.proxy:
+            return False
+        trusted = app._trusted_proxies
+        if trusted is None:
+            return True
+        client = self.scope.get("client")
+        return client is not None and client[0] in trusted
+
+    @property
+    def host(self) -> str:
+        """`Host` with its port (X-Forwarded-Host when the proxy is trusted); '' if none."""
+        headers = self.headers
+        host = headers.get("x-forwarded-host") if self._trusts_proxy() else None
+        if not host:
+            if self.scope.get("http_version") == "2":
+                host = headers.get(":authority")
+            if not host:
+                host = headers.get("host")
+                if not host:
+                    return ""
+        host = host.split(",", 1)[0].strip()
+        if "@" in host:  # `user@host` is not a valid Host: read it as a URL parser would
+            try:
+                return parse_url("http://" + host).host
+            except ValueError:
+                return ""
+        return host
+
+    @property
+    def hostname(self) -> str:
+        """`host` without the port; an IPv6 host keeps its brackets (`[::1]`); '' if invalid."""
+        host = self.host
+        if not host:
+            return ""
+        if host[0] == "[":
+            if _invalid_ipv6_host(host):
+                return ""
+            try:
+                return parse_url("http://" + host).hostname
+            except ValueError:
+                return ""
+        return host.split(":", 1)[0]
+
+    @property
+    def protocol(self) -> str:
+        """'https' or 'http'; X-Forwarded-Proto's first value when the proxy is trusted."""
+        if self.scope.get("scheme") in ("https", "wss"):
+            return "https"
+        if not self._trusts_proxy():
+            return "http"
+        proto = self.headers.get("x-forwarded-proto")
+        return proto.split(",", 1)[0].strip().lower() if proto else "http"
+
+    @property
+    def secure(self) -> bool:
+        return self.protocol == "https"
+
+    @property
+    def origin(self) -> str | None:
+        """The `Origin` request header, or None (Koa 3)."""
+        return self.headers.get("origin") or None
+
+    @property
+    def href(self) -> str:
+        """The full URL: `https://example.com/path?q=1`."""
+        original = self.original_url
+        if _http_prefix(original):
+            return original
+        return f"{self.protocol}://{self.host}{original}"
+
+    @property
+    def URL(self) -> URL | None:  # noqa: N802 - Koa's name
+        """The request URL parsed (WHATWG field names), or None if the host is invalid."""
+        original = self.original_url
+        try:
+            return parse_url(original if _http_prefix(original) else f"{self.protocol}://{self.host}{original}")
+        except ValueError:
+            return None
+
+    @property
+    def ips(self) -> list[str]:
+        """The `app.proxy_ip_header` list when the proxy is trusted (last `max_ips_count`)."""
+        app = self.app
+        value = self.headers.get(app.proxy_ip_header.lower()) if self._trusts_proxy() else None
+        ips = split_list(value) if value else []
+        if app.max_ips_count > 0:
+            ips = ips[-app.max_ips_count :]
+        return ips
+
+    @property
+    def ip(self) -> str:
+        """The client address: `ips[0]` (with `trusted_proxies`, the rightmost untrusted
+        one), else the peer's address, else ''. Memoised; settable."""
+        ip = self._ip
+        if not ip:
+            ips = self.ips
+            trusted = self.app._trusted_proxies
+            ip = (trusted.client(ips) if trusted is not None else ips[0]) if ips else ""
+            if not ip:
+                client = self.scope.get("client")
+                ip = client[0] if client else ""
+            self._ip = ip
+        return ip
+
+    @ip.setter
+    def ip(self, value: str) -> None:
+        self._ip = value
+
+    @property
+    def subdomains(self) -> list[str]:
+        """`tobi.ferrets.example.com` -> `["ferrets", "tobi"]` (offset 2); [] for an IP."""
+        hostname = self.hostname
+        bare = hostname[1:-1] if hostname.startswith("[") else hostname
+        if _is_ip(bare):
+            return []
+        return hostname.split(".")[::-1][self.app.subdomain_offset :]
+
+    # -- caching and negotiation ---------------------------------------------------------
+
+    @property
+    def fresh(self) -> bool:
+        """GET/HEAD with a 2xx/304 status whose validators match the request's (RFC 9110)."""
+        method = self.method
+        if method != "GET" and method != "HEAD":
+            return False
+        status = self._status
+        if 200 <= status < 300 or status == 304:
+            return is_fresh(self.headers, self._headers)
+        return False
+
+    @property
+    def stale(self) -> bool:
+        return not self.fresh
+
+    @property
+    def idempotent(self) -> bool:
+        return self.method in IDEMPOTENT
+
+    @property
+    def accept(self) -> Accepts:
+        accept = self._accept
+        if accept is None:
+            accept = self._accept = Accepts(self.headers)
+        return accept
+
+    @accept.setter
+    def accept(self, value: Accepts) -> None:
+        self._accept = value
+
+    def accepts(self, *types: str | Sequence[str]) -> Accepted:
+        """`ctx.accepts("html", "json")`: the best type the client takes, or False."""
+        return self.accept.types(*types)
+
+    def accepts_encodings(self, *encodings: str | Sequence[str]) -> Accepted:
+        return self.accept.encodings(*encodings)
+
+    def accepts_charsets(self, *charsets: str | Sequence[str]) -> Accepted:
+        return self.accept.charsets(*charsets)
+
+    def accepts_languages(self, *languages: str | Sequence[str]) -> Accepted:
+        return self.accept.languages(*languages)
+
+    def is_(self, *types: str | Sequence[str]) -> str | bool | None:
+        """`ctx.is_("json", "urlencoded")`: the matching type, False, or None without a body."""
+        headers = self.headers
+        if not has_body(headers):
+            return None
+        return type_is(headers.get("content-type"), types)
+
 
 class Request:
     """`ctx.request`: the same state as `ctx`, with the request's own `type` and `length`."""
@@ -200,9 +418,49 @@ class Request:
     search: Delegate[str] = Delegate("search")
     query: Delegate[Query] = Delegate("query")
     headers: Delegate[dict[str, str]] = Delegate("headers")
+    header: Delegate[dict[str, str]] = Delegate("headers")
+    origin: Delegate[str | None] = Delegate("origin", readonly=True)
+    href: Delegate[str] = Delegate("href", readonly=True)
+    host: Delegate[str] = Delegate("host", readonly=True)
+    hostname: Delegate[str] = Delegate("hostname", readonly=True)
+    URL: Delegate[URL | None] = Delegate("URL", readonly=True)
+    protocol: Delegate[str] = Delegate("protocol", readonly=True)
+    secure: Delegate[bool] = Delegate("secure", readonly=True)
+    ips: Delegate[list[str]] = Delegate("ips", readonly=True)
+    ip: Delegate[str] = Delegate("ip")
+    subdomains: Delegate[list[str]] = Delegate("subdomains", readonly=True)
+    fresh: Delegate[bool] = Delegate("fresh", readonly=True)
+    stale: Delegate[bool] = Delegate("stale", readonly=True)
+    idempotent: Delegate[bool] = Delegate("idempotent", readonly=True)
+    socket: Delegate[Socket] = Delegate("socket", readonly=True)
+    accept: Delegate[Accepts] = Delegate("accept")
 
     def get(self, field: str) -> str:
         return self.ctx.get(field)
+
+    def accepts(self, *types: str | Sequence[str]) -> Accepted:
+        return self.ctx.accepts(*types)
+
+    def accepts_encodings(self, *encodings: str | Sequence[str]) -> Accepted:
+        return self.ctx.accepts_encodings(*encodings)
+
+    def accepts_charsets(self, *charsets: str | Sequence[str]) -> Accepted:
+        return self.ctx.accepts_charsets(*charsets)
+
+    def accepts_languages(self, *languages: str | Sequence[str]) -> Accepted:
+        return self.ctx.accepts_languages(*languages)
+
+    def is_(self, *types: str | Sequence[str]) -> str | bool | None:
+        return self.ctx.is_(*types)
+
+    @property
+    def charset(self) -> str:
+        """The Content-Type's charset parameter, or '' (none, or an invalid Content-Type)."""
+        parsed = parse_content_type(self.ctx.get("content-type"))
+        return parsed[1].get("charset", "") if parsed else ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"method": self.ctx.method, "url": self.ctx.url, "header": self.ctx.headers}
 
     @property
     def type(self) -> str:
@@ -212,8 +470,8 @@ class Request:
     @property
     def length(self) -> int | None:
         """Content-Length as a number, or None when absent or not a number."""
-        value = self.ctx.get("content-length")
-        return int(value) if value.isdigit() else None
+        value = self.ctx.get("content-length").strip()
+        return int(value) if value.isascii() and value.isdigit() else None
 
     @property
     def response(self) -> Any:

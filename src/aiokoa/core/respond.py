@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator
+import contextvars
+import functools
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
+from .compose import DONE as _NOTHING
 from .response import TEXT, discard, is_stream, json_encode
 from .statuses import EMPTY
 
@@ -24,46 +27,50 @@ if TYPE_CHECKING:
 CHUNK = 64 * 1024
 
 
-async def respond(ctx: Context) -> None:
+def respond(ctx: Context) -> Awaitable[None]:
+    """What to send, as one awaitable (no coroutine of its own: this runs per request)."""
     if ctx.respond is False or ctx._ended:
-        return
+        return _NOTHING
     body = ctx._body
     status = ctx._status
     headers = ctx._headers
     if status in EMPTY:
         if body is not None:
             ctx._drop_body()
-        return await ctx._send_end()
+        return ctx._send_end()
     if ctx.method == "HEAD":
         if body is None and not ctx._explicit_null_body:
+            content_type = headers.get("content-type")
             _status_body(ctx)  # the headers a GET would get (Koa sends none: a §2.18 quirk)
+            if content_type is not None:
+                headers["content-type"] = content_type  # but a type set by hand stays, as in Koa
         elif "content-length" not in headers and not ctx._header_sent:
             length = ctx.length
             if length is not None:
                 headers["content-length"] = length
         if is_stream(body):
             discard(body)
-        return await ctx._send_end()
+        return ctx._send_end()
     if body is None:
         if ctx._explicit_null_body:
             headers.pop("content-type", None)
             headers.pop("transfer-encoding", None)
             headers["content-length"] = 0
-            return await ctx._send_end()
-        return await ctx._send_end(_status_body(ctx).encode())
+            return ctx._send_end()
+        return ctx._send_end(_status_body(ctx).encode())
     kind = type(body)
     if kind is str:
-        return await ctx._send_end(body.encode())
+        return ctx._send_end(body.encode())
     if kind is bytes:
-        return await ctx._send_end(body)
+        return ctx._send_end(body)
     if kind is bytearray or kind is memoryview:
-        return await ctx._send_end(bytes(body))
+        return ctx._send_end(bytes(body))
     if kind is not dict and kind is not list and is_stream(body):
-        return await _send_stream(ctx, _chunks(body))
+        return _send_stream(ctx, _chunks(body))
     data = json_encode(body).encode()
     if not ctx._header_sent:
         headers["content-length"] = len(data)
-    await ctx._send_end(data)
+    return ctx._send_end(data)
 
 
 def _status_body(ctx: Context) -> str:
@@ -89,7 +96,7 @@ async def _chunks(body: Any) -> AsyncGenerator[bytes, None]:
         if isinstance(body, PurePath):
             file = await asyncio.to_thread(open, body, "rb")
             try:
-                while chunk := await asyncio.to_thread(file.read, CHUNK):
+                while chunk := await _blocking(file.read, CHUNK):
                     yield chunk
             finally:
                 file.close()
@@ -97,11 +104,11 @@ async def _chunks(body: Any) -> AsyncGenerator[bytes, None]:
             async for item in body:
                 yield item.encode() if isinstance(item, str) else bytes(item)
         elif hasattr(body, "read"):
-            while chunk := await asyncio.to_thread(body.read, CHUNK):
+            while chunk := await _blocking(body.read, CHUNK):
                 yield chunk.encode() if isinstance(chunk, str) else chunk
         else:
             done = object()
-            while (item := await asyncio.to_thread(next, body, done)) is not done:
+            while (item := await _blocking(next, body, done)) is not done:
                 yield item.encode() if isinstance(item, str) else bytes(item)
     finally:
         close = getattr(body, "aclose", None)
@@ -109,6 +116,18 @@ async def _chunks(body: Any) -> AsyncGenerator[bytes, None]:
             await close()
         elif hasattr(body, "close"):
             body.close()
+
+
+async def _blocking(read: Callable[..., Any], *args: Any) -> Any:
+    """`read(*args)` in a thread. Cancelled (the client left), it still waits for the read to
+    return, so the stream is never closed while a thread is reading it."""
+    call = functools.partial(contextvars.copy_context().run, read, *args)
+    future = asyncio.get_running_loop().run_in_executor(None, call)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        await asyncio.wait((future,))
+        raise
 
 
 async def _send_stream(ctx: Context, chunks: AsyncGenerator[bytes, None]) -> None:

@@ -10,15 +10,22 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from posixpath import splitext
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from . import mime, misuse
 from .delegate import Delegate
+from .headers import content_disposition, encode_url, escape_html, http_date, parse_http_date, vary_append
+from .negotiation import type_is
+from .statuses import REDIRECT
+from .url import parse_url
 from .statuses import EMPTY, MESSAGES
 
 if TYPE_CHECKING:
+    from .request import Socket
     from ..types import HeaderValue, Message, Send
     from .context import Context
 
@@ -44,6 +51,16 @@ def header_name(field: str) -> str:
         if len(_names) < 4096:
             _names[field] = name
     return name
+
+
+_encoded_names: dict[str, bytes] = {}
+
+
+def _encode_name(name: str) -> bytes:
+    encoded = name.encode("latin-1")
+    if len(_encoded_names) < 4096:
+        _encoded_names[name] = encoded
+    return encoded
 
 
 def _header_value(name: str, value: object) -> HeaderValue:
@@ -320,26 +337,32 @@ class ResponseMixin:
             await self._send_start()
 
     def _raw_headers(self) -> list[tuple[bytes, bytes]]:
+        # Hot path: runs once per response; names are encoded once per spelling.
         raw = []
         for name, value in self._headers.items():
-            key = name.encode("latin-1")
-            if type(value) is str:
-                raw.append((key, value.encode("latin-1")))
-            elif type(value) is list:
-                raw.extend((key, str(item).encode("latin-1")) for item in value)
+            key = _encoded_names.get(name) or _encode_name(name)
+            kind = type(value)
+            if kind is str:
+                raw.append((key, value.encode("latin-1")))  # type: ignore[union-attr]
+            elif kind is int:
+                raw.append((key, b"%d" % value))
             else:
-                raw.append((key, str(value).encode("latin-1")))
+                raw.extend((key, str(item).encode("latin-1")) for item in value)  # type: ignore[union-attr]
         return raw
 
-    async def _send_start(self) -> None:
+    def _start_message(self) -> Message:
         self._header_sent = True
-        await self._send({"type": "http.response.start", "status": self._status, "headers": self._raw_headers()})
+        return {"type": "http.response.start", "status": self._status, "headers": self._raw_headers()}
+
+    async def _send_start(self) -> None:
+        await self._send(self._start_message())
 
     async def _send_end(self, body: bytes = b"") -> None:
+        send = self._send
         if not self._header_sent:
-            await self._send_start()
+            await send(self._start_message())
         self._ended = True
-        await self._send({"type": "http.response.body", "body": body})
+        await send({"type": "http.response.body", "body": body})
 
     async def _send_tracked(self, message: Message) -> None:
         """`ctx.send`: the raw ASGI send, noted so aiokoa does not answer a second time."""
@@ -349,6 +372,82 @@ class ResponseMixin:
         elif kind == "http.response.body" and not message.get("more_body", False):
             self._ended = True
         await self._send(message)
+
+    # -- caching, redirects and downloads ----------------------------------------------
+
+    def vary(self, field: str | list[str]) -> None:
+        """Add header names to `Vary` (no duplicates, case-insensitive; `*` wins)."""
+        if self._header_sent:
+            return
+        current = self._headers.get("vary")
+        header = ", ".join(current) if isinstance(current, list) else str(current or "")
+        value = vary_append(header, field)
+        if value:
+            self.set("Vary", value)
+
+    @property
+    def etag(self) -> str | None:
+        value = self._headers.get("etag")
+        return None if value is None else str(value)
+
+    @etag.setter
+    def etag(self, value: str) -> None:
+        """`ctx.etag = "abc"` sends `"abc"`; a value already quoted (`"abc"`, `W/"abc"`) is kept."""
+        if not _quoted_etag(value):
+            value = f'"{value}"'
+        self.set("ETag", value)
+
+    @property
+    def last_modified(self) -> datetime | None:
+        """The Last-Modified header as an aware UTC datetime, or None."""
+        value = self._headers.get("last-modified")
+        return parse_http_date(str(value)) if value else None
+
+    @last_modified.setter
+    def last_modified(self, value: datetime | str | float) -> None:
+        """A datetime (naive means UTC), a date string or a timestamp; sent as an HTTP date."""
+        self.set("Last-Modified", http_date(value))
+
+    def redirect(self, url: str) -> None:
+        """Redirect to `url` (302 unless a redirect status is already set), with a short
+        HTML or text body. Absolute http(s) URLs are normalised, then the Location encoded."""
+        ctx: Context = self  # type: ignore[assignment]
+        if _absolute_http(url):
+            url = str(parse_url(url))
+        self.set("Location", encode_url(url))
+        if self._status not in REDIRECT:
+            self.status = 302
+        if ctx.accepts("html"):
+            self.type = "text/html; charset=utf-8"
+            self.body = f"Redirecting to {escape_html(url)}."
+        else:
+            self.type = "text/plain; charset=utf-8"
+            self.body = f"Redirecting to {url}."
+
+    def back(self, alt: str | None = None) -> None:
+        """Redirect to the Referer if it is on this host, else to `alt` (default `/`)."""
+        ctx: Context = self  # type: ignore[assignment]
+        referrer = ctx.get("Referrer")
+        if referrer:
+            try:
+                base = parse_url(ctx.href)
+                same_host = parse_url(referrer, base).host == base.host
+            except ValueError:
+                same_host = False
+            if same_host:
+                return self.redirect(referrer)
+        return self.redirect(alt or "/")
+
+    def attachment(self, filename: str | None = None, *, type: str = "attachment", fallback: str | bool = True) -> None:
+        """`Content-Disposition: attachment; filename="x.pdf"` (RFC 6266, `filename*` for
+        non-Latin-1 names); the type comes from the extension unless one is set already."""
+        if filename and "content-type" not in self._headers:
+            self.type = splitext(filename)[1]
+        self.set("Content-Disposition", content_disposition(filename, type=type, fallback=fallback))
+
+
+_quoted_etag = re.compile(r'(?:W/)?"').match
+_absolute_http = re.compile(r"https?://", re.I).match
 
 
 def _file_size(path: PurePath) -> int:
@@ -402,3 +501,27 @@ class Response:
 
     def __repr__(self) -> str:
         return f"<Response {self.ctx.status} {self.ctx.message!r} {self.ctx._headers!r}>"
+
+    etag: Delegate[str | None] = Delegate("etag")
+    last_modified: Delegate[datetime | None] = Delegate("last_modified")
+    socket: Delegate[Socket] = Delegate("socket", readonly=True)
+    header = headers
+
+    def is_(self, *types: str | Sequence[str]) -> str | bool:
+        """The response type if it matches one of `types` (`"json"`, `"text/*"`), else False."""
+        return type_is(self.ctx.type, types)
+
+    def vary(self, field: str | list[str]) -> None:
+        self.ctx.vary(field)
+
+    def redirect(self, url: str) -> None:
+        self.ctx.redirect(url)
+
+    def back(self, alt: str | None = None) -> None:
+        self.ctx.back(alt)
+
+    def attachment(self, filename: str | None = None, *, type: str = "attachment", fallback: str | bool = True) -> None:
+        self.ctx.attachment(filename, type=type, fallback=fallback)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.ctx.status, "message": self.ctx.message, "header": self.ctx._headers}

@@ -1,0 +1,392 @@
+"""Turn measurements into RESULTS.md, PNG plots and PASS/MISS lines for the targets.
+
+The targets are the project's performance promises; printing them next to the
+raw figures keeps each promise checked by every run rather than by hand.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib.metadata
+import json
+import os
+import platform
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from inprocess import Measurement
+from network import MemoryResult, NetMeasurement
+from registry import AIOKOA, BLACKSHEEP, FRAMEWORKS, KOA, RAW
+from scenarios import DEPTHS, ROUTE_COUNTS
+
+HERE = Path(__file__).resolve().parent
+PLOTS = HERE / "plots"
+
+PACKAGES = (
+    "aiokoa", "uvicorn", "granian", "uvloop", "httptools", "starlette", "fastapi", "pydantic",
+    "blacksheep", "falcon", "litestar", "msgspec", "sanic", "aiohttp", "matplotlib",
+)  # fmt: skip
+
+SLOPE_LIMIT_US = 0.3
+FLAT_LIMIT = 1.10  # cost at 1,000 routes at most 10 % above the cost at 10 routes
+RSS_LIMIT = 1.05
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One target: PASS, MISS, or N/A when the run did not measure what it needs."""
+
+    name: str
+    status: str
+    detail: str
+
+    def line(self) -> str:
+        return f"{self.status:<4}  {self.name}: {self.detail}"
+
+
+# --- machine ---------------------------------------------------------------------------
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _command_version(cmd: list[str]) -> str:
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "not installed"
+    text = (out.stdout or out.stderr).strip().splitlines()
+    return text[0] if text else "unknown"
+
+
+def _node_package(name: str) -> str:
+    try:
+        meta = json.loads((HERE / "node" / "node_modules" / name / "package.json").read_text())
+        return str(meta["version"])
+    except (OSError, ValueError, KeyError):
+        return "not installed"
+
+
+def machine() -> dict[str, str]:
+    """What the figures were measured on: they mean little without it."""
+    info = {
+        "CPU": _cpu_model(),
+        "Cores": str(os.cpu_count()),
+        "OS": platform.platform(),
+        "Python": platform.python_version(),
+        "Node.js": _command_version(["node", "--version"]),
+        "wrk": _command_version(["wrk", "--version"]).split(" [")[0],
+        "koa": _node_package("koa"),
+        "@koa/router": _node_package("@koa/router"),
+    }
+    for name in PACKAGES:
+        try:
+            info[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            info[name] = "not installed"
+    return info
+
+
+# --- lookups -----------------------------------------------------------------------------
+
+
+def _us(inproc: Sequence[Measurement], framework: str, case: str) -> float | None:
+    for m in inproc:
+        if m.framework == framework and m.case == case:
+            return m.median_us
+    return None
+
+
+def _net(net: Sequence[NetMeasurement], target: str, case: str) -> NetMeasurement | None:
+    for m in net:
+        if m.target == target and m.case == case:
+            return m
+    return None
+
+
+def depth_slope(inproc: Sequence[Measurement], framework: str) -> float | None:
+    """Least-squares µs per extra middleware over the depth cases."""
+    points = [(d, _us(inproc, framework, f"depth-{d}")) for d in DEPTHS]
+    xy = [(float(x), y) for x, y in points if y is not None]
+    if len(xy) < 2:
+        return None
+    mx = sum(x for x, _ in xy) / len(xy)
+    my = sum(y for _, y in xy) / len(xy)
+    return sum((x - mx) * (y - my) for x, y in xy) / sum((x - mx) ** 2 for x, _ in xy)
+
+
+# --- targets -----------------------------------------------------------------------------
+
+
+def _ratio_verdict(name: str, mine: float | None, theirs: float | None, limit: float, le: bool, unit: str) -> Verdict:
+    if mine is None or theirs is None or theirs == 0:
+        return Verdict(name, "N/A", "not measured in this run")
+    ratio = mine / theirs
+    ok = ratio <= limit if le else ratio >= limit
+    return Verdict(name, "PASS" if ok else "MISS", f"{ratio:.2f}x ({mine:,.2f} vs {theirs:,.2f} {unit})")
+
+
+def evaluate(
+    inproc: Sequence[Measurement], net: Sequence[NetMeasurement], memory: MemoryResult | None
+) -> list[Verdict]:
+    """Every target of the project, judged on this run's figures."""
+    out: list[Verdict] = []
+    for case in ("hello", "stack"):
+        out.append(
+            _ratio_verdict(
+                f"in-process {case} <= 0.7x BlackSheep us/request",
+                _us(inproc, AIOKOA, case), _us(inproc, BLACKSHEEP, case), 0.7, True, "us",
+            )
+        )  # fmt: skip
+    slope = depth_slope(inproc, AIOKOA)
+    if slope is None:
+        out.append(Verdict("each pass-through middleware <= 0.3 us", "N/A", "depth not measured"))
+    else:
+        status = "PASS" if slope <= SLOPE_LIMIT_US else "MISS"
+        out.append(Verdict("each pass-through middleware <= 0.3 us", status, f"slope {slope:.3f} us/middleware"))
+    for where in ("last", "mid"):
+        lo, hi = ROUTE_COUNTS[0], ROUTE_COUNTS[-1]
+        a, b = _us(inproc, AIOKOA, f"routes-{lo}-{where}"), _us(inproc, AIOKOA, f"routes-{hi}-{where}")
+        name = f"route lookup flat from {lo} to {hi:,} routes ({where} route, <= {FLAT_LIMIT:.2f}x)"
+        out.append(_ratio_verdict(name, b, a, FLAT_LIMIT, True, "us"))
+
+    def rps(target: str, case: str) -> float | None:
+        m = _net(net, target, case)
+        return m.median("rps") if m else None
+
+    mine = f"{AIOKOA}@granian"
+    out.append(
+        _ratio_verdict("granian hello >= 0.95x raw ASGI req/s", rps(mine, "hello"), rps(f"{RAW}@granian", "hello"), 0.95, False, "req/s")
+    )  # fmt: skip
+    for case in ("hello", "stack"):
+        out.append(
+            _ratio_verdict(f"granian {case} >= 1.1x Koa-on-Node req/s", rps(mine, case), rps(f"{KOA}@node", case), 1.1, False, "req/s")
+        )  # fmt: skip
+    uvicorn_peers = {m.target for m in net if m.server == "uvicorn" and m.framework not in (AIOKOA, RAW)}
+    for case in sorted({m.case for m in net}, key=["hello", "stack", "json", "post"].index):
+        ours = rps(f"{AIOKOA}@uvicorn", case)
+        theirs = {t: rps(t, case) for t in uvicorn_peers}
+        best = max(((v, t) for t, v in theirs.items() if v is not None), default=None)
+        if ours is None or best is None:
+            out.append(Verdict(f"uvicorn {case}: ahead of every uvicorn peer", "N/A", "not measured"))
+            continue
+        status = "PASS" if ours > best[0] else "MISS"
+        detail = f"aiokoa {ours:,.0f} req/s vs best peer {best[1]} {best[0]:,.0f} req/s ({ours / best[0]:.2f}x)"
+        out.append(Verdict(f"uvicorn {case}: ahead of every uvicorn peer", status, detail))
+    if memory is None:
+        out.append(Verdict("RSS after 1M requests within 5% of RSS after the first 10,000", "N/A", "memory run skipped"))
+    else:
+        growth = memory.rss_end_kib / memory.rss_first_kib
+        status = "PASS" if growth <= RSS_LIMIT and memory.total_requests >= 1_000_000 else "MISS"
+        detail = (
+            f"{memory.rss_end_kib / 1024:.1f} MiB after {memory.total_requests:,} vs "
+            f"{memory.rss_first_kib / 1024:.1f} MiB after {memory.first_requests:,} ({(growth - 1) * 100:+.1f}%)"
+        )
+        out.append(Verdict("RSS after 1M requests within 5% of RSS after the first 10,000", status, detail))
+    return out
+
+
+# --- plots -------------------------------------------------------------------------------
+
+
+def plots(inproc: Sequence[Measurement], net: Sequence[NetMeasurement]) -> list[Path]:
+    """Bar and line charts; matplotlib's Agg backend so no display is needed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    PLOTS.mkdir(exist_ok=True)
+    written: list[Path] = []
+    frameworks = [f.name for f in FRAMEWORKS if any(m.framework == f.name for m in inproc)]
+
+    basic = [c for c in ("hello", "stack", "json", "post") if any(m.case == c for m in inproc)]
+    if basic:
+        fig, ax = plt.subplots(figsize=(10, 0.5 * len(frameworks) * len(basic) / 2 + 2))
+        height = 0.8 / len(basic)
+        for j, case in enumerate(basic):
+            values = [_us(inproc, f, case) or 0.0 for f in frameworks]
+            ys = [i + j * height for i in range(len(frameworks))]
+            ax.barh(ys, values, height=height, label=case)
+        ax.set_yticks([i + 0.4 - height / 2 for i in range(len(frameworks))], frameworks)
+        ax.invert_yaxis()
+        ax.set_xscale("log")
+        ax.set_xlabel("µs per request, in-process (log scale; lower is better)")
+        ax.set_title("In-process cost per request by framework")
+        ax.legend()
+        written.append(_save(fig, "inprocess_by_framework.png"))
+
+    for kind, xs, label in (("depth", DEPTHS, "pass-through middlewares"), ("routes", ROUTE_COUNTS, "registered routes")):
+        if not any(m.scenario == kind for m in inproc):
+            continue
+        fig, ax = plt.subplots(figsize=(9, 5.5))
+        variants = [("", "-")] if kind == "depth" else [("-last", "-"), ("-mid", ":")]
+        for f in frameworks:
+            for suffix, style in variants:
+                pts = [(x, _us(inproc, f, f"{kind}-{x}{suffix}")) for x in xs]
+                got = [(x, y) for x, y in pts if y is not None]
+                if got:
+                    line = ax.plot([x for x, _ in got], [y for _, y in got], style, marker="o", label=f"{f}{suffix}")
+                    if suffix == "-mid":
+                        line[0].set_label("_")
+        ax.set_xlabel(label + ("" if kind == "depth" else " (solid: last registered, dotted: middle)"))
+        ax.set_ylabel("µs per request (log scale)")
+        ax.set_yscale("log")
+        if kind == "routes":
+            ax.set_xscale("log")
+        ax.set_title(f"In-process cost against {label}")
+        ax.legend(fontsize=8, ncol=2)
+        written.append(_save(fig, f"inprocess_{kind}.png"))
+
+    net_cases = [c for c in ("hello", "stack", "json", "post") if any(m.case == c for m in net)]
+    if net_cases:
+        targets = list(dict.fromkeys(m.target for m in net))
+        fig, ax = plt.subplots(figsize=(10, 0.35 * len(targets) * len(net_cases) / 2 + 2))
+        height = 0.8 / len(net_cases)
+        for j, case in enumerate(net_cases):
+            values = []
+            for t in targets:
+                m = _net(net, t, case)
+                values.append(m.median("rps") if m else 0.0)
+            ax.barh([i + j * height for i in range(len(targets))], values, height=height, label=case)
+        ax.set_yticks([i + 0.4 - height / 2 for i in range(len(targets))], targets)
+        ax.invert_yaxis()
+        ax.set_xlabel("requests/s, one server core (higher is better)")
+        ax.set_title("Network throughput (wrk on 127.0.0.1)")
+        ax.legend()
+        written.append(_save(fig, "network_rps.png"))
+    return written
+
+
+def _save(fig: object, name: str) -> Path:
+    import matplotlib.pyplot as plt
+
+    path = PLOTS / name
+    fig.tight_layout()  # type: ignore[attr-defined]
+    fig.savefig(path, dpi=110)  # type: ignore[attr-defined]
+    plt.close(fig)  # type: ignore[arg-type]
+    return path
+
+
+# --- markdown ----------------------------------------------------------------------------
+
+
+def _inproc_table(inproc: Sequence[Measurement]) -> list[str]:
+    frameworks = [f.name for f in FRAMEWORKS if any(m.framework == f.name for m in inproc)]
+    cases = list(dict.fromkeys(m.case for m in inproc))
+    lines = ["| case | " + " | ".join(frameworks) + " |", "|---" * (len(frameworks) + 1) + "|"]
+    for case in cases:
+        floor = _us(inproc, RAW, case)
+        cells = []
+        for f in frameworks:
+            us = _us(inproc, f, case)
+            if us is None:
+                cells.append("—")
+            elif floor and f != RAW:
+                cells.append(f"{us:,.2f} ({us / floor:.1f}x)")
+            else:
+                cells.append(f"{us:,.2f}")
+        lines.append(f"| {case} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _net_table(net: Sequence[NetMeasurement]) -> list[str]:
+    lines = [
+        "| case | target | req/s | p50 ms | p99 ms | server CPU µs/req | runs |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for m in net:
+        lines.append(
+            f"| {m.case} | {m.target} | {m.median('rps'):,.0f} | {m.median('p50_ms'):.2f} | "
+            f"{m.median('p99_ms'):.2f} | {m.median('cpu_us'):.1f} | {len(m.rps)} |"
+        )
+    return lines
+
+
+def write(
+    path: Path,
+    *,
+    mode: str,
+    inproc: Sequence[Measurement],
+    net: Sequence[NetMeasurement],
+    memory: MemoryResult | None,
+    verdicts: Sequence[Verdict],
+    images: Sequence[Path],
+    notes: Sequence[str],
+    settings: dict[str, object],
+) -> None:
+    """Write RESULTS.md and a JSON copy of every sample next to it."""
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# aiokoa benchmark results",
+        "",
+        f"Generated by `python benchmarks/run.py {' '.join(sys.argv[1:])}`".rstrip() + f" ({mode} mode) on {when}.",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "|---|---|",
+        *[f"| {k} | {v} |" for k, v in machine().items()],
+        "",
+        "## Targets",
+        "",
+        "```",
+        *[v.line() for v in verdicts],
+        "```",
+        "",
+    ]
+    if notes:
+        lines += ["## Notes", "", *[f"- {n}" for n in notes], ""]
+    if inproc:
+        lines += [
+            "## In-process (µs per request, median of interleaved rounds; ratio to raw ASGI)",
+            "",
+            "Each ASGI app is called directly with a fake receive/send pair, under uvloop.",
+            "aiohttp is not an ASGI framework and is measured in network mode only.",
+            "",
+            *_inproc_table(inproc),
+            "",
+        ]
+    if net:
+        lines += [
+            "## Network (wrk on 127.0.0.1; server on core 0, wrk on core 1; median of runs)",
+            "",
+            *_net_table(net),
+            "",
+        ]
+    if memory:
+        lines += [
+            "## Memory (aiokoa on uvicorn, `stack`)",
+            "",
+            "| point | requests served | RSS MiB |",
+            "|---|---:|---:|",
+            f"| after startup | 1 | {memory.rss_start_kib / 1024:.1f} |",
+            f"| after the first batch | {memory.first_requests:,} | {memory.rss_first_kib / 1024:.1f} |",
+            f"| at the end ({memory.seconds:.0f} s) | {memory.total_requests:,} | {memory.rss_end_kib / 1024:.1f} |",
+            "",
+        ]
+    if images:
+        lines += ["## Plots", ""] + [f"![{p.stem}]({p.relative_to(path.parent)})" for p in images] + [""]
+    lines += ["## Settings", "", "```", json.dumps(settings, indent=2), "```", ""]
+    path.write_text("\n".join(lines))
+    data = {
+        "mode": mode,
+        "generated": when,
+        "machine": machine(),
+        "settings": settings,
+        "inprocess": [asdict(m) for m in inproc],
+        "network": [asdict(m) for m in net],
+        "memory": asdict(memory) if memory else None,
+        "targets": [asdict(v) for v in verdicts],
+    }
+    path.with_suffix(".json").write_text(json.dumps(data, indent=1))

@@ -1,0 +1,130 @@
+"""Run aiokoa's benchmark suite: in-process, over the network, and memory.
+
+    python benchmarks/run.py [--quick] [--only SCENARIO,...] [--skip-network]
+
+The first run creates ``benchmarks/.venv`` with the pinned peers, installs wrk
+and Koa if needed, then re-runs itself inside that venv. It writes
+``benchmarks/RESULTS.md`` (plus ``RESULTS.json`` and ``plots/``) and prints the
+project's performance targets as PASS/MISS lines. Any app whose answer differs
+from the scenario's expected answer stops the run with an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import bootstrap
+
+SCENARIO_NAMES = ("hello", "stack", "json", "depth", "routes", "post")
+NETWORK_SCENARIOS = ("hello", "stack", "json", "post")  # depth and routes isolate framework cost: in-process only
+QUICK_NETWORK_SCENARIOS = ("hello", "stack")
+MEMORY_TOTAL = 1_000_000
+MEMORY_FIRST = 10_000
+MEMORY_MAX_S = 600.0
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="aiokoa benchmark suite")
+    parser.add_argument("--quick", action="store_true", help="short runs, under two minutes; no memory run")
+    parser.add_argument(
+        "--only",
+        default="",
+        help=f"comma-separated scenarios among {', '.join(SCENARIO_NAMES)} and 'memory'",
+    )
+    parser.add_argument("--skip-network", action="store_true", help="in-process mode only (no servers, no wrk)")
+    parser.add_argument("--skip-inprocess", action="store_true", help="network mode (and memory) only")
+    args = parser.parse_args(argv)
+    chosen = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = set(chosen) - {*SCENARIO_NAMES, "memory"}
+    if unknown:
+        parser.error(f"unknown scenario(s) {', '.join(sorted(unknown))}")
+    args.scenarios = [s for s in SCENARIO_NAMES if not chosen or s in chosen]
+    args.memory = not args.quick and not args.skip_network and (not chosen or "memory" in chosen)
+    return args
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    bootstrap.ensure_venv()
+    bootstrap.reexec_in_venv()
+    started = time.monotonic()
+    network_ok = not args.skip_network and bootstrap.ensure_taskset() and bootstrap.ensure_wrk()
+    if not args.skip_network:
+        bootstrap.ensure_node_modules()
+
+    # Imported only inside the venv, where the frameworks are installed.
+    import inprocess
+    import network
+    import report
+    import scenarios
+    from registry import AIOKOA, BY_NAME, asgi_frameworks
+
+    if not BY_NAME[AIOKOA].available():
+        raise SystemExit("aiokoa is not importable in benchmarks/.venv: the subject of the benchmark is missing")
+    from apps import aiokoa_app
+
+    quick = args.quick
+    notes: list[str] = []
+    if quick:
+        notes.append("Quick mode: few rounds and 1-second wrk runs; figures are indicative only.")
+    if aiokoa_app.USING_FALLBACK_ROUTER:
+        notes.append("aiokoa.Router was not available: the aiokoa apps used a stand-in dict router.")
+    notes.append("aiohttp is not ASGI: it is measured in network mode only, on its own server.")
+    notes.append("Sanic runs on its own server in network mode and as ASGI in-process.")
+
+    in_settings = (
+        inprocess.Settings(rounds=3, warmup_s=0.02, round_s=0.03) if quick else inprocess.Settings()
+    )
+    net_settings = (
+        network.Settings(rounds=1, duration_s=1, warmup_s=1) if quick else network.Settings()
+    )
+    cases = [c for s in args.scenarios for c in scenarios.cases_for(s)]
+
+    inproc: list[inprocess.Measurement] = []
+    if not args.skip_inprocess and cases:
+        print(f"== in-process ({len(cases)} cases, {in_settings.rounds} rounds, uvloop)")
+        inproc = inprocess.run_all(cases, asgi_frameworks(), in_settings)
+
+    net: list[network.NetMeasurement] = []
+    memory: network.MemoryResult | None = None
+    if args.skip_network:
+        notes.append("Network mode was skipped (--skip-network).")
+    elif not network_ok:
+        notes.append("Network mode was skipped: wrk or taskset is not available.")
+    else:
+        wanted = QUICK_NETWORK_SCENARIOS if quick and not args.only else NETWORK_SCENARIOS
+        net_cases = [c for c in cases if c.scenario in wanted]
+        if net_cases:
+            print(f"== network ({len(net_cases)} cases, {net_settings.rounds} x {net_settings.duration_s:g} s wrk runs)")
+            net = network.run_all(net_cases, network.all_targets(), net_settings)
+        if any(s in ("depth", "routes") for s in args.scenarios):
+            notes.append("depth and routes are measured in-process only.")
+        if args.memory:
+            print(f"== memory (aiokoa on uvicorn, stack, up to {MEMORY_TOTAL:,} requests)")
+            memory = network.run_memory(scenarios.cases_for("stack")[0], MEMORY_TOTAL, MEMORY_FIRST, MEMORY_MAX_S)
+        elif not quick:
+            notes.append("The memory run was not selected.")
+        else:
+            notes.append("Quick mode skips the 1M-request memory run.")
+
+    verdicts = report.evaluate(inproc, net, memory)
+    images = report.plots(inproc, net)
+    settings = {"inprocess": vars(in_settings), "network": vars(net_settings), "scenarios": args.scenarios}
+    results = Path(__file__).resolve().parent / "RESULTS.md"
+    mode = "quick" if quick else "full"
+    report.write(
+        results, mode=mode, inproc=inproc, net=net, memory=memory, verdicts=verdicts,
+        images=images, notes=notes, settings=settings,
+    )  # fmt: skip
+    print("== targets")
+    for v in verdicts:
+        print(v.line())
+    print(f"== wrote {results} in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
