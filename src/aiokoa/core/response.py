@@ -12,22 +12,21 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from posixpath import splitext
 from pathlib import PurePath
+from posixpath import splitext
 from typing import TYPE_CHECKING, Any
 
 from . import mime, misuse
 from .delegate import Delegate
 from .headers import content_disposition, encode_url, escape_html, http_date, parse_http_date, vary_append
 from .negotiation import type_is
-from .statuses import REDIRECT
+from .statuses import EMPTY, MESSAGES, REDIRECT
 from .url import parse_url
-from .statuses import EMPTY, MESSAGES
 
 if TYPE_CHECKING:
-    from .request import Socket
     from ..types import HeaderValue, Message, Send
     from .context import Context
+    from .request import Socket
 
 TEXT = "text/plain; charset=utf-8"
 HTML = "text/html; charset=utf-8"
@@ -341,13 +340,12 @@ class ResponseMixin:
         raw = []
         for name, value in self._headers.items():
             key = _encoded_names.get(name) or _encode_name(name)
-            kind = type(value)
-            if kind is str:
-                raw.append((key, value.encode("latin-1")))  # type: ignore[union-attr]
-            elif kind is int:
+            if isinstance(value, str):
+                raw.append((key, value.encode("latin-1")))
+            elif isinstance(value, int):
                 raw.append((key, b"%d" % value))
             else:
-                raw.extend((key, str(item).encode("latin-1")) for item in value)  # type: ignore[union-attr]
+                raw.extend((key, str(item).encode("latin-1")) for item in value)
         return raw
 
     def _start_message(self) -> Message:
