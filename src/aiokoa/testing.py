@@ -15,12 +15,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 import httpx
 
-from .types import ASGIApp, Message
+from .types import ASGIApp, Message, Scope
+
+if TYPE_CHECKING:
+    from .core.application import Koa
+    from .core.context import Context
 
 BASE_URL = "http://testserver"
 CLIENT = ("127.0.0.1", 50000)
@@ -89,9 +95,10 @@ class _LoopThread:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
 
     def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join()
-        self.loop.close()
+        if not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join()
+            self.loop.close()
 
 
 class _SyncASGITransport(httpx.BaseTransport):
@@ -129,7 +136,11 @@ class TestClient(httpx.Client):
         async def start() -> Lifespan:
             return await Lifespan(self.app).__aenter__()
 
-        self._lifespan = self._loop.run(start())
+        try:
+            self._lifespan = self._loop.run(start())
+        except BaseException:
+            self.close()
+            raise
         return self
 
     def __exit__(
@@ -141,4 +152,49 @@ class TestClient(httpx.Client):
         if self._lifespan is not None:
             self._loop.run(self._lifespan.__aexit__())
         super().__exit__(exc_type, exc, tb)
+
+    def close(self) -> None:
+        """Close the client and stop its event loop thread."""
+        super().close()
         self._loop.close()
+
+
+def make_context(
+    app: Koa | None = None,
+    *,
+    method: str = "GET",
+    url: str = "/",
+    headers: Mapping[str, str] | Iterable[tuple[str, str]] = (),
+    client: tuple[str, int] | None = ("127.0.0.1", 50000),
+    scheme: str = "http",
+    http_version: str = "1.1",
+) -> Context:
+    """A context for `GET /` (or what you ask for), without a server: for unit tests of
+    middleware and of `ctx`'s members (Koa's `test-helpers/context.js`)."""
+    from .core.application import Koa
+
+    path, _, query = url.partition("?")
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    scope: Scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": http_version,
+        "method": method,
+        "scheme": scheme,
+        "path": unquote(path),
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in pairs],
+        "client": client,
+        "server": ("127.0.0.1", 80),
+    }
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        return None
+
+    app = app if app is not None else Koa()
+    return app.context(app, scope, receive, send)

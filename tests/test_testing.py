@@ -1,0 +1,96 @@
+"""aiokoa.testing: the socket-less clients apps are tested with."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from aiokoa import Context, Koa, Next
+from aiokoa.testing import AsyncTestClient, TestClient
+
+
+def make_app() -> tuple[Koa, list[str]]:
+    app = Koa()
+    events: list[str] = []
+    app.on("startup", lambda: events.append("startup"))
+
+    @app.on("shutdown")
+    async def shutdown() -> None:
+        await asyncio.sleep(0)
+        events.append("shutdown")
+
+    @app.use
+    async def echo(ctx: Context, next: Next) -> None:
+        if ctx.method == "POST":
+            body = b""
+            while True:
+                message = await ctx.receive()
+                body += message.get("body", b"")
+                if not message.get("more_body"):
+                    break
+            ctx.body = {"got": body.decode(), "type": ctx.get("content-type")}
+        else:
+            ctx.body = {"path": ctx.path, "query": ctx.query}
+
+    return app, events
+
+
+def test_sync_client_runs_requests_and_lifespan():
+    app, events = make_app()
+    with TestClient(app) as client:
+        assert events == ["startup"]
+        response = client.get("/a?x=1&x=2")
+        assert response.status_code == 200
+        assert response.json() == {"path": "/a", "query": {"x": ["1", "2"]}}
+        posted = client.post("/", content=b"hi", headers={"content-type": "text/plain"})
+        assert posted.json() == {"got": "hi", "type": "text/plain"}
+    assert events == ["startup", "shutdown"]
+
+
+async def test_async_client_runs_requests_and_lifespan():
+    app, events = make_app()
+    async with AsyncTestClient(app) as client:
+        assert events == ["startup"]
+        response = await client.post("/", json={"a": 1})
+        assert response.json() == {"got": '{"a":1}', "type": "application/json"}
+    assert events == ["startup", "shutdown"]
+
+
+def test_sync_client_keeps_the_loop_running_between_requests():
+    """Callbacks an app schedules run later, as they would in a server."""
+    app = Koa()
+    fired: list[str] = []
+
+    @app.use
+    async def schedule(ctx: Context, next: Next) -> None:
+        asyncio.get_running_loop().call_later(0.01, fired.append, ctx.path)
+        ctx.body = "ok"
+
+    with TestClient(app) as client:
+        client.get("/first")
+        client.get("/wait")
+        for _ in range(100):
+            if len(fired) == 2:
+                break
+            asyncio.run(asyncio.sleep(0.01))
+    assert fired == ["/first", "/wait"]
+
+
+def test_startup_failure_is_reported():
+    app = Koa()
+
+    @app.on("startup")
+    def broken() -> None:
+        raise RuntimeError("no database")
+
+    with pytest.raises(RuntimeError, match="lifespan startup failed: RuntimeError\\('no database'\\)"):
+        TestClient(app).__enter__()
+
+
+def test_client_without_context_manager_skips_lifespan():
+    app, events = make_app()
+    client = TestClient(app)
+    assert client.get("/").status_code == 200
+    client.close()
+    assert events == []
