@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from registry import RAW, Framework
-from scenarios import Case, check_response
+from scenarios import AppSpec, Case, check_response
 
 Message = dict[str, Any]
 App = Any  # an ASGI 3 callable; each framework has its own typing of it
@@ -152,11 +152,11 @@ def _scope(case: Case) -> dict[str, Any]:
 class Runner:
     """One started app ready to take requests for one case."""
 
-    def __init__(self, framework: Framework, case: Case) -> None:
+    def __init__(self, framework: Framework, case: Case, started: Lifespan | None = None) -> None:
         self.framework = framework
         self.case = case
-        self.app: App = framework.build(case.app)
-        self.lifespan = Lifespan(self.app)
+        self.lifespan = started or Lifespan(framework.build(case.app))
+        self.app: App = self.lifespan.app
         self.template = _scope(case)
 
     async def request(self) -> Exchange:
@@ -229,14 +229,19 @@ async def run_case(
     return results
 
 
-async def check_case(case: Case, framework: Framework) -> None:
-    """Build, start and check one app once, untimed: what the smoke test runs."""
-    runner = Runner(framework, case)
-    await runner.lifespan.startup()
-    try:
-        await runner.check()
-    finally:
-        await runner.lifespan.shutdown()
+async def check_cases(cases: Iterable[Case], framework: Framework) -> None:
+    """Build and start each app once and check every case it serves, untimed (the smoke test)."""
+    by_app: dict[AppSpec, list[Case]] = {}
+    for case in cases:
+        by_app.setdefault(case.app, []).append(case)
+    for spec, group in by_app.items():
+        lifespan = Lifespan(framework.build(spec))
+        await lifespan.startup()
+        try:
+            for case in group:
+                await Runner(framework, case, lifespan).check()
+        finally:
+            await lifespan.shutdown()
 
 
 def new_loop() -> asyncio.AbstractEventLoop:

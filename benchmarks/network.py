@@ -10,6 +10,7 @@ what each request costs independently of how fast wrk could drive it.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import re
@@ -42,6 +43,7 @@ class Settings:
     rounds: int = 3
     duration_s: float = 5.0
     warmup_s: float = 2.0
+    warmup_together: bool = False  # quick mode warms all servers at once to save time
     connections: int = 64
 
 
@@ -104,10 +106,8 @@ def target_available(target: Target) -> bool:
 def _children(pid: int) -> list[int]:
     out: list[int] = []
     for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
+        with contextlib.suppress(OSError):  # the process may have just exited
             out += [int(p) for p in task.read_text().split()]
-        except OSError:
-            pass
     return out
 
 
@@ -309,7 +309,7 @@ def _start_all(targets: list[Target], app_key: str, log_dir: Path) -> list[Serve
 
 
 def _warm_up(servers: list[Server], case: Case, settings: Settings, workdir: Path) -> None:
-    """Load all servers at once: JITs and caches warm up, and it costs one warm-up, not N."""
+    """Load all servers at once: a lighter warm-up that costs one wrk run, not one per server."""
     script = _lua(case, None, workdir)
     procs = [
         subprocess.Popen(wrk_command(s.port, case, settings.warmup_s, 8, script), stdout=subprocess.DEVNULL)
@@ -322,13 +322,18 @@ def _warm_up(servers: list[Server], case: Case, settings: Settings, workdir: Pat
 def run_case(case: Case, targets: list[Target], settings: Settings, workdir: Path) -> list[NetMeasurement]:
     """Check then load every target on one case, interleaved round by round."""
     servers = _start_all(targets, case.app.key, workdir)
-    results = [NetMeasurement(s.target.name, s.target.framework, s.target.server, case.label, case.scenario) for s in servers]
+    results = [
+        NetMeasurement(s.target.name, s.target.framework, s.target.server, case.label, case.scenario) for s in servers
+    ]
     try:
         for s in servers:
             status, headers, body = fetch(s.port, case)
             check_response(s.target.name, case, status, headers, body)
-        if settings.warmup_s > 0:
+        if settings.warmup_s > 0 and settings.warmup_together:
             _warm_up(servers, case, settings, workdir)
+        elif settings.warmup_s > 0:
+            for s in servers:  # one at a time: each gets the whole core, as Node's JIT needs
+                run_wrk(s.port, case, settings.warmup_s, settings.connections, workdir)
         for round_no in range(settings.rounds):
             shift = round_no % len(servers)
             for i in list(range(shift, len(servers))) + list(range(shift)):

@@ -13,6 +13,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -60,9 +61,17 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def _loadavg() -> str:
+    """Other work on the machine skews timings; the load average tells whether there was any."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
 def _command_version(cmd: list[str]) -> str:
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return "not installed"
     text = (out.stdout or out.stderr).strip().splitlines()
@@ -83,6 +92,7 @@ def machine() -> dict[str, str]:
         "CPU": _cpu_model(),
         "Cores": str(os.cpu_count()),
         "OS": platform.platform(),
+        "Load average when the report was written": _loadavg(),
         "Python": platform.python_version(),
         "Node.js": _command_version(["node", "--version"]),
         "wrk": _command_version(["wrk", "--version"]).split(" [")[0],
@@ -95,6 +105,32 @@ def machine() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             info[name] = "not installed"
     return info
+
+
+@dataclass(frozen=True)
+class CpuSnapshot:
+    """Machine-wide busy CPU time next to this suite's own (itself, its servers and wrk)."""
+
+    busy_s: float
+    ours_s: float
+    wall_s: float
+
+    @classmethod
+    def take(cls) -> CpuSnapshot:
+        ticks = os.sysconf("SC_CLK_TCK")
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = fields[3] + fields[4]  # idle + iowait
+        t = os.times()
+        ours = t.user + t.system + t.children_user + t.children_system
+        return cls((sum(fields[:8]) - idle) / ticks, ours, time.monotonic())
+
+
+def foreign_load(start: CpuSnapshot, end: CpuSnapshot) -> str:
+    """How busy other processes kept the machine while the suite ran: noise in every figure."""
+    other = max(0.0, (end.busy_s - start.busy_s) - (end.ours_s - start.ours_s))
+    wall = max(end.wall_s - start.wall_s, 1e-9)
+    cores = os.cpu_count() or 1
+    return f"{other:.0f} CPU-seconds in {wall:.0f} s ({other / wall / cores * 100:.0f}% of the machine's {cores} cores)"
 
 
 # --- lookups -----------------------------------------------------------------------------
@@ -164,14 +200,12 @@ def evaluate(
         m = _net(net, target, case)
         return m.median("rps") if m else None
 
-    mine = f"{AIOKOA}@granian"
-    out.append(
-        _ratio_verdict("granian hello >= 0.95x raw ASGI req/s", rps(mine, "hello"), rps(f"{RAW}@granian", "hello"), 0.95, False, "req/s")
-    )  # fmt: skip
+    mine, raw, koa = f"{AIOKOA}@granian", f"{RAW}@granian", f"{KOA}@node"
+    name = "granian hello >= 0.95x raw ASGI req/s"
+    out.append(_ratio_verdict(name, rps(mine, "hello"), rps(raw, "hello"), 0.95, False, "req/s"))
     for case in ("hello", "stack"):
-        out.append(
-            _ratio_verdict(f"granian {case} >= 1.1x Koa-on-Node req/s", rps(mine, case), rps(f"{KOA}@node", case), 1.1, False, "req/s")
-        )  # fmt: skip
+        name = f"granian {case} >= 1.1x Koa-on-Node req/s"
+        out.append(_ratio_verdict(name, rps(mine, case), rps(koa, case), 1.1, False, "req/s"))
     uvicorn_peers = {m.target for m in net if m.server == "uvicorn" and m.framework not in (AIOKOA, RAW)}
     for case in sorted({m.case for m in net}, key=["hello", "stack", "json", "post"].index):
         ours = rps(f"{AIOKOA}@uvicorn", case)
@@ -184,7 +218,9 @@ def evaluate(
         detail = f"aiokoa {ours:,.0f} req/s vs best peer {best[1]} {best[0]:,.0f} req/s ({ours / best[0]:.2f}x)"
         out.append(Verdict(f"uvicorn {case}: ahead of every uvicorn peer", status, detail))
     if memory is None:
-        out.append(Verdict("RSS after 1M requests within 5% of RSS after the first 10,000", "N/A", "memory run skipped"))
+        out.append(
+            Verdict("RSS after 1M requests within 5% of RSS after the first 10,000", "N/A", "memory run skipped")
+        )
     else:
         growth = memory.rss_end_kib / memory.rss_first_kib
         status = "PASS" if growth <= RSS_LIMIT and memory.total_requests >= 1_000_000 else "MISS"
@@ -226,26 +262,40 @@ def plots(inproc: Sequence[Measurement], net: Sequence[NetMeasurement]) -> list[
         ax.legend()
         written.append(_save(fig, "inprocess_by_framework.png"))
 
-    for kind, xs, label in (("depth", DEPTHS, "pass-through middlewares"), ("routes", ROUTE_COUNTS, "registered routes")):
+    colors = {f: f"C{i}" for i, f in enumerate(frameworks)}
+    for kind, xs, label in (
+        ("depth", DEPTHS, "pass-through middlewares"),
+        ("routes", ROUTE_COUNTS, "registered routes"),
+    ):
         if not any(m.scenario == kind for m in inproc):
             continue
-        fig, ax = plt.subplots(figsize=(9, 5.5))
         variants = [("", "-")] if kind == "depth" else [("-last", "-"), ("-mid", ":")]
+        series: dict[str, list[tuple[str, list[tuple[int, float]]]]] = {}
         for f in frameworks:
             for suffix, style in variants:
                 pts = [(x, _us(inproc, f, f"{kind}-{x}{suffix}")) for x in xs]
                 got = [(x, y) for x, y in pts if y is not None]
                 if got:
-                    line = ax.plot([x for x, _ in got], [y for _, y in got], style, marker="o", label=f"{f}{suffix}")
-                    if suffix == "-mid":
-                        line[0].set_label("_")
-        ax.set_xlabel(label + ("" if kind == "depth" else " (solid: last registered, dotted: middle)"))
-        ax.set_ylabel("µs per request (log scale)")
-        ax.set_yscale("log")
-        if kind == "routes":
-            ax.set_xscale("log")
-        ax.set_title(f"In-process cost against {label}")
-        ax.legend(fontsize=8, ncol=2)
+                    series.setdefault(f, []).append((style, got))
+        ours = max((y for _, pts in series.get(AIOKOA, []) for _, y in pts), default=0.0)
+        close = [f for f in series if max(y for _, pts in series[f] for _, y in pts) <= 10 * ours]
+        fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
+        for ax, names, log in ((axes[0], list(series), True), (axes[1], close, False)):
+            for f in names:
+                for i, (style, got) in enumerate(series[f]):
+                    ax.plot([x for x, _ in got], [y for _, y in got], style, marker="o", color=colors[f],
+                            label=f if i == 0 else "_")  # fmt: skip
+            ax.set_xlabel(label)
+            ax.set_ylabel("µs per request" + (" (log scale)" if log else ""))
+            if log:
+                ax.set_yscale("log")
+            if kind == "routes":
+                ax.set_xscale("log")
+            ax.legend(fontsize=8, ncol=2)
+        axes[0].set_title("all frameworks")
+        axes[1].set_title("within 10x of aiokoa, linear scale")
+        sub = "" if kind == "depth" else " (solid: last registered route, dotted: middle route)"
+        fig.suptitle(f"In-process cost against {label}{sub}")
         written.append(_save(fig, f"inprocess_{kind}.png"))
 
     net_cases = [c for c in ("hello", "stack", "json", "post") if any(m.case == c for m in net)]
@@ -326,7 +376,7 @@ def write(
     settings: dict[str, object],
 ) -> None:
     """Write RESULTS.md and a JSON copy of every sample next to it."""
-    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# aiokoa benchmark results",
         "",

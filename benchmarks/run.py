@@ -48,6 +48,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress shows when piped
     bootstrap.ensure_venv()
     bootstrap.reexec_in_venv()
     started = time.monotonic()
@@ -64,22 +65,17 @@ def main(argv: list[str]) -> int:
 
     if not BY_NAME[AIOKOA].available():
         raise SystemExit("aiokoa is not importable in benchmarks/.venv: the subject of the benchmark is missing")
-    from apps import aiokoa_app
-
     quick = args.quick
+    cpu_start = report.CpuSnapshot.take()
     notes: list[str] = []
     if quick:
         notes.append("Quick mode: few rounds and 1-second wrk runs; figures are indicative only.")
-    if aiokoa_app.USING_FALLBACK_ROUTER:
-        notes.append("aiokoa.Router was not available: the aiokoa apps used a stand-in dict router.")
     notes.append("aiohttp is not ASGI: it is measured in network mode only, on its own server.")
     notes.append("Sanic runs on its own server in network mode and as ASGI in-process.")
 
-    in_settings = (
-        inprocess.Settings(rounds=3, warmup_s=0.02, round_s=0.03) if quick else inprocess.Settings()
-    )
+    in_settings = inprocess.Settings(rounds=3, warmup_s=0.02, round_s=0.03) if quick else inprocess.Settings()
     net_settings = (
-        network.Settings(rounds=1, duration_s=1, warmup_s=1) if quick else network.Settings()
+        network.Settings(rounds=1, duration_s=1, warmup_s=1, warmup_together=True) if quick else network.Settings()
     )
     cases = [c for s in args.scenarios for c in scenarios.cases_for(s)]
 
@@ -98,7 +94,9 @@ def main(argv: list[str]) -> int:
         wanted = QUICK_NETWORK_SCENARIOS if quick and not args.only else NETWORK_SCENARIOS
         net_cases = [c for c in cases if c.scenario in wanted]
         if net_cases:
-            print(f"== network ({len(net_cases)} cases, {net_settings.rounds} x {net_settings.duration_s:g} s wrk runs)")
+            print(
+                f"== network ({len(net_cases)} cases, {net_settings.rounds} x {net_settings.duration_s:g} s wrk runs)"
+            )
             net = network.run_all(net_cases, network.all_targets(), net_settings)
         if any(s in ("depth", "routes") for s in args.scenarios):
             notes.append("depth and routes are measured in-process only.")
@@ -110,6 +108,9 @@ def main(argv: list[str]) -> int:
         else:
             notes.append("Quick mode skips the 1M-request memory run.")
 
+    load = report.foreign_load(cpu_start, report.CpuSnapshot.take())
+    notes.append(f"Other processes on the machine used {load} during this run.")
+    print(f"== other processes used {load}")
     verdicts = report.evaluate(inproc, net, memory)
     images = report.plots(inproc, net)
     settings = {"inprocess": vars(in_settings), "network": vars(net_settings), "scenarios": args.scenarios}

@@ -137,9 +137,7 @@ class OutputMismatch(AssertionError):
     """An app answered differently from the others: its timings would mean nothing."""
 
 
-def check_response(
-    who: str, case: Case, status: int, headers: dict[str, str], body: bytes
-) -> None:
+def check_response(who: str, case: Case, status: int, headers: dict[str, str], body: bytes) -> None:
     """Raise ``OutputMismatch`` unless status, content type, body and headers are as expected.
 
     ``headers`` has lower-case names. Text must be ``text/plain; charset=utf-8``

@@ -6,7 +6,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-
+from aiohttp.typedefs import Middleware
 from scenarios import HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -58,7 +58,7 @@ def _route(index: int) -> Handler:
 
 def build(spec: AppSpec) -> web.Application:
     """Return the aiohttp app for ``spec``; middlewares run in list order."""
-    middlewares: list[Handler] = []
+    middlewares: list[Middleware] = []
     if spec.kind == "stack":
         middlewares = [response_time, logger, pass_through, pass_through, pass_through]
     elif spec.kind == "depth":

@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 
 from blacksheep import Application, Request, Response, json, text
 from blacksheep.server.routing import Router
-
 from scenarios import HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -40,7 +39,7 @@ async def hello(request: Request) -> Response:
 
 
 async def user(request: Request) -> Response:
-    return json(user_payload(request.route_values["id"]))
+    return json(user_payload(request.route_values["id"] or ""))
 
 
 async def payload(request: Request) -> Response:
@@ -53,7 +52,7 @@ async def echo(request: Request) -> Response:
 
 def _route(index: int) -> Handler:
     async def endpoint(request: Request) -> Response:
-        return text(route_text(index, request.route_values["id"]))
+        return text(route_text(index, request.route_values["id"] or ""))
 
     return endpoint
 

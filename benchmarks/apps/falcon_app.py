@@ -11,7 +11,6 @@ from typing import Any
 
 import falcon
 import falcon.asgi
-
 from scenarios import HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
 
 Req = falcon.asgi.Request
@@ -73,7 +72,7 @@ class Numbered:
         resp.text = route_text(self.index, id)
 
 
-def build(spec: AppSpec) -> falcon.asgi.App:
+def build(spec: AppSpec) -> falcon.asgi.App[Req, Resp]:
     """Return the Falcon ASGI app for ``spec``; components run in list order."""
     middleware: list[Any] = []
     if spec.kind == "stack":

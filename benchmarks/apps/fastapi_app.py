@@ -12,7 +12,6 @@ from typing import Any
 
 from fastapi import Body, FastAPI, Request, Response
 from fastapi.responses import PlainTextResponse
-
 from scenarios import HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
 
 CallNext = Callable[[Request], Awaitable[Response]]

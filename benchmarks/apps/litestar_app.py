@@ -8,8 +8,8 @@ from typing import Any
 from litestar import Litestar, MediaType, get, post
 from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import ASGIMiddleware
+from litestar.params import FromPath, JSONBody
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-
 from scenarios import HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
 
 
@@ -42,7 +42,7 @@ async def hello() -> str:
     return HELLO
 
 
-async def user(id: str) -> dict[str, str]:
+async def user(id: FromPath[str]) -> dict[str, str]:
     return user_payload(id)
 
 
@@ -50,12 +50,12 @@ async def payload() -> dict[str, Any]:
     return JSON_PAYLOAD
 
 
-async def echo(data: dict[str, Any]) -> dict[str, Any]:
+async def echo(data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
     return data
 
 
 def _route(index: int) -> HTTPRouteHandler:
-    async def endpoint(id: str) -> str:
+    async def endpoint(id: FromPath[str]) -> str:
         return route_text(index, id)
 
     path = route_path(index).replace("{id}", "{id:str}")

@@ -37,7 +37,7 @@ async def _lifespan(receive: Receive, send: Send) -> None:
 
 def _text_app(text: str) -> ASGIApp:
     body = text.encode()
-    headers = _TEXT + [(b"content-length", str(len(body)).encode())]
+    headers = [*_TEXT, (b"content-length", str(len(body)).encode())]
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -125,7 +125,7 @@ def _routes_app(count: int) -> ASGIApp:
         if index is None or "/" in path[cut + 1 :] or scope["method"] != "GET":
             return await _not_found(send)
         body = route_text(index, path[cut + 1 :]).encode()
-        headers = _TEXT + [(b"content-length", str(len(body)).encode())]
+        headers = [*_TEXT, (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 

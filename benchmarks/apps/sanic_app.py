@@ -10,11 +10,11 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from sanic import HTTPResponse, Request, Sanic, json, text
-
+from sanic.response import BaseHTTPResponse
 from scenarios import HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
 
 _names = itertools.count()
@@ -24,7 +24,7 @@ async def noop_request(request: Request) -> None:
     pass
 
 
-async def noop_response(request: Request, response: HTTPResponse) -> None:
+async def noop_response(request: Request, response: BaseHTTPResponse) -> None:
     pass
 
 
@@ -32,7 +32,7 @@ async def start_timer(request: Request) -> None:
     request.ctx.rt_start = time.perf_counter()
 
 
-async def add_response_time(request: Request, response: HTTPResponse) -> None:
+async def add_response_time(request: Request, response: BaseHTTPResponse) -> None:
     elapsed = (time.perf_counter() - request.ctx.rt_start) * 1000
     response.headers["X-Response-Time"] = f"{elapsed:.3f}ms"
 
@@ -41,7 +41,7 @@ async def start_log(request: Request) -> None:
     request.ctx.log_start = time.perf_counter()
 
 
-async def end_log(request: Request, response: HTTPResponse) -> None:
+async def end_log(request: Request, response: BaseHTTPResponse) -> None:
     _ = (request.method, request.path, time.perf_counter() - request.ctx.log_start)
 
 
@@ -61,7 +61,7 @@ async def echo(request: Request) -> HTTPResponse:
     return json(request.json)
 
 
-def _route(index: int) -> Callable[[Request, str], Awaitable[HTTPResponse]]:
+def _route(index: int) -> Callable[[Request, str], Coroutine[Any, Any, HTTPResponse]]:
     async def endpoint(request: Request, id: str) -> HTTPResponse:
         return text(route_text(index, id))
 
@@ -70,8 +70,8 @@ def _route(index: int) -> Callable[[Request, str], Awaitable[HTTPResponse]]:
 
 def _pass_through(app: Sanic[Any, Any], count: int) -> None:
     for _ in range(count):
-        app.on_request(noop_request)
-        app.on_response(noop_response)
+        app.middleware(noop_request)
+        app.middleware(noop_response, attach_to="response")
 
 
 def build(spec: AppSpec) -> Sanic[Any, Any]:
@@ -88,10 +88,10 @@ def build(spec: AppSpec) -> Sanic[Any, Any]:
         _pass_through(app, spec.size)
     elif spec.kind == "stack":
         app.add_route(user, "/users/<id>", methods=["GET"])
-        app.on_request(start_timer)
-        app.on_response(add_response_time)
-        app.on_request(start_log)
-        app.on_response(end_log)
+        app.middleware(start_timer)
+        app.middleware(add_response_time, attach_to="response")
+        app.middleware(start_log)
+        app.middleware(end_log, attach_to="response")
         _pass_through(app, 3)
     elif spec.kind == "json":
         app.add_route(payload, "/json", methods=["GET"])

@@ -11,6 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from scenarios import HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
@@ -18,8 +19,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from scenarios import HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
 
 JSON_TYPE = "application/json; charset=utf-8"
 
@@ -152,4 +151,3 @@ def build(spec: AppSpec) -> Starlette:
 def build_base_http(spec: AppSpec) -> Starlette:
     """Starlette with ``BaseHTTPMiddleware`` subclasses."""
     return _build(spec, base_http=True)
-

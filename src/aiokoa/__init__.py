@@ -7,6 +7,8 @@ from .core.errors import HttpError, create_error
 from .core.misuse import MiddlewareError, ResponseSentError
 from .core.request import Request
 from .core.response import Response
+from .mount import mount
+from .router import Router
 from .types import Middleware, Next
 
 __all__ = [
@@ -20,7 +22,9 @@ __all__ = [
     "Request",
     "Response",
     "ResponseSentError",
+    "Router",
     "compose",
     "create_error",
+    "mount",
 ]
 __version__ = "0.1.0"

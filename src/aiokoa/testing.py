@@ -185,7 +185,7 @@ def make_context(
         "raw_path": path.encode(),
         "query_string": query.encode(),
         "root_path": "",
-        "headers": [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in pairs],
+        "headers": [(name.lower().encode("latin-1"), _header_bytes(value)) for name, value in pairs],
         "client": client,
         "server": ("127.0.0.1", 80),
     }
@@ -198,3 +198,11 @@ def make_context(
 
     app = app if app is not None else Koa()
     return app.context(app, scope, receive, send)
+
+
+def _header_bytes(value: str) -> bytes:
+    """Latin-1 where it fits, else UTF-8 (as a client sending UTF-8 bytes would)."""
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8")

@@ -380,7 +380,7 @@ async def test_next_left_running_in_a_task_is_reported(context: MakeContext) -> 
     release = asyncio.Event()
 
     async def detached(ctx: Context, next: Next) -> None:
-        ctx.state["task"] = asyncio.ensure_future(next())  # type: ignore[arg-type]
+        ctx.state["task"] = asyncio.ensure_future(next())
         await asyncio.sleep(0)
 
     async def slow(ctx: Context, next: Next) -> None:

@@ -8,15 +8,20 @@ serving the old chain then; here the new middleware takes part).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import sys
 import traceback
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from typing import Any, Self, TypeVar, overload
 
+from ..trace import Tracer, tracer_for
 from ..types import ASGIApp, Receive, Scope, Send
-from .compose import Step, adapt, chain, check_downstream
+from .compose import Step, adapt, chain, check_arity, check_downstream
 from .context import Context
+from .errorpage import ErrorFormatter
+from .proxy import TrustedProxies
 from .request import Request
 from .respond import respond, respond_error
 from .response import Response
@@ -95,6 +100,13 @@ class Koa(EventEmitter):
     Options are Koa's: `env` (default `$AIOKOA_ENV` or "development"), `keys` (for signed
     cookies), `proxy` (trust X-Forwarded-*), `subdomain_offset`, `proxy_ip_header`,
     `max_ips_count`, and `silent` (the default error listener logs nothing).
+
+    Beyond Koa: `trusted_proxies` (with `proxy=True`, believe forwarded headers only from
+    these addresses or networks, e.g. `["10.0.0.0/8", "127.0.0.1"]`), `context_var`
+    (`True` or your own ContextVar: `app.current_context` is the request's ctx anywhere in
+    its task, error listeners included; off by default, so it costs nothing),
+    `keep_headers_on_error`, `error_formatter` (see `core/errorpage.py`), and `trace` and
+    `server_timing` (see `aiokoa.trace`; off, they cost nothing per request).
     """
 
     def __init__(
@@ -108,6 +120,11 @@ class Koa(EventEmitter):
         max_ips_count: int = 0,
         silent: bool = False,
         keep_headers_on_error: Iterable[str] = (),
+        trusted_proxies: Iterable[str] | None = None,
+        context_var: bool | ContextVar[Context | None] = False,
+        trace: bool | Tracer = False,
+        server_timing: bool = False,
+        error_formatter: ErrorFormatter | None = None,
     ) -> None:
         super().__init__()
         self.env = env or os.environ.get("AIOKOA_ENV") or "development"
@@ -117,8 +134,16 @@ class Koa(EventEmitter):
         self.proxy_ip_header = proxy_ip_header
         self.max_ips_count = max_ips_count
         self.silent = silent
+        self.trusted_proxies = trusted_proxies
         self.keep_headers_on_error = [name.lower() for name in keep_headers_on_error]
         """Response headers an error response keeps (CORS, security headers); Koa drops all."""
+        self.trace = trace
+        """Log each request's cascade (`True`, or an `aiokoa.trace(...)`); read when composing."""
+        self.server_timing = server_timing
+        """Send each middleware's time in a Server-Timing header; read when composing."""
+        self.error_formatter = error_formatter
+        """`fn(ctx, err, status, message) -> (content_type, body)` (or None: the default
+        body, negotiated text, JSON or the development HTML page) for error responses."""
         self.middleware: list[Any] = []
         # Per-app subclasses: what is added to them appears on this app's contexts only.
         self.request: type[Request] = type("Request", (Request,), {})
@@ -127,10 +152,18 @@ class Koa(EventEmitter):
             "Context", (Context,), {"request_class": self.request, "response_class": self.response}
         )
         self._step: Step | None = None
+        self.ctx_storage: ContextVar[Context | None] | None = None
+        """The ContextVar behind `current_context` (Koa's `ctxStorage`); None when off."""
+        if context_var is not False:
+            storage = context_var if isinstance(context_var, ContextVar) else ContextVar("aiokoa.context")
+            self.ctx_storage = storage
+            self.context = _storing(self.context, storage)
 
     def use(self, middleware: Any) -> Koa:
         """Add a middleware; returns the app, so calls chain. Works as `@app.use` too."""
         adapt(middleware)  # reject what can never run now, at use() time
+        if not inspect.isasyncgenfunction(middleware):
+            check_arity(middleware)
         self.middleware.append(middleware)
         self._step = None
         return self
@@ -143,8 +176,31 @@ class Koa(EventEmitter):
     def _compose(self) -> Step:
         if not self.listeners("error"):
             self.on("error", self.onerror)
-        step = self._step = chain(self.middleware)
+        late = self.env != "production"  # next() called after the response: a clear error
+        tracer = tracer_for(self)  # None unless asked for: then nothing traces per request
+        if tracer is None:
+            step = self._step = chain(self.middleware, late=late)
+        else:
+            step = self._step = tracer.instrument(self.middleware, late=late)
         return step
+
+    @property
+    def trusted_proxies(self) -> TrustedProxies | None:
+        """With `proxy=True`, the proxies whose forwarded headers are believed (None: any)."""
+        return self._trusted_proxies
+
+    @trusted_proxies.setter
+    def trusted_proxies(self, value: Iterable[str] | TrustedProxies | None) -> None:
+        self._trusted_proxies = value if value is None or isinstance(value, TrustedProxies) else TrustedProxies(value)
+
+    @property
+    def current_context(self) -> Context | None:
+        """The context of the request being handled (needs `Koa(context_var=True)`), or None.
+
+        Set in the request's own task (each ASGI request runs in one), so it is there in
+        middleware, in what they await, in tasks they start and in `error` listeners."""
+        storage = self.ctx_storage
+        return None if storage is None else storage.get(None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Hot path: one context, the precomposed chain, one check, respond.
@@ -208,3 +264,13 @@ class Koa(EventEmitter):
 
 
 Application = Koa
+
+
+def _storing(context: type[Context], storage: ContextVar[Context | None]) -> type[Context]:
+    """A context class that makes each new context the current one (`app.current_context`)."""
+
+    def __init__(self: Context, app: Koa, scope: Scope, receive: Receive, send: Send) -> None:
+        context.__init__(self, app, scope, receive, send)
+        storage.set(self)
+
+    return type("Context", (context,), {"__init__": __init__, "__slots__": ()})

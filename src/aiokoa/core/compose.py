@@ -48,15 +48,39 @@ def adapt(fn: Any) -> Middleware:
     if inspect.isasyncgenfunction(fn):
         return _from_generator(fn)
     if not callable(fn):
+        if inspect.iscoroutine(fn):
+            fn.close()  # no "never awaited" warning on top of this error
+            name = fn.__qualname__
+            raise misuse.not_a_middleware(
+                fn.cr_code, f"was called: use() got the coroutine {name}(...)", f"pass the function, `use({name})`"
+            )
         raise TypeError(f"middleware must be a function, got {fn!r}")
+    if inspect.isgeneratorfunction(fn):
+        raise misuse.not_a_middleware(
+            fn,
+            "is a plain generator, which cannot await downstream",
+            "write `async def mw(ctx, next)` with `await next()`, or `async def mw(ctx)` with `yield` (Koa 1 style)",
+        )
     if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(type(fn).__call__):
         return fn  # type: ignore[no-any-return]
-    if inspect.isgeneratorfunction(fn):
-        raise TypeError(
-            f"{misuse.describe(fn)} is a plain generator; write it as `async def` with `yield` "
-            "(Koa 1 style) or as `async def mw(ctx, next)`"
-        )
     return _from_function(fn)
+
+
+def check_arity(fn: Any) -> None:
+    """Reject at `app.use()` time a function that cannot be called as `fn(ctx, next)`
+    (routers take one-argument handlers, so `adapt()` itself does not check this)."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return  # a builtin or C callable: nothing to check
+    try:
+        signature.bind(None, None)
+    except TypeError:
+        raise misuse.not_a_middleware(
+            fn,
+            f"takes {signature}, but a middleware is called as fn(ctx, next)",
+            "accept both, `async def mw(ctx, next)`, and `await next()` to run what follows it",
+        ) from None
 
 
 def _from_function(fn: Callable[..., Any]) -> Middleware:
@@ -108,17 +132,23 @@ def flatten(middleware: Iterable[Any]) -> list[Any]:
     return out
 
 
-def chain(middleware: Iterable[Any]) -> Step:
-    """The precomposed chain: `step(ctx, outer_next)` returns the first layer's awaitable."""
+def chain(middleware: Iterable[Any], *, late: bool = False) -> Step:
+    """The precomposed chain: `step(ctx, outer_next)` returns the first layer's awaitable.
+
+    With `late` (the app's chain in development), a `next()` called after the response
+    was sent raises a clear error instead of running downstream for nobody; it costs one
+    check per layer, so production chains are built without it."""
     fns = [adapt(fn) for fn in flatten(middleware)]
     namespace: dict[str, Any] = {f"f{k}": fn for k, fn in enumerate(fns)}
-    namespace.update(DONE=DONE, twice=misuse.next_called_twice, new=object.__new__)
-    exec(_compiled(len(fns)), namespace)
+    namespace.update(
+        __name__=__name__, DONE=DONE, twice=misuse.next_called_twice, late=misuse.next_called_late, new=object.__new__
+    )
+    exec(_compiled(len(fns), late), namespace)
     return namespace["start"]  # type: ignore[no-any-return]
 
 
 @cache
-def _compiled(layers: int) -> CodeType:
+def _compiled(layers: int, late: bool = False) -> CodeType:
     """Code for a chain of `layers` middleware, compiled once per length.
 
     Hot path, generated on purpose: each layer's `next` is the bound method `run.s{k+1}`,
@@ -147,6 +177,7 @@ def _compiled(layers: int) -> CodeType:
             f"            raise twice(f{k - 1})",
             f"        self.index = {k}",
             "        ctx = self.ctx",
+            *([f"        if ctx._finished: raise late(ctx, f{k - 1})"] if late else []),
             f"        awaitable = ctx._pending = f{k}(ctx, self.s{k + 1})",
             f"        ctx._pending_by = f{k - 1}",
             "        return awaitable",
@@ -156,6 +187,7 @@ def _compiled(layers: int) -> CodeType:
         f"        if {layers} <= self.index:",
         f"            raise twice(f{layers - 1})",
         f"        self.index = {layers}",
+        *([f"        if self.ctx._finished: raise late(self.ctx, f{layers - 1})"] if late else []),
         "        outer = self.outer",
         "        return outer() if outer is not None else DONE",
         "def start(ctx, outer):",
@@ -167,7 +199,7 @@ def _compiled(layers: int) -> CodeType:
         "    run.index = 0",
         "    return f0(ctx, run.s1)",
     ]
-    return compile("\n".join(lines), f"<aiokoa chain of {layers}>", "exec")
+    return compile("\n".join(lines), f"<aiokoa chain of {layers}{' (checked)' if late else ''}>", "exec")
 
 
 def check_downstream(ctx: Context) -> None:
@@ -176,10 +208,9 @@ def check_downstream(ctx: Context) -> None:
     if pending is None or type(pending) is not CoroutineType or pending.cr_frame is None or pending.cr_running:
         return  # finished, or an enclosing chain's layer that is running right now
     owner = ctx._pending_by
-    if pending.cr_suspended:
-        raise misuse.next_still_running(owner)
-    if not any(task.get_coro() is pending for task in asyncio.all_tasks()):
-        pending.close()  # nobody will ever run it: no late "never awaited" warning
+    if pending.cr_suspended or any(task.get_coro() is pending for task in asyncio.all_tasks()):
+        raise misuse.next_still_running(owner)  # started in a task: it runs for nobody
+    pending.close()  # nobody will ever run it: no late "never awaited" warning
     raise misuse.next_not_awaited(owner)
 
 

@@ -13,13 +13,15 @@ from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from .cookies import Cookies
+from .errorpage import error_body
 from .errors import Assert, create_error, status_of
 from .request import Request, RequestMixin
-from .response import TEXT, Response, ResponseMixin, _header_value
+from .response import Response, ResponseMixin, _header_value, header_name
 from .statuses import MESSAGES
 
 if TYPE_CHECKING:
     from ..router import Layer, Router
+    from ..trace import Trace
     from ..types import Receive, Scope, Send
     from .application import Koa
 
@@ -58,8 +60,11 @@ class Context(RequestMixin, ResponseMixin):
         # the last next() handed out, checked once when the chain returns
         "_pending",
         "_pending_by",
+        # set only when used (never in __init__): aiokoa.trace's record, keep_on_error names
+        "_trace",
+        "_keep",
         # routing (aiokoa.Router): set by the router that matched, None before
-        "params",
+        "_params",
         "matched",
         "route_name",
         "route_path",
@@ -77,14 +82,15 @@ class Context(RequestMixin, ResponseMixin):
     _pending: Awaitable[Any] | None
     _pending_by: Any
     _cookies: Cookies | None
+    _trace: Trace
+    _keep: set[str]
 
     request_class: type[Request] = Request
     response_class: type[Response] = Response
     assert_ = Assert()
     """`ctx.assert_(value, status, message)`: Koa's `ctx.assert` (`assert` is a keyword)."""
 
-    params: dict[str, Any] | None
-    """The route's parameters (`{"id": 3}`), set by `aiokoa.Router` when a route matched."""
+    _params: dict[str, Any] | None
     matched: list[Layer] | None
     """Every router layer whose path matched (any method); set, even as `[]`, once a router ran."""
     route_name: str | None
@@ -108,7 +114,7 @@ class Context(RequestMixin, ResponseMixin):
         self._explicit_status = self._explicit_null_body = False
         self._header_sent = self._ended = self._finished = False
         self._message = self._body = self._pending = self._pending_by = None
-        self.params = self.matched = self.route_name = self.route_path = self.router = self._params_seen = None
+        self._params = self.matched = self.route_name = self.route_path = self.router = self._params_seen = None
         self._headers = {}
 
     @property
@@ -122,6 +128,18 @@ class Context(RequestMixin, ResponseMixin):
     @state.setter
     def state(self, value: dict[str, Any]) -> None:
         self._state = value
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The matched route's parameters (`{"id": 3}`), set by `aiokoa.Router`; `{}` before."""
+        params = self._params
+        if params is None:
+            params = self._params = {}
+        return params
+
+    @params.setter
+    def params(self, value: dict[str, Any]) -> None:
+        self._params = value
 
     @property
     def cookies(self) -> Cookies:
@@ -181,7 +199,8 @@ class Context(RequestMixin, ResponseMixin):
             return
         status = status_of(err)
         headers = self._headers
-        kept = {name: headers[name] for name in self.app.keep_headers_on_error if name in headers}
+        keep = [*self.app.keep_headers_on_error, *getattr(self, "_keep", ())]
+        kept = {name: headers[name] for name in keep if name in headers}
         headers.clear()
         headers.update(kept)
         extra = getattr(err, "headers", None)
@@ -192,13 +211,21 @@ class Context(RequestMixin, ResponseMixin):
                     headers[name] = _header_value(name, value)
         _mark(err, "status", status)
         message = (getattr(err, "message", None) or str(err)) if getattr(err, "expose", False) else None
-        body = message or MESSAGES[status]
+        content_type, body = error_body(self, err, status, message or MESSAGES[status])
         self._status = status
         self._message = None
         self._explicit_status = True
         self._body = body
-        headers["content-type"] = TEXT
+        headers["content-type"] = content_type
         headers["content-length"] = len(body.encode())
+
+    def keep_on_error(self, *fields: str) -> None:
+        """Keep these response headers if an error replaces the response, as
+        `Koa(keep_headers_on_error=...)` does for every response (CORS, request ids)."""
+        keep: set[str] | None = getattr(self, "_keep", None)
+        if keep is None:
+            keep = self._keep = set()
+        keep.update(header_name(field) for field in fields)
 
     def __repr__(self) -> str:
         return f"<Context {self.method} {self.url} -> {self._status}>"

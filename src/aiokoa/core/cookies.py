@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from . import misuse
 from .headers import http_date
 from .misuse import ResponseSentError
 
@@ -25,9 +26,13 @@ if TYPE_CHECKING:
     from .context import Context
 
 _token = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+").fullmatch
-_cookie_value = re.compile(r'[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*|"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*"').fullmatch
+_cookie_value = re.compile(
+    r'[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*|"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*"'
+).fullmatch
 _path_value = re.compile(r"[\x20-\x3a\x3c-\x7e]+").fullmatch
-_domain = re.compile(r"\.?[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*", re.I).fullmatch
+_domain = re.compile(
+    r"\.?[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*", re.I
+).fullmatch
 _SAME_SITE = {"lax": "lax", "strict": "strict", "none": "none"}
 _PRIORITY = ("low", "medium", "high")
 _EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
@@ -235,6 +240,8 @@ class Cookies:
         Set-Cookie headers for the same name. `signed=True` adds `<name>.sig`.
         """
         ctx = self._ctx
+        if ctx._finished:
+            raise misuse.response_sent(ctx, f"cookies.set({name!r})")
         if ctx._header_sent:
             raise ResponseSentError(f"ctx.cookies.set({name!r}) after the response headers were sent")
         request_secure = ctx.secure if self.secure is None else self.secure

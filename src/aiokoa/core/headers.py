@@ -87,9 +87,7 @@ _hex_escape = re.compile(r"%[0-9A-Fa-f]{2}").search
 _ATTR_SAFE = "!#$&+-.^_`|~"  # RFC 8187 attr-char, besides letters and digits
 
 
-def content_disposition(
-    filename: str | None = None, *, type: str = "attachment", fallback: str | bool = True
-) -> str:
+def content_disposition(filename: str | None = None, *, type: str = "attachment", fallback: str | bool = True) -> str:
     """The header for a download: `attachment; filename="a.pdf"`, with `filename*` (RFC 8187,
     UTF-8) when the name is not Latin-1, and a `?`-substituted Latin-1 `filename` fallback."""
     if not _is_token(type):
@@ -103,7 +101,9 @@ def content_disposition(
         raise ValueError("the fallback filename must be ISO-8859-1")
     name = basename(filename.rstrip("/"))
     latin1 = bool(_latin1_text(name))
-    fallback_name = basename(fallback) if isinstance(fallback, str) else (_non_latin1.sub("?", name) if fallback else None)
+    fallback_name = (
+        basename(fallback) if isinstance(fallback, str) else (_non_latin1.sub("?", name) if fallback else None)
+    )
     has_fallback = fallback_name is not None and fallback_name != name
     if latin1 or has_fallback:
         shown = fallback_name if has_fallback else name

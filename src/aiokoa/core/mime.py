@@ -23,8 +23,39 @@ _NAMES = {
     "webp": "image/webp",
     "woff2": "font/woff2",
     "md": "text/markdown",
+    # common ones Python's built-in table lacks or names differently (as mime-db has them)
+    "gz": "application/gzip",
+    "map": "application/json",
+    "yaml": "text/yaml",
+    "yml": "text/yaml",
+    "ogg": "audio/ogg",
+    "wav": "audio/wav",
+    "m4a": "audio/mp4",
+    "7z": "application/x-7z-compressed",
+    "rar": "application/vnd.rar",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "ics": "text/calendar",
+    "rtf": "application/rtf",
+    "epub": "application/epub+zip",
+    "otf": "font/otf",
+    "ttf": "font/ttf",
+    "woff": "font/woff",
+    "jsonld": "application/ld+json",
+    "apng": "image/apng",
+    "ts": "video/mp2t",
+    "toml": "application/toml",
+    "ini": "text/plain",
+    "log": "text/plain",
+    "xhtml": "application/xhtml+xml",
+    "atom": "application/atom+xml",
+    "rss": "application/rss+xml",
+    "webmanifest": "application/manifest+json",
 }
-_UTF8 = frozenset({"application/json", "application/javascript", "application/ld+json"})
+# Non-text types that get a charset (text/* always does): mime-db's, plus every +json
+# type (mime-types leaves `application/vnd.api+json` without one; JSON is UTF-8, RFC 8259).
+_UTF8 = frozenset({"application/json", "application/javascript", "application/ld+json", "application/manifest+json"})
 
 
 def lookup(name: str) -> str | None:

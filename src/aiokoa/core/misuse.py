@@ -6,6 +6,7 @@ and code objects to say *where* the mistake is, in terms of the user's own middl
 
 from __future__ import annotations
 
+import dis
 import inspect
 import sys
 from collections.abc import Iterable
@@ -75,8 +76,9 @@ def response_sent(ctx: Context, field: str) -> ResponseSentError:
     where = f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_qualname}" if frame else "?"
     owner = _middleware_for(frame, ctx.app.middleware)
     sent = f"{ctx._status} {ctx.message}"
+    change = "was called" if field.endswith(")") else "was changed"
     lines = [
-        f"ctx.{field} was changed after the response to {ctx.method} {ctx.original_url} "
+        f"ctx.{field} {change} after the response to {ctx.method} {ctx.original_url} "
         f"had already been sent ({sent}); the change is lost.",
         f"  changed at: {where}",
     ]
@@ -94,18 +96,28 @@ def response_sent(ctx: Context, field: str) -> ResponseSentError:
     return ResponseSentError("\n".join(lines))
 
 
+def _called_at(depth: int) -> str:
+    """`  called at: file:line in function` for the user's code that called into aiokoa."""
+    frame = _user_frame(depth + 1)
+    if frame is None:
+        return ""
+    return f"\n  called at: {frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_qualname}"
+
+
 def next_called_twice(fn: Any) -> MiddlewareError:
     return MiddlewareError(
-        f"next() called multiple times in middleware {describe(fn)}.\n"
+        f"next() called multiple times in middleware {describe(fn)}.{_called_at(2)}\n"
         "Each middleware may call next() once: it runs everything downstream.\n"
         f"Fix: call `await next()` exactly once. See {DOCS}#the-order"
     )
 
 
 def next_not_awaited(fn: Any) -> MiddlewareError:
+    line = _unawaited_next(fn)
+    at = f"\n  next() at: {line}" if line else ""
     return MiddlewareError(
         f"next() was called but not awaited in middleware {describe(fn)}, so nothing "
-        "downstream ran.\n"
+        f"downstream ran.{at}\n"
         "Fix: write `await next()` (or `return await next()`). See "
         f"{DOCS}#the-order"
     )
@@ -114,6 +126,47 @@ def next_not_awaited(fn: Any) -> MiddlewareError:
 def next_still_running(fn: Any) -> MiddlewareError:
     return MiddlewareError(
         f"middleware {describe(fn)} returned while the downstream it started with next() "
-        "was still running, so the response would be sent before downstream finished.\n"
-        f"Fix: await next() instead of running it in a task or callback. See {DOCS}#the-order"
+        "was still running (or scheduled) in a task or callback, so the response would be "
+        "sent before downstream finished.\n"
+        "Fix: `await next()` in the middleware itself; await any task you start before "
+        f"returning. See {DOCS}#async-work-done-right"
     )
+
+
+def next_called_late(ctx: Context, fn: Any) -> MiddlewareError:
+    """`next()` called by a callback or task after the request's chain had finished."""
+    return MiddlewareError(
+        f"next() was called after the response to {ctx.method} {ctx.original_url} had already "
+        f"been sent ({ctx._status} {ctx.message}); nothing downstream of middleware "
+        f"{describe(fn)} can run now.{_called_at(2)}\n"
+        "The middleware returned before calling next(): it handed next to a callback or task "
+        "that nobody awaited.\n"
+        "Fix: await the callback's result inside the middleware (wrap it in a Future), then "
+        f"`await next()` there. See {DOCS}#async-work-done-right"
+    )
+
+
+def not_a_middleware(fn: Any, problem: str, fix: str) -> TypeError:
+    """The `use()`-time rejection of something that can never run as `(ctx, next)`."""
+    return TypeError(f"{describe(fn)} {problem}.\nFix: {fix}. See {DOCS}#the-order")
+
+
+def _unawaited_next(fn: Any) -> str | None:
+    """`file:line` of a `next()` call in `fn` whose result is not awaited (best effort).
+
+    Reads the bytecode: a call of the second parameter whose result is dropped."""
+    code = _code_of(fn)
+    if code is None or code.co_argcount < 2:
+        return None
+    name = code.co_varnames[1]
+    instructions = list(dis.get_instructions(code))
+    line = None
+    for index, ins in enumerate(instructions):
+        if ins.starts_line is not None:
+            line = ins.starts_line
+        if ins.opname == "LOAD_FAST" and ins.argval == name:
+            rest = [i.opname for i in instructions[index + 1 : index + 5]]
+            call = next((k for k, op in enumerate(rest) if op.startswith("CALL")), None)
+            if call is not None and rest[call + 1 : call + 2] == ["POP_TOP"]:
+                return f"{code.co_filename}:{line}"
+    return None

@@ -12,7 +12,6 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from . import mime
-from .headers import parse_content_type
 
 _media_range = re.compile(r"\s*([^\s/;]+)/([^;\s]+)\s*(?:;(.*))?", re.S)
 _simple = re.compile(r"\s*([^\s;]+)\s*(?:;(.*))?", re.S)
@@ -329,14 +328,23 @@ def _mime_match(expected: str | None, actual: str) -> bool:
     return expected_parts[1] in ("*", actual_parts[1])
 
 
+_typer = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}").fullmatch
+
+
+@lru_cache(maxsize=128)
+def _bare_type(content_type: str) -> str | None:
+    """The lower-cased mime type of a Content-Type (parameters not checked), or None."""
+    mime_type = content_type.split(";", 1)[0].strip()
+    return mime_type.lower() if _typer(mime_type) else None
+
+
 def type_is(content_type: str | None, types: tuple[str | Sequence[str], ...]) -> str | bool:
     """The first of `types` that `content_type` matches (the full mime for wildcards and
     `+suffix` forms), False if none does or there is no valid type; with no `types`, the
     bare mime type."""
-    parsed = parse_content_type(content_type) if content_type else None
-    if parsed is None:
+    actual = _bare_type(content_type) if content_type else None
+    if actual is None:
         return False
-    actual = parsed[0]
     wanted = _flatten(types)
     if not wanted:
         return actual

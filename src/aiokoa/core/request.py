@@ -303,7 +303,7 @@ class RequestMixin:
         return f"{self.protocol}://{self.host}{original}"
 
     @property
-    def URL(self) -> URL | None:  # noqa: N802 - Koa's name
+    def URL(self) -> URL | None:
         """The request URL parsed (WHATWG field names), or None if the host is invalid."""
         original = self.original_url
         try:
@@ -355,7 +355,7 @@ class RequestMixin:
     def fresh(self) -> bool:
         """GET/HEAD with a 2xx/304 status whose validators match the request's (RFC 9110)."""
         method = self.method
-        if method != "GET" and method != "HEAD":
+        if method not in ("GET", "HEAD"):
             return False
         status = self._status
         if 200 <= status < 300 or status == 304:

@@ -35,8 +35,7 @@ def respond(ctx: Context) -> Awaitable[None]:
     status = ctx._status
     headers = ctx._headers
     if status in EMPTY:
-        if body is not None:
-            ctx._drop_body()
+        ctx._drop_body()  # Koa's `ctx.body = null`: also strips a Content-Type set by hand
         return ctx._send_end()
     if ctx.method == "HEAD":
         if body is None and not ctx._explicit_null_body:

@@ -173,6 +173,8 @@ class ResponseMixin:
 
     @message.setter
     def message(self, value: str) -> None:
+        if self._finished:
+            raise misuse.response_sent(self, "message")  # type: ignore[arg-type]
         self._message = value
 
     # -- body --------------------------------------------------------------------------
@@ -254,6 +256,8 @@ class ResponseMixin:
 
     @type.setter
     def type(self, value: str | None) -> None:
+        if self._finished:
+            raise misuse.response_sent(self, "type")  # type: ignore[arg-type]
         content_type = mime.content_type(value) if value else None
         if content_type is None:
             self.remove("Content-Type")
@@ -282,6 +286,8 @@ class ResponseMixin:
 
     @length.setter
     def length(self, value: int) -> None:
+        if self._finished:
+            raise misuse.response_sent(self, "length")  # type: ignore[arg-type]
         if "transfer-encoding" not in self._headers:
             self.set("Content-Length", value)
 
@@ -305,6 +311,8 @@ class ResponseMixin:
 
     def append(self, field: str, value: str | list[str]) -> None:
         """Add values to a header, keeping the ones already there (Set-Cookie, Link, ...)."""
+        if self._finished:
+            raise misuse.response_sent(self, f"append({field!r})")  # type: ignore[arg-type]
         previous = self._headers.get(header_name(field))
         if previous is not None:
             before = previous if isinstance(previous, list) else [str(previous)]
@@ -375,6 +383,8 @@ class ResponseMixin:
 
     def vary(self, field: str | list[str]) -> None:
         """Add header names to `Vary` (no duplicates, case-insensitive; `*` wins)."""
+        if self._finished:
+            raise misuse.response_sent(self, f"vary({field!r})")  # type: ignore[arg-type]
         if self._header_sent:
             return
         current = self._headers.get("vary")
@@ -391,6 +401,8 @@ class ResponseMixin:
     @etag.setter
     def etag(self, value: str) -> None:
         """`ctx.etag = "abc"` sends `"abc"`; a value already quoted (`"abc"`, `W/"abc"`) is kept."""
+        if self._finished:
+            raise misuse.response_sent(self, "etag")  # type: ignore[arg-type]
         if not _quoted_etag(value):
             value = f'"{value}"'
         self.set("ETag", value)
@@ -404,11 +416,15 @@ class ResponseMixin:
     @last_modified.setter
     def last_modified(self, value: datetime | str | float) -> None:
         """A datetime (naive means UTC), a date string or a timestamp; sent as an HTTP date."""
+        if self._finished:
+            raise misuse.response_sent(self, "last_modified")  # type: ignore[arg-type]
         self.set("Last-Modified", http_date(value))
 
     def redirect(self, url: str) -> None:
         """Redirect to `url` (302 unless a redirect status is already set), with a short
         HTML or text body. Absolute http(s) URLs are normalised, then the Location encoded."""
+        if self._finished:
+            raise misuse.response_sent(self, f"redirect({url!r})")  # type: ignore[arg-type]
         ctx: Context = self  # type: ignore[assignment]
         if _absolute_http(url):
             url = str(parse_url(url))
@@ -439,6 +455,8 @@ class ResponseMixin:
     def attachment(self, filename: str | None = None, *, type: str = "attachment", fallback: str | bool = True) -> None:
         """`Content-Disposition: attachment; filename="x.pdf"` (RFC 6266, `filename*` for
         non-Latin-1 names); the type comes from the extension unless one is set already."""
+        if self._finished:
+            raise misuse.response_sent(self, f"attachment({filename!r})" if filename else "attachment()")  # type: ignore[arg-type]
         if filename and "content-type" not in self._headers:
             self.type = splitext(filename)[1]
         self.set("Content-Disposition", content_disposition(filename, type=type, fallback=fallback))

@@ -92,7 +92,7 @@ def _ends_in_number(host: str) -> bool:
     if parts[-1] == "" and len(parts) > 1:
         parts.pop()
     last = parts[-1]
-    return bool(last) and (last.isascii() and last.isdigit() or bool(re.fullmatch(r"0[xX][0-9A-Fa-f]*", last)))
+    return bool(last) and ((last.isascii() and last.isdigit()) or bool(re.fullmatch(r"0[xX][0-9A-Fa-f]*", last)))
 
 
 def serialize_ipv6(text: str) -> str:
@@ -197,7 +197,9 @@ def parse_url(text: str, base: URL | None = None) -> URL:
             raise ValueError("file URLs are not supported")
         path, _, fragment = rest.partition("#")
         path, question, query = path.partition("?")
-        return URL(scheme + ":", "", "", "", "", path, "?" + query if question else "", "#" + fragment if fragment else "")
+        return URL(
+            scheme + ":", "", "", "", "", path, "?" + query if question else "", "#" + fragment if fragment else ""
+        )
     if base is not None and (not scheme or (scheme == base.protocol[:-1] and rest[:1] not in ("/", "\\"))):
         scheme = base.protocol[:-1]
         if rest[:2] not in ("//", "\\\\", "/\\", "\\/"):
@@ -208,24 +210,24 @@ def parse_url(text: str, base: URL | None = None) -> URL:
     end = _authority_end.search(rest)
     authority, rest = (rest[: end.start()], rest[end.start() :]) if end else (rest, "")
     username, password, hostname, port = split_authority(authority, scheme)
-    return _with_path(scheme + ":", username, password, hostname, port, rest)
+    return _with_path((scheme + ":", username, password, hostname, port), rest)
 
 
 def _relative(rest: str, base: URL) -> URL:
     host = (base.protocol, base.username, base.password, base.hostname, base.port)
     if rest.startswith(("/", "\\")):
-        return _with_path(*host, rest)
+        return _with_path(host, rest)
     if rest.startswith("?"):
-        return _with_path(*host, base.pathname + rest)
+        return _with_path(host, base.pathname + rest)
     if rest.startswith("#") or not rest:
         return URL(*host, base.pathname, base.search, rest if rest != "#" else "")
     directory = base.pathname.rsplit("/", 1)[0]
-    return _with_path(*host, directory + "/" + rest)
+    return _with_path(host, directory + "/" + rest)
 
 
-def _with_path(protocol: str, username: str, password: str, hostname: str, port: str, rest: str) -> URL:
+def _with_path(origin: tuple[str, str, str, str, str], rest: str) -> URL:
     rest, _, fragment = rest.partition("#")
     path, question, query = rest.partition("?")
     pathname = quote(_normalise_path(path or "/"), safe=_PATH_SAFE)
     search = "?" + quote(query, safe=_QUERY_SAFE) if question and query else ""
-    return URL(protocol, username, password, hostname, port, pathname, search, "#" + fragment if fragment else "")
+    return URL(*origin, pathname, search, "#" + fragment if fragment else "")

@@ -11,10 +11,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..core.compose import Step, _empty
+from ..core.compose import Step, chain
 from .path import Token, build_url, param_names, parse
 
-GET_HEAD = ("HEAD", "GET")
+_NOTHING: Step = chain(())  # a layer's step until its router compiles it
 
 
 def normalize_methods(methods: tuple[str, ...] | list[str]) -> tuple[str, ...]:
@@ -61,8 +61,8 @@ class Layer:
         handlers: list[tuple[str, Any]] | None = None,
     ) -> None:
         self.path = path
-        self.methods = methods
-        self._method_set = frozenset(methods)
+        self.methods = normalize_methods(methods)
+        self._method_set = frozenset(self.methods)
         self.stack = stack
         self.name = name
         self.end = end
@@ -70,7 +70,7 @@ class Layer:
         self.strict = strict
         self.handlers: list[tuple[str, Any]] = handlers or []
         """`param()` handlers that apply to this layer: (parameter name, handler)."""
-        self.step: Step = _empty
+        self.step: Step = _NOTHING
         if isinstance(path, str):
             self._tokens: tuple[Token, ...] | None = parse(path)
             self.param_names = param_names(self._tokens)

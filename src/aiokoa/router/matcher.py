@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import unquote
 
-from .path import Param, PathConverter, Piece, StringConverter, Text, piece_regex, regex_source, segments, variants
+from .path import Param, PathConverter, Piece, StringConverter, Text, pieces_regex, regex_source, segments, variants
 
 if TYPE_CHECKING:
     from .layer import Layer
@@ -79,8 +79,8 @@ class Tree:
         for index, seg in enumerate(segs):
             if len(seg) == 1 and isinstance(seg[0], Param) and seg[0].wildcard and index == last:
                 converter = seg[0].converter
-                plain = converter is None or type(converter) is PathConverter
-                node.tails.append((terminal, None if plain else re.compile(converter.regex, re.DOTALL)))
+                tail = None if converter is None or isinstance(converter, PathConverter) else converter.regex
+                node.tails.append((terminal, None if tail is None else re.compile(tail, re.DOTALL)))
                 return
             if all(isinstance(piece, Text) for piece in seg):
                 key = "".join(piece.value for piece in seg if isinstance(piece, Text))
@@ -94,7 +94,7 @@ class Tree:
         (node.ends if end else node.prefixes).append(terminal)
 
     def _pattern_child(self, node: Node, seg: tuple[Piece, ...]) -> Node:
-        source = "".join(re.escape(piece.value) if isinstance(piece, Text) else piece_regex(piece) for piece in seg)
+        source = pieces_regex(seg)
         key = (id(node), source)
         found = self._patterns.get(key)
         if found is None:
@@ -119,7 +119,7 @@ class Tree:
         _walk(self.root, segs, lows, 0, len(segs), (), out)
 
 
-def _walk(
+def _walk(  # noqa: PLR0917 - positional on purpose: this is the per-request walk
     node: Node,
     segs: list[str],
     lows: list[str],
@@ -162,7 +162,9 @@ class Matcher:
         self.trees: list[Tree] = []
         self.regexes: list[tuple[Terminal, re.Pattern[str], tuple[int, ...]]] = []
 
-    def add_pattern(self, terminal: Terminal, variant: tuple[Piece, ...], *, sensitive: bool, strict: bool, end: bool) -> None:
+    def add_pattern(
+        self, terminal: Terminal, variant: tuple[Piece, ...], *, sensitive: bool, strict: bool, end: bool
+    ) -> None:
         segs = segments(variant, strict=strict)
         if segs is not None and _fits_tree(segs):
             self._tree(sensitive, strict).add(segs, terminal, end=end)
@@ -248,8 +250,8 @@ def specs_of(variant: tuple[Piece, ...]) -> tuple[Spec, ...]:
     for piece in variant:
         if isinstance(piece, Param):
             converter = piece.converter
-            identity = converter is None or type(converter) in (PathConverter, StringConverter)
-            out.append((piece.name, None if identity else converter.convert))  # type: ignore[union-attr]
+            identity = converter is None or isinstance(converter, (PathConverter, StringConverter))
+            out.append((piece.name, None if identity or converter is None else converter.convert))
     return tuple(out)
 
 

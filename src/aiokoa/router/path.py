@@ -13,7 +13,7 @@ import re
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias
 from urllib.parse import quote, urlencode
 
 MAX_OPTIONAL_GROUPS = 8
@@ -34,7 +34,7 @@ class Converter(Protocol):
 
 
 class StringConverter:
-    regex: ClassVar[str] = "[^/]+"
+    regex: str = "[^/]+"
 
     def convert(self, value: str) -> str:
         return value
@@ -49,7 +49,7 @@ class StringConverter:
 class PathConverter:
     """The rest of the path, slashes included (as Koa's `*rest`); at least one character."""
 
-    regex: ClassVar[str] = ".+"
+    regex: str = ".+"
 
     def convert(self, value: str) -> str:
         return value
@@ -61,7 +61,7 @@ class PathConverter:
 
 
 class IntConverter:
-    regex: ClassVar[str] = "[0-9]+"
+    regex: str = "[0-9]+"
 
     def convert(self, value: str) -> int:
         return int(value)
@@ -74,7 +74,7 @@ class IntConverter:
 
 
 class FloatConverter:
-    regex: ClassVar[str] = r"[0-9]+(?:\.[0-9]+)?"
+    regex: str = r"[0-9]+(?:\.[0-9]+)?"
 
     def convert(self, value: str) -> float:
         return float(value)
@@ -87,7 +87,7 @@ class FloatConverter:
 
 
 class UUIDConverter:
-    regex: ClassVar[str] = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    regex: str = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
     def convert(self, value: str) -> uuid.UUID:
         return uuid.UUID(value)
@@ -292,20 +292,30 @@ def segments(pieces: Sequence[Piece], *, strict: bool) -> list[tuple[Piece, ...]
     return out
 
 
-def piece_regex(piece: Param) -> str:
-    """A parameter's capture group; a plain one is lazy so `:from-:to` splits at the `-`."""
-    return "([^/]+?)" if piece.converter is None and not piece.wildcard else f"({piece.regex})"
+def pieces_regex(pieces: Sequence[Piece]) -> str:
+    """The regex of a run of pieces; parameters are the positional groups, in order.
+
+    A plain parameter followed by text stops before that text's first character, as
+    path-to-regexp v8 does (`:from-:to` splits at the first `-`), which keeps matching
+    linear however long the input: no group can give characters back to another.
+    """
+    out: list[str] = []
+    for index, piece in enumerate(pieces):
+        if isinstance(piece, Text):
+            out.append(re.escape(piece.value))
+        elif piece.converter is not None or piece.wildcard:
+            out.append(f"({piece.regex})")
+        else:
+            following = pieces[index + 1] if index + 1 < len(pieces) else None
+            stop = re.escape(following.value[0]) if isinstance(following, Text) and following.value else ""
+            out.append(f"([^/{stop}]+)")
+    return "".join(out)
 
 
 def regex_source(pieces: Sequence[Piece], *, strict: bool, end: bool) -> str:
     """The whole-path regex of a variant (path-to-regexp's), for the few routes the segment
     tree cannot hold; parameters are the positional groups, in order."""
-    out = ["^"]
-    for piece in pieces:
-        if isinstance(piece, Text):
-            out.append(re.escape(piece.value))
-        else:
-            out.append(piece_regex(piece))
+    out = ["^", pieces_regex(pieces)]
     if not strict:
         out.append("/?" if end else "(?:/$)?")
     out.append("$" if end else "(?=/|$)")

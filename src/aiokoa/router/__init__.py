@@ -1,0 +1,18 @@
+"""Routing: `Router` (@koa/router's model) with typed path parameters."""
+
+from .layer import Layer
+from .path import CONVERTERS, Converter, NoMatchFound, register_converter
+from .router import ALL_METHODS, DEFAULT_METHODS, Match, Router, RouterMiddleware
+
+__all__ = [
+    "ALL_METHODS",
+    "CONVERTERS",
+    "DEFAULT_METHODS",
+    "Converter",
+    "Layer",
+    "Match",
+    "NoMatchFound",
+    "Router",
+    "RouterMiddleware",
+    "register_converter",
+]

@@ -1,0 +1,644 @@
+"""`Router`: @koa/router's model (verbs, `use` nesting, `param`, `allowed_methods`, `url`).
+
+What differs from @koa/router, on purpose:
+- nesting is resolved when the router compiles, not when `use()` is called, so routes added
+  to a child router after it was mounted are served too (koa-router silently drops them);
+- `ctx.params` holds every matched layer's parameters before the first layer runs, so
+  `use()` middleware sees the route's parameters; `ctx.route_path`/`ctx.route_name` name
+  the matched route, never a middleware layer (koajs/router #126);
+- a parameter that is not valid percent-encoding is a 400, not passed on undecoded;
+- `allowed_methods(throw=True)` errors carry the `Allow` header.
+
+A router compiles on its first request after a change: layers are made, each one's chain is
+composed, and the matcher is built. A request then costs one tree walk and the chain.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, overload
+
+from ..core.compose import adapt, chain, check_downstream, flatten
+from ..core.errors import create_error
+from .layer import Layer, normalize_methods, url_params
+from .matcher import Hit, Matcher, compile_layer
+from .path import NoMatchFound, build_url, param_names, parse
+
+if TYPE_CHECKING:
+    from ..core.context import Context
+    from ..types import Middleware, Next
+
+PathSpec: TypeAlias = "str | re.Pattern[str] | list[str] | tuple[str, ...]"
+HostSpec: TypeAlias = "str | Iterable[str] | re.Pattern[str] | None"
+M = TypeVar("M", bound=Callable[..., Any])
+
+DEFAULT_METHODS = ("HEAD", "OPTIONS", "GET", "PUT", "PATCH", "POST", "DELETE")
+ALL_METHODS = (
+    *("ACL", "BIND", "CHECKOUT", "CONNECT", "COPY", "DELETE", "GET", "HEAD", "LINK", "LOCK", "M-SEARCH", "MERGE"),
+    *("MKACTIVITY", "MKCALENDAR", "MKCOL", "MOVE", "NOTIFY", "OPTIONS", "PATCH", "POST", "PROPFIND", "PROPPATCH"),
+    *("PURGE", "PUT", "QUERY", "REBIND", "REPORT", "SEARCH", "SOURCE", "SUBSCRIBE", "TRACE", "UNBIND", "UNLINK"),
+    *("UNLOCK", "UNSUBSCRIBE"),
+)
+"""What `router.all()` answers: Node's `http.METHODS`, as @koa/router uses."""
+
+
+@dataclass(slots=True)
+class _Def:
+    """What one `router.get(...)`/`router.use(...)` registered, before any prefix."""
+
+    path: str | re.Pattern[str]
+    methods: tuple[str, ...]
+    stack: list[Any]
+    name: str | None
+    end: bool
+
+
+@dataclass(slots=True)
+class _Mount:
+    """`router.use([path], child)`: the child's layers, resolved when this router compiles."""
+
+    path: str
+    router: Router
+
+
+@dataclass(slots=True)
+class _Compiled:
+    layers: list[Layer]
+    matcher: Matcher
+    by_name: dict[str, Layer] = field(default_factory=dict)
+
+
+# -- verbs and url(), as descriptors ------------------------------------------------------
+
+
+class _BoundVerb:
+    """`router.get(...)`: register a route, or return a decorator when given no middleware."""
+
+    __slots__ = ("_methods", "_router", "_verb")
+
+    def __init__(self, router: Router, verb: str, methods: tuple[str, ...]) -> None:
+        self._router = router
+        self._verb = verb
+        self._methods = methods
+
+    @overload
+    def __call__(self, path: PathSpec, /, *, name: str | None = None) -> Callable[[M], M]: ...
+    @overload
+    def __call__(self, path: PathSpec, handler: Any, /, *middleware: Any, name: str | None = None) -> Router: ...
+    def __call__(self, *args: Any, name: str | None = None) -> Any:
+        return self._router._verb(self._verb, self._methods, args, name)
+
+
+class _Verb:
+    __slots__ = ("methods", "verb")
+
+    def __init__(self, *methods: str) -> None:
+        self.methods = methods
+        self.verb = methods[0].lower() if len(methods) == 1 else "all"
+
+    @overload
+    def __get__(self, router: None, owner: type[Router]) -> _Verb: ...
+    @overload
+    def __get__(self, router: Router, owner: type[Router]) -> _BoundVerb: ...
+    def __get__(self, router: Router | None, owner: type[Router]) -> _Verb | _BoundVerb:
+        return self if router is None else _BoundVerb(router, self.verb, self.methods)
+
+
+class _Url:
+    """`router.url(name, ...)` on a router; `Router.url(path, ...)` on the class (as Koa)."""
+
+    def __get__(self, router: Router | None, owner: type[Router]) -> Callable[..., str]:
+        return owner.url_for_path if router is None else router.url_for
+
+
+class Match:
+    """`router.match(path, method)`: the layers matching the path, and those that run."""
+
+    __slots__ = ("hits", "method", "path_and_method", "route")
+
+    def __init__(self, hits: list[Hit], method: str) -> None:
+        # Hot path for `router.match()`: one pass, no per-hit method calls.
+        self.hits = hits
+        self.method = method
+        runs: list[Hit] = []
+        route = False
+        for hit in hits:
+            methods = hit[0]._method_set
+            if not methods:
+                runs.append(hit)
+            elif method in methods:
+                runs.append(hit)
+                route = True
+        self.path_and_method = runs
+        self.route = route
+
+    @property
+    def path(self) -> list[Layer]:
+        return [hit[0] for hit in self.hits]
+
+    @property
+    def params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        for hit in self.path_and_method:
+            params.update(hit[1])
+        return params
+
+    def __repr__(self) -> str:
+        return f"<Match route={self.route} path={self.path} run={[hit[0] for hit in self.path_and_method]}>"
+
+
+class Router:
+    """Routes requests by method and path; `app.use(router.routes())`.
+
+    Options: `prefix` for every route, `host` (a string, several, or a compiled regex) the
+    request's Host must match, `methods` this router implements (501 for others), and
+    `sensitive`/`strict` (case and trailing slash). With `exclusive` only the last matching
+    layer runs (`exclusive="specificity"`: the one with the fewest parameters).
+    """
+
+    def __init__(
+        self,
+        *,
+        prefix: str = "",
+        host: HostSpec = None,
+        methods: Iterable[str] | None = None,
+        sensitive: bool = False,
+        strict: bool = False,
+        exclusive: bool | str = False,
+    ) -> None:
+        self._prefix = _clean_prefix(prefix)
+        self.host = host if host is None or isinstance(host, (str, re.Pattern)) else frozenset(host)
+        self.methods = [method.upper() for method in (methods or DEFAULT_METHODS)]
+        self.sensitive = sensitive
+        self.strict = strict
+        if exclusive not in (False, True, "specificity"):
+            raise ValueError(f"exclusive must be True, False or 'specificity', got {exclusive!r}")
+        self.exclusive = exclusive
+        self.params: dict[str, list[Any]] = {}
+        """`param()` handlers by parameter name."""
+        self._entries: list[_Def | _Mount] = []
+        self._parents: list[Router] = []
+        self._compiled: _Compiled | None = None
+
+    # -- registration ------------------------------------------------------------------
+
+    get = _Verb("GET")
+    post = _Verb("POST")
+    put = _Verb("PUT")
+    patch = _Verb("PATCH")
+    delete = _Verb("DELETE")
+    head = _Verb("HEAD")
+    options = _Verb("OPTIONS")
+    all = _Verb(*ALL_METHODS)
+    """`router.all(path, ...)`: every method (Node's list, as @koa/router)."""
+    url = _Url()
+    """`router.url(name, ...)` builds a named route's URL; `Router.url(path, ...)` a pattern's."""
+
+    def register(self, path: PathSpec, methods: Iterable[str], *middleware: Any, name: str | None = None) -> Router:
+        """Add a route for `methods` (the verbs call this); at least one middleware."""
+        if not middleware:
+            raise TypeError(f"{list(methods)} {path!r}: a route needs at least one middleware")
+        verbs = normalize_methods(tuple(methods))
+        stack = [_endpoint(fn) for fn in flatten(middleware)]
+        for fn in stack:
+            _check_middleware(fn, path)
+        for one in _paths(path):
+            if isinstance(one, str):
+                parse(one)  # a malformed pattern fails here, where it was written
+            self._entries.append(_Def(one, verbs, stack, name, True))
+        self._changed()
+        return self
+
+    def _verb(self, verb: str, methods: tuple[str, ...], args: tuple[Any, ...], name: str | None) -> Any:
+        if len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], (str, re.Pattern)):
+            if name is not None:
+                raise TypeError(f"router.{verb}(): the name is given twice")
+            name, args = args[0], args[1:]  # Koa's router.get("user", "/users/:id", ...)
+        if not args:
+            raise TypeError(f"router.{verb}() needs a path")
+        path, middleware = args[0], args[1:]
+        _check_path(path, verb)
+        if middleware:
+            return self.register(path, methods, *middleware, name=name)
+
+        def decorator(fn: M) -> M:
+            self.register(path, methods, fn, name=name)
+            return fn
+
+        return decorator
+
+    def use(self, *args: Any) -> Router:
+        """Add middleware or nested routers, for every path or under a path (or paths).
+
+        `use(mw)`, `use("/admin", auth, admin_router)`, `use(["/a", "/b"], mw)`; a router (or
+        its `routes()`) is nested: its routes are served under this router's prefix and path,
+        and its parameters and `param()` handlers are inherited.
+        """
+        items = list(args)
+        paths: list[str | None] = [None]
+        if items and isinstance(items[0], (list, tuple)) and items[0] and all(isinstance(p, str) for p in items[0]):
+            paths = list(items.pop(0))
+        elif items and isinstance(items[0], (str, re.Pattern)):
+            first = items.pop(0)
+            if isinstance(first, re.Pattern):
+                raise TypeError("router.use() takes a string path; use a verb for RegExp routes")
+            paths = [first]
+        for path in paths:
+            parse(path or "")
+        items = flatten(items)
+        if not items:
+            raise TypeError("router.use() needs at least one middleware or router")
+        for path in paths:
+            for item in items:
+                child = _router_of(item)
+                if child is not None:
+                    self._mount(child, _clean_prefix(path or ""))
+                    continue
+                _check_middleware(item, path)
+                if path is None or path == "":
+                    self._entries.append(_Def("", (), [item], None, False))
+                else:
+                    self._entries.append(_Def(path, (), [item], None, path == "/"))
+        self._changed()
+        return self
+
+    def _mount(self, child: Router, path: str) -> None:
+        if child is self or self in child._ancestors_and_self_below():
+            raise ValueError("a router cannot be nested inside itself")
+        self._entries.append(_Mount(path, child))
+        if self not in child._parents:
+            child._parents.append(self)
+
+    def _ancestors_and_self_below(self) -> list[Router]:
+        """Every router nested (at any depth) inside this one."""
+        out: list[Router] = []
+        for entry in self._entries:
+            if isinstance(entry, _Mount):
+                out.append(entry.router)
+                out.extend(entry.router._ancestors_and_self_below())
+        return out
+
+    def param(self, name: str, handler: Callable[..., Any]) -> Router:
+        """Run `handler(value, ctx, next)` before any route with parameter `name` (once per
+        request, even if several matched layers have it). For loading and validating."""
+        if not callable(handler):
+            raise TypeError(f"param handler for {name!r} must be callable, got {handler!r}")
+        self.params.setdefault(name, []).append(handler)
+        self._changed()
+        return self
+
+    def prefix(self, prefix: str) -> Router:
+        """Set (replace) the prefix of every route, including those already added."""
+        self._prefix = _clean_prefix(prefix)
+        self._changed()
+        return self
+
+    def redirect(self, source: str, destination: str, status: int = 301) -> Router:
+        """Answer `source` (a path or route name) with a redirect to `destination` (a path,
+        URL or route name) for every method, with `status` (301 by default)."""
+        if not source.startswith("/"):
+            source = self.url(source)
+        if not destination.startswith("/") and "://" not in destination:
+            destination = self.url(destination)
+        target = destination
+
+        async def redirect(ctx: Context, next: Next) -> None:
+            _redirect(ctx, target)
+            ctx.status = status
+
+        return self.all(source, redirect)
+
+    def _changed(self) -> None:
+        """Drop the compiled form here and in every router this one is nested in."""
+        self._compiled = None
+        for parent in self._parents:
+            parent._changed()
+
+    # -- lookup ------------------------------------------------------------------------
+
+    def _layers(self) -> list[Layer]:
+        """Every layer, nested routers flattened, with this router's prefix and handlers."""
+        layers: list[Layer] = []
+        for entry in self._entries:
+            if isinstance(entry, _Def):
+                path = entry.path
+                layer = Layer(
+                    path,
+                    entry.methods,
+                    entry.stack,
+                    name=entry.name,
+                    end=entry.end,
+                    sensitive=self.sensitive,
+                    strict=self.strict,
+                )
+                layers.append(_under(layer, self._prefix))
+            else:
+                layers.extend(_under(_under(inner, entry.path), self._prefix) for inner in entry.router._layers())
+        for layer in layers:
+            for name, handlers in self.params.items():
+                if name in layer.param_names:
+                    layer.handlers.extend((name, handler) for handler in handlers)
+        return layers
+
+    def _compile(self) -> _Compiled:
+        matcher = Matcher()
+        layers = self._layers()
+        compiled = _Compiled(layers, matcher)
+        for order, layer in enumerate(layers):
+            layer.step = chain([*_param_middleware(layer), *layer.stack])
+            compile_layer(matcher, order, layer)
+            if layer.name is not None:
+                compiled.by_name.setdefault(layer.name, layer)
+        self._compiled = compiled
+        return compiled
+
+    @property
+    def stack(self) -> list[Layer]:
+        """The compiled layers, in order (nested routers' layers included)."""
+        return (self._compiled or self._compile()).layers
+
+    def match(self, path: str, method: str) -> Match:
+        """The layers that match `path`, and which of them run for `method`."""
+        compiled = self._compiled or self._compile()
+        return Match(compiled.matcher.lookup(path), method.upper())
+
+    def route(self, name: str) -> Layer | None:
+        """The first route named `name`, or None."""
+        return (self._compiled or self._compile()).by_name.get(name)
+
+    def url_for(self, name: str, *args: Any, query: Mapping[str, Any] | str | None = None, **params: Any) -> str:
+        """The URL of the route named `name`: `url("user", 3)`, `url("user", id=3, query={...})`.
+
+        Raises `NoMatchFound` for an unknown name or a missing or unfitting parameter.
+        """
+        layer = self.route(name)
+        if layer is None:
+            raise NoMatchFound(f"no route named {name!r}")
+        return layer.url(*args, query=query, **params)
+
+    @staticmethod
+    def url_for_path(path: str, *args: Any, query: Mapping[str, Any] | str | None = None, **params: Any) -> str:
+        """`Router.url("/users/:id", 3)`: fill in a pattern without registering it."""
+        tokens = parse(path)
+        return build_url(path, tokens, url_params(param_names(tokens), args, params), query)
+
+    # -- middleware --------------------------------------------------------------------
+
+    def routes(self) -> RouterMiddleware:
+        """The middleware that dispatches to the matching routes (`app.use(router.routes())`)."""
+        return RouterMiddleware(self)
+
+    middleware = routes
+
+    def allowed_methods(
+        self,
+        *,
+        throw: bool = False,
+        not_implemented: Callable[[], Exception] | None = None,
+        method_not_allowed: Callable[[], Exception] | None = None,
+    ) -> Middleware:
+        """After downstream, answer what no route did: OPTIONS with 200 and `Allow`, a known
+        path with another method with 405, a method this router lacks with 501 (ref §4)."""
+        router = self
+
+        async def allowed_methods(ctx: Context, next: Next) -> None:
+            await next()
+            matched = ctx.matched
+            if matched is None or ctx.status != 404:
+                return
+            allowed: dict[str, None] = {}
+            for layer in matched:
+                for method in layer.methods:
+                    allowed[method] = None
+            allow = ", ".join(allowed)
+            method = ctx.method.upper()
+            if method not in router.methods:
+                if throw:
+                    raise not_implemented() if not_implemented else create_error(501, headers={"Allow": allow})
+                ctx.status = 501
+                ctx.set("Allow", allow)
+            elif method == "OPTIONS" and allowed:
+                ctx.status = 200
+                ctx.body = ""
+                ctx.set("Allow", allow)
+            elif allowed and method not in allowed:
+                if throw:
+                    raise method_not_allowed() if method_not_allowed else create_error(405, headers={"Allow": allow})
+                ctx.status = 405
+                ctx.set("Allow", allow)
+
+        return allowed_methods
+
+    def _host_matches(self, ctx: Context) -> bool:
+        host = self.host
+        value = getattr(ctx, "host", None) or ctx.get("host")
+        if not value:
+            return False
+        if isinstance(host, str):
+            return value == host
+        if isinstance(host, re.Pattern):
+            return host.search(value) is not None
+        return host is not None and value in host
+
+    def __repr__(self) -> str:
+        prefix = f" prefix={self._prefix!r}" if self._prefix else ""
+        return f"<Router{prefix} entries={len(self._entries)}>"
+
+
+class RouterMiddleware:
+    """`router.routes()`: an `async (ctx, next)` middleware that knows its router."""
+
+    __slots__ = ("router",)
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+
+    async def __call__(self, ctx: Context, next: Next) -> Any:
+        # Hot path: runs on every request the router sees.
+        router = self.router
+        compiled = router._compiled or router._compile()
+        if router.host is not None and not router._host_matches(ctx):
+            return await next()
+        hits = compiled.matcher.lookup(ctx.path)
+        matched = ctx.matched
+        if matched is None:
+            ctx.matched = [hit[0] for hit in hits]
+        else:
+            matched.extend(hit[0] for hit in hits)
+        ctx.router = router
+        if not hits:
+            return await next()
+        method = ctx.method
+        run: list[Hit] = []
+        route = None
+        for hit in hits:
+            methods = hit[0]._method_set
+            if not methods:
+                run.append(hit)
+            elif method in methods:
+                run.append(hit)
+                route = hit[0]
+        if route is None:
+            return await next()
+        if router.exclusive and len(run) > 1:
+            run = [_exclusive(run, router.exclusive)]
+        base = ctx._params
+        params = dict(base) if base else {}
+        for _layer, layer_params, error in run:
+            if error is not None:
+                ctx.throw(400, error)
+            if layer_params:
+                params.update(layer_params)
+        ctx._params = params
+        ctx.route_path = _pattern(route.path)
+        ctx.route_name = route.name
+        if len(run) == 1:
+            result = await run[0][0].step(ctx, next)
+        else:
+            result = await _run(ctx, run, 0, next)
+        if ctx._pending is not None:
+            check_downstream(ctx)
+        return result
+
+    def __repr__(self) -> str:
+        return f"<RouterMiddleware {self.router!r}>"
+
+
+def _run(ctx: Context, run: list[Hit], index: int, outer: Next) -> Any:
+    """Several matched layers: each layer's chain, its last `next()` leading to the next one."""
+    layer = run[index][0]
+    if layer.methods:
+        ctx.route_path = _pattern(layer.path)
+        ctx.route_name = layer.name
+    if index + 1 == len(run):
+        return layer.step(ctx, outer)
+    return layer.step(ctx, lambda: _run(ctx, run, index + 1, outer))
+
+
+def _exclusive(run: list[Hit], mode: bool | str) -> Hit:
+    if mode == "specificity":
+        best = run[0]
+        for hit in run[1:]:
+            if len(hit[0].param_names) < len(best[0].param_names):
+                best = hit
+        return best
+    return run[-1]
+
+
+def _pattern(path: str | re.Pattern[str]) -> str:
+    return path if isinstance(path, str) else path.pattern
+
+
+def _param_middleware(layer: Layer) -> list[Middleware]:
+    """The layer's `param()` handlers, ordered by their parameter's place in the path."""
+    names = layer.param_names
+    ordered = sorted(layer.handlers, key=lambda item: names.index(item[0]))
+    return [_param_step(name, handler) for name, handler in ordered]
+
+
+def _param_step(name: str, handler: Callable[..., Any]) -> Middleware:
+    async def param_middleware(ctx: Context, next: Next) -> Any:
+        seen = ctx._params_seen
+        if seen is None:
+            seen = ctx._params_seen = set()
+        elif handler in seen:
+            return await next()
+        seen.add(handler)
+        result = handler(ctx.params.get(name), ctx, next)
+        return await result if inspect.isawaitable(result) else result
+
+    param_middleware.__qualname__ = getattr(handler, "__qualname__", "param_middleware")
+    return param_middleware
+
+
+def _under(layer: Layer, prefix: str) -> Layer:
+    """`layer` under `prefix`; a `use()` layer without a path then matches the prefix and below."""
+    if not prefix:
+        return layer
+    if layer.path != "" or layer.methods:
+        return layer.prefixed(prefix)
+    return Layer(
+        prefix,
+        layer.methods,
+        layer.stack,
+        name=layer.name,
+        end=False,
+        sensitive=layer.sensitive,
+        strict=layer.strict,
+        handlers=list(layer.handlers),
+    )
+
+
+def _clean_prefix(prefix: str) -> str:
+    if prefix and not prefix.startswith("/"):
+        raise ValueError(f"a prefix must start with '/', got {prefix!r}")
+    parse(prefix)
+    return prefix.rstrip("/")
+
+
+def _paths(path: PathSpec) -> list[str | re.Pattern[str]]:
+    if isinstance(path, (list, tuple)):
+        return list(path)
+    return [path]
+
+
+def _check_path(path: object, verb: str) -> None:
+    if isinstance(path, (str, re.Pattern)):
+        return
+    if isinstance(path, (list, tuple)) and path and all(isinstance(p, (str, re.Pattern)) for p in path):
+        return
+    raise TypeError(f"router.{verb}() needs a path (a string, a RegExp, or a list of them), got {path!r}")
+
+
+def _router_of(item: Any) -> Router | None:
+    if isinstance(item, Router):
+        return item
+    if isinstance(item, RouterMiddleware):
+        return item.router
+    return None
+
+
+def _check_middleware(fn: Any, path: object) -> None:
+    try:
+        adapt(fn)
+    except TypeError as err:
+        raise TypeError(f"{path!r}: {err}") from None
+
+
+def _endpoint(fn: Any) -> Any:
+    """Let a route handler be `async def show(ctx)`: a one-argument function gets no `next`."""
+    if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn) or not callable(fn):
+        return fn
+    try:
+        parameters = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return fn
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) != 1 or any(p.kind is p.VAR_POSITIONAL for p in parameters):
+        return fn
+    if inspect.iscoroutinefunction(fn):
+
+        async def endpoint(ctx: Context, next: Next) -> Any:
+            return await fn(ctx)
+
+    else:
+
+        async def endpoint(ctx: Context, next: Next) -> Any:
+            result = fn(ctx)
+            return await result if inspect.isawaitable(result) else result
+
+    endpoint.__qualname__ = getattr(fn, "__qualname__", "endpoint")
+    return endpoint
+
+
+def _redirect(ctx: Context, url: str) -> None:
+    redirect = getattr(ctx, "redirect", None)
+    if callable(redirect):
+        redirect(url)
+        return
+    ctx.set("Location", url)
+    ctx.status = 302
+    ctx.body = f"Redirecting to {url}."

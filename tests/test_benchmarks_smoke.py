@@ -1,0 +1,78 @@
+"""The benchmark apps answer every scenario correctly, so the suite's figures compare like work.
+
+Each Python app is built, started (ASGI lifespan) and asked once per scenario
+through the in-process harness, with the same output check the timed runs use.
+Nothing is timed and no socket is opened. aiokoa and the raw-ASGI floor always
+run; a peer framework is skipped only when it is not installed here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import sys
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+# The suite is a folder of scripts, not a package: load its modules by name from there.
+inprocess = importlib.import_module("inprocess")
+registry = importlib.import_module("registry")
+scenarios = importlib.import_module("scenarios")
+
+CASES = [case for name in scenarios.SCENARIOS for case in scenarios.cases_for(name)]
+ALWAYS = (registry.RAW, registry.AIOKOA)
+
+
+def _check_all(framework: Any) -> None:
+    with asyncio.Runner(loop_factory=inprocess.new_loop) as runner:
+        runner.run(inprocess.check_cases(CASES, framework))
+
+
+@pytest.mark.parametrize("name", [f.name for f in registry.asgi_frameworks()])
+def test_asgi_app_answers_every_scenario(name: str) -> None:
+    framework = registry.BY_NAME[name]
+    if name not in ALWAYS:
+        pytest.importorskip(framework.requires)
+    _check_all(framework)
+
+
+def test_a_wrong_answer_fails_loudly() -> None:
+    case = scenarios.cases_for("hello")[0]
+    headers = {"content-type": "text/plain; charset=utf-8"}
+    with pytest.raises(scenarios.OutputMismatch, match="body"):
+        scenarios.check_response("x", case, 200, headers, b"Hello world")
+    with pytest.raises(scenarios.OutputMismatch, match="content-type"):
+        scenarios.check_response("x", case, 200, {"content-type": "text/html"}, b"Hello World")
+
+
+def test_aiohttp_app_answers_every_scenario() -> None:
+    """aiohttp is not ASGI: its handler chain is driven with a mocked request instead."""
+    pytest.importorskip("aiohttp")
+    streams = importlib.import_module("aiohttp.streams")
+    make_mocked_request = importlib.import_module("aiohttp.test_utils").make_mocked_request
+
+    framework = registry.BY_NAME["aiohttp"]
+
+    async def run() -> None:
+        for case in CASES:
+            app: Any = framework.build(case.app)
+            app.freeze()
+            await app.startup()
+            try:
+                body = streams.StreamReader(mock.Mock(), 2**16, loop=asyncio.get_running_loop())
+                body.feed_data(case.body)
+                body.feed_eof()
+                request = make_mocked_request(case.method, case.path, dict(case.headers), app=app, payload=body)
+                response = await app._handle(request)
+                headers = {k.lower(): v for k, v in response.headers.items()}
+                scenarios.check_response("aiohttp", case, response.status, headers, response.body)
+            finally:
+                await app.cleanup()
+
+    asyncio.run(run())
