@@ -7,7 +7,7 @@ Parsing never raises: an entry that cannot be read is skipped, as negotiator doe
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -276,27 +276,26 @@ class Accepts:
         return offered[mimes.index(best[0])] if best else False
 
     def encodings(self, *encodings: str | Sequence[str]) -> list[str] | str | bool:
-        offered = _flatten(encodings)
-        header = self.headers.get("accept-encoding")
-        if not offered:
-            return preferred_encodings(header)
-        best = preferred_encodings(header, offered)
-        return best[0] if best else False
+        return self._best("accept-encoding", preferred_encodings, encodings)
 
     def charsets(self, *charsets: str | Sequence[str]) -> list[str] | str | bool:
-        offered = _flatten(charsets)
-        header = self.headers.get("accept-charset")
-        if not offered:
-            return preferred_charsets(header)
-        best = preferred_charsets(header, offered)
-        return best[0] if best else False
+        return self._best("accept-charset", preferred_charsets, charsets)
 
     def languages(self, *languages: str | Sequence[str]) -> list[str] | str | bool:
-        offered = _flatten(languages)
-        header = self.headers.get("accept-language")
-        if not offered:
-            return preferred_languages(header)
-        best = preferred_languages(header, offered)
+        return self._best("accept-language", preferred_languages, languages)
+
+    def _best(
+        self,
+        field: str,
+        preferred: Callable[[str | None, Sequence[str] | None], list[str]],
+        offered: tuple[str | Sequence[str], ...],
+    ) -> list[str] | str | bool:
+        """All accepted values by preference without offers, else the best offer or False."""
+        values = _flatten(offered)
+        header = self.headers.get(field)
+        if not values:
+            return preferred(header, None)
+        best = preferred(header, values)
         return best[0] if best else False
 
 
