@@ -434,6 +434,7 @@ class Request:
     idempotent: Delegate[bool] = Delegate("idempotent", readonly=True)
     socket: Delegate[Socket] = Delegate("socket", readonly=True)
     accept: Delegate[Accepts] = Delegate("accept")
+    params: Delegate[dict[str, Any]] = Delegate("params")
 
     def get(self, field: str) -> str:
         return self.ctx.get(field)
