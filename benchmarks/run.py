@@ -82,6 +82,7 @@ def main(argv: list[str]) -> int:
     inproc: list[inprocess.Measurement] = []
     if not args.skip_inprocess and cases:
         print(f"== in-process ({len(cases)} cases, {in_settings.rounds} rounds, uvloop)")
+        print("  (aiohttp is not ASGI: it is measured in network mode only)")
         inproc = inprocess.run_all(cases, asgi_frameworks(), in_settings)
 
     net: list[network.NetMeasurement] = []

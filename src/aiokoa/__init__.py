@@ -9,6 +9,7 @@ from .core.request import Request
 from .core.response import Response
 from .mount import mount
 from .router import Router
+from .tracing import Tracer, trace
 from .types import Middleware, Next
 
 __all__ = [
@@ -23,8 +24,10 @@ __all__ = [
     "Response",
     "ResponseSentError",
     "Router",
+    "Tracer",
     "compose",
     "create_error",
     "mount",
+    "trace",
 ]
 __version__ = "0.1.0"

@@ -20,7 +20,7 @@ from typing import Any
 
 from .core.application import Koa
 from .core.compose import flatten
-from .trace import Layer, Tracer
+from .tracing import Layer, Tracer
 
 SERVERS = ("uvicorn", "granian")
 

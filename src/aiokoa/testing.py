@@ -168,9 +168,11 @@ def make_context(
     client: tuple[str, int] | None = ("127.0.0.1", 50000),
     scheme: str = "http",
     http_version: str = "1.1",
+    sent: list[Message] | None = None,
 ) -> Context:
     """A context for `GET /` (or what you ask for), without a server: for unit tests of
-    middleware and of `ctx`'s members (Koa's `test-helpers/context.js`)."""
+    middleware and of `ctx`'s members (Koa's `test-helpers/context.js`). The ASGI messages
+    it sends are appended to `sent`."""
     from .core.application import Koa
 
     path, _, query = url.partition("?")
@@ -194,7 +196,8 @@ def make_context(
         return {"type": "http.request", "body": b"", "more_body": False}
 
     async def send(message: Message) -> None:
-        return None
+        if sent is not None:
+            sent.append(message)
 
     app = app if app is not None else Koa()
     return app.context(app, scope, receive, send)

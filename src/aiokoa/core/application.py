@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from typing import Any, Self, TypeVar, overload
 
-from ..trace import Tracer, tracer_for
+from ..tracing import Tracer, tracer_for
 from ..types import ASGIApp, Receive, Scope, Send
 from .compose import Step, adapt, chain, check_arity, check_downstream
 from .context import Context

@@ -21,7 +21,7 @@ from .statuses import MESSAGES
 
 if TYPE_CHECKING:
     from ..router import Layer, Router
-    from ..trace import Trace
+    from ..tracing import Trace
     from ..types import Receive, Scope, Send
     from .application import Koa
 

@@ -40,7 +40,9 @@ def _code_of(fn: Any) -> CodeType | None:
 
 
 def describe(fn: Any) -> str:
-    """`name (file:line)` for a middleware, as a user would search for it."""
+    """`name (file:line)` for a middleware (or its code), as a user would search for it."""
+    if isinstance(fn, CodeType):
+        return f"{fn.co_qualname} ({fn.co_filename}:{fn.co_firstlineno})"
     name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
     code = _code_of(fn)
     return f"{name} ({code.co_filename}:{code.co_firstlineno})" if code else str(name)

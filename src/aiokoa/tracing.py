@@ -187,14 +187,14 @@ class Trace:
     # -- Server-Timing -----------------------------------------------------------------
 
     def server_timing(self) -> str:
-        """`1.x_response_time;dur=0.412;desc="down 0.030ms, up 0.020ms", ...`: each
+        """`1.x_response_time;dur=0.412;desc="down 0.030ms / up 0.020ms", ...`: each
         middleware's time including downstream, so devtools draw the onion's layers."""
         metrics = []
         for index, span in enumerate(self.spans):
             if span.end is None:
                 continue  # headers sent while it runs (streaming): no duration yet
             down, up = self._down_up(index)
-            desc = f"{down:.3f}ms" if up is None else f"down {down:.3f}ms, up {up:.3f}ms"
+            desc = f"{down:.3f}ms" if up is None else f"down {down:.3f}ms / up {up:.3f}ms"
             dur = (span.end - span.start) * 1000
             metrics.append(f'{index + 1}.{span.layer.metric};dur={dur:.3f};desc="{desc}"')
         return ", ".join(metrics)

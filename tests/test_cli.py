@@ -1,0 +1,122 @@
+"""The `aiokoa` command: `run` serves for real; `inspect` and `routes` print the stack."""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import httpx
+import pytest
+
+from aiokoa.cli import main
+
+ROOT = Path(__file__).parent.parent
+EXAMPLES = str(ROOT / "examples")
+
+
+def lines_of(path: str, *names: str) -> list[int]:
+    source = (ROOT / path).read_text().splitlines()
+    return [next(k for k, line in enumerate(source) if line.startswith(f"async def {name}(")) for name in names]
+
+
+def test_inspect_prints_the_middleware_stack(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    assert main(["inspect", "hello:app", "--app-dir", "examples"]) == 0
+    a, b, c = lines_of("examples/hello.py", "x_response_time", "logger", "response")
+    assert capsys.readouterr().out == (
+        "middleware (3), in the order they run:\n"
+        f"  1)  x_response_time  examples/hello.py:{a}\n"
+        f"  2)  logger           examples/hello.py:{b}\n"
+        f"  3)  response         examples/hello.py:{c}\n"
+        "\n"
+        "routes (0):\n"
+        "  (no router: add one with app.use(router.routes()))\n"
+    )
+
+
+def test_routes_prints_every_route_of_nested_routers(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    assert main(["routes", "nested_routers:app", "--app-dir", "examples"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "routes (8):"
+    assert out[1].split() == ["METHODS", "PATH", "NAME", "HANDLER"]
+    rows = [line.split() for line in out[2:]]
+    assert rows[4][:4] == ["HEAD,GET", "/api/v1/users/{user_id:int}", "user", "show_user"]
+    assert rows[4][4].startswith("(examples/nested_routers.py:")
+    assert rows[5][:3] == ["PUT", "/api/v1/users/{user_id:int}", "rename_user"]
+    assert rows[1][:2] == ["ALL", "/old-home"]
+    assert rows[2][:2] == ["use", "/api/v1"]
+
+
+def test_inspect_a_router_app_names_the_router_middleware(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inspect", "nested_routers:app", "--app-dir", EXAMPLES]) == 0
+    out = capsys.readouterr().out
+    assert "  1)  Router.routes()  " in out
+    assert "  2)  Router.allowed_methods()  " in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["inspect", "no_such_module:app"], "aiokoa inspect: no module named 'no_such_module' in "),
+        (["routes", "hello:nope", "--app-dir", EXAMPLES], "aiokoa routes: module 'hello' has no attribute 'nope'"),
+        (
+            ["inspect", "hello:time", "--app-dir", EXAMPLES],
+            "aiokoa inspect: hello:time is module, not an aiokoa app (Koa)",
+        ),
+    ],
+)
+def test_mistakes_are_one_clear_line(capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
+    assert main(argv) == 2
+    assert capsys.readouterr().err.startswith(message)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("granian") is not None, reason="granian is installed")
+def test_granian_when_not_installed(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "hello:app", "--app-dir", EXAMPLES, "--server", "granian"]) == 2
+    assert "granian is not installed: pip install granian" in capsys.readouterr().err
+
+
+def test_the_console_script_is_declared() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["scripts"]["aiokoa"] == "aiokoa.cli:main"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_run_serves_the_app_with_python_m_aiokoa() -> None:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aiokoa", "run", "hello:app", "--app-dir", EXAMPLES, "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/")
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.05)
+        assert (answer.status_code, answer.text) == (200, "Hello World")
+    finally:
+        process.terminate()
+        out, _ = process.communicate(timeout=10)
+    assert f"aiokoa listening on http://127.0.0.1:{port}" in out

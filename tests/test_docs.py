@@ -1,0 +1,40 @@
+"""Every ```python block of docs/*.md runs: a page's blocks in order, in one namespace.
+
+Each block is compiled with the page as its file name and its real line numbers, so a
+failing snippet (or a traceback, or a trace) points at the line of the page."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+PAGES = sorted((ROOT / "docs").glob("*.md"))
+BLOCK = re.compile(r"^```python\n(.*?)^```$", re.S | re.M)
+
+
+def blocks(page: Path) -> list[tuple[int, str]]:
+    """(first line, source) for each python block of the page."""
+    text = page.read_text()
+    return [(text.count("\n", 0, match.start(1)) + 1, match.group(1)) for match in BLOCK.finditer(text)]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[page.name for page in PAGES])
+def test_page_snippets_run(page: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    name = str(page.relative_to(ROOT))
+    namespace: dict[str, object] = {"__name__": f"docs.{page.stem}"}
+    for line, source in blocks(page):
+        code = compile("\n" * (line - 1) + source, name, "exec")
+        exec(code, namespace)
+
+
+def test_the_onion_page_has_the_anchors_the_error_messages_link() -> None:
+    headings = re.findall(r"^#+ (.+)$", (ROOT / "docs" / "onion.md").read_text(), re.M)
+    anchors = {re.sub(r"[^a-z0-9 -]", "", heading.lower()).replace(" ", "-") for heading in headings}
+    assert {"the-order", "async-work-done-right", "where-errors-go"} <= anchors
+
+
+def test_the_onion_page_runs_python_blocks() -> None:
+    assert len(blocks(ROOT / "docs" / "onion.md")) >= 8

@@ -1,0 +1,309 @@
+"""The classic middleware mistakes, each over real HTTP: the exact message aiokoa gives,
+and a server that keeps serving afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from aiokoa import Context, Koa, MiddlewareError, Next, ResponseSentError
+from aiokoa.core.compose import _compiled
+
+Serve = Callable[..., httpx.Client]
+FILE = __file__
+SEE_ASYNC = "See aiokoa docs/onion.md#async-work-done-right"
+SEE_ORDER = "See aiokoa docs/onion.md#the-order"
+
+
+def line_of(fn: Any, text: str) -> int:
+    """The line number of the first line of `fn`'s source that contains `text`."""
+    lines, first = inspect.getsourcelines(fn)
+    return first + next(k for k, line in enumerate(lines) if text in line)
+
+
+def where(fn: Any) -> str:
+    return f"{fn.__qualname__} ({FILE}:{fn.__code__.co_firstlineno})"
+
+
+def errors_of(app: Koa) -> list[BaseException]:
+    errors: list[BaseException] = []
+    app.on("error", lambda err, ctx: errors.append(err))
+    return errors
+
+
+async def fixed(ctx: Context, next: Next) -> None:
+    if ctx.path == "/fixed":
+        ctx.body = "still serving"
+    else:
+        await next()
+
+
+def loop_errors(caplog: pytest.LogCaptureFixture, count: int = 1) -> list[BaseException]:
+    """Errors raised in callbacks, as the event loop logs them (waits for them to happen)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        found = [r.exc_info[1] for r in caplog.records if r.name == "asyncio" and r.exc_info and r.exc_info[1]]
+        if len(found) >= count:
+            return found
+        time.sleep(0.01)
+    raise AssertionError("no error was logged by the event loop")
+
+
+# -- 1. a callback nobody awaited sets the body --------------------------------------------
+
+
+async def callback_body(ctx: Context, next: Next) -> Any:
+    if ctx.path != "/callback":
+        return await next()
+
+    def reply() -> None:
+        ctx.body = "Hello from a callback"
+
+    asyncio.get_running_loop().call_later(0.02, reply)
+
+
+def test_unawaited_callback_setting_the_body(serve: Serve, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR, logger="asyncio")
+    app = Koa().use(fixed).use(callback_body)
+    client = serve(app)
+    answer = client.get("/callback")
+    assert (answer.status_code, answer.text) == (404, "Not Found")
+    [err] = loop_errors(caplog)
+    assert isinstance(err, ResponseSentError)
+    assert str(err) == "\n".join(
+        [
+            "ctx.body was changed after the response to GET /callback had already been sent "
+            "(404 Not Found); the change is lost.",
+            f"  changed at: {FILE}:{line_of(callback_body, 'ctx.body =')} in callback_body.<locals>.reply",
+            f"  middleware: {where(callback_body)}",
+            "The middleware returned before this code ran (a callback or task nobody awaited),",
+            "so the response was sent without it.",
+            "Fix: await the work inside the middleware before it returns, e.g.",
+            "    await asyncio.sleep(0.1)             # not loop.call_later(0.1, callback)",
+            "    ctx.body = await fetch_result()      # not asyncio.create_task(...) left running",
+            "  or turn a callback API into a Future (loop.create_future()) and await it.",
+            SEE_ASYNC,
+        ]
+    )
+    assert client.get("/fixed").text == "still serving"
+
+
+# -- 2. next() without await ---------------------------------------------------------------
+
+
+async def not_awaited(ctx: Context, next: Next) -> None:
+    next()  # forgot `await`
+
+
+async def downstream(ctx: Context, next: Next) -> None:
+    ctx.body = "downstream"
+
+
+def test_next_not_awaited(serve: Serve) -> None:
+    app = Koa().use(fixed).use(not_awaited).use(downstream)
+    errors = errors_of(app)
+    client = serve(app)
+    answer = client.get("/")
+    assert (answer.status_code, answer.text) == (500, "Internal Server Error")
+    [err] = errors
+    assert isinstance(err, MiddlewareError)
+    assert str(err) == (
+        f"next() was called but not awaited in middleware {where(not_awaited)}, so nothing downstream ran.\n"
+        f"  next() at: {FILE}:{line_of(not_awaited, 'next()  #')}\n"
+        f"Fix: write `await next()` (or `return await next()`). {SEE_ORDER}"
+    )
+    assert client.get("/fixed").text == "still serving"
+
+
+# -- 3. next() twice -----------------------------------------------------------------------
+
+
+async def twice(ctx: Context, next: Next) -> None:
+    await next()
+    await next()
+
+
+def test_next_called_twice(serve: Serve) -> None:
+    app = Koa().use(fixed).use(twice).use(downstream)
+    errors = errors_of(app)
+    client = serve(app)
+    assert client.get("/").status_code == 500
+    [err] = errors
+    second = inspect.getsourcelines(twice)[1] + 2
+    assert str(err) == (
+        f"next() called multiple times in middleware {where(twice)}.\n"
+        f"  called at: {FILE}:{second} in twice\n"
+        "Each middleware may call next() once: it runs everything downstream.\n"
+        f"Fix: call `await next()` exactly once. {SEE_ORDER}"
+    )
+    assert client.get("/fixed").text == "still serving"
+
+
+# -- 4. late mutations: every mutator names itself ------------------------------------------
+
+MUTATIONS: dict[str, tuple[Callable[[Context], Any], str]] = {
+    "body": (lambda ctx: setattr(ctx, "body", "late"), "ctx.body was changed"),
+    "status": (lambda ctx: setattr(ctx, "status", 201), "ctx.status was changed"),
+    "message": (lambda ctx: setattr(ctx, "message", "Late"), "ctx.message was changed"),
+    "type": (lambda ctx: setattr(ctx, "type", "json"), "ctx.type was changed"),
+    "length": (lambda ctx: setattr(ctx, "length", 3), "ctx.length was changed"),
+    "set": (lambda ctx: ctx.set("X-Late", "1"), "ctx.set('X-Late') was called"),
+    "append": (lambda ctx: ctx.append("X-Late", "1"), "ctx.append('X-Late') was called"),
+    "remove": (lambda ctx: ctx.remove("X-Late"), "ctx.remove('X-Late') was called"),
+    "vary": (lambda ctx: ctx.vary("Accept"), "ctx.vary('Accept') was called"),
+    "etag": (lambda ctx: setattr(ctx, "etag", "abc"), "ctx.etag was changed"),
+    "last_modified": (lambda ctx: setattr(ctx, "last_modified", 0), "ctx.last_modified was changed"),
+    "redirect": (lambda ctx: ctx.redirect("/elsewhere"), "ctx.redirect('/elsewhere') was called"),
+    "attachment": (lambda ctx: ctx.attachment("a.pdf"), "ctx.attachment('a.pdf') was called"),
+    "cookies.set": (lambda ctx: ctx.cookies.set("sid", "1"), "ctx.cookies.set('sid') was called"),
+    "response.body": (lambda ctx: setattr(ctx.response, "body", "late"), "ctx.body was changed"),
+}
+
+
+@pytest.mark.parametrize("name", list(MUTATIONS))
+def test_every_late_mutation_names_the_field_and_the_middleware(serve: Serve, name: str) -> None:
+    mutate, what = MUTATIONS[name]
+    caught: list[BaseException] = []
+    done = asyncio.Event()
+
+    async def late_task(ctx: Context, next: Next) -> Any:
+        if ctx.path != "/late":
+            return await next()
+        ctx.body = "sent"
+
+        async def later() -> None:
+            await asyncio.sleep(0.01)
+            try:
+                mutate(ctx)
+            except Exception as err:
+                caught.append(err)
+
+        task = asyncio.ensure_future(later())  # started, never awaited
+        task.add_done_callback(lambda _: done.set())
+
+    client = serve(Koa().use(fixed).use(late_task))
+    answer = client.get("/late")
+    assert (answer.status_code, answer.text) == (200, "sent")
+    deadline = time.monotonic() + 5
+    while not caught and time.monotonic() < deadline:
+        time.sleep(0.01)
+    [err] = caught
+    assert isinstance(err, ResponseSentError)
+    text = str(err)
+    assert text.startswith(
+        f"{what} after the response to GET /late had already been sent (200 OK); the change is lost."
+    )
+    assert f"  middleware: {late_task.__qualname__} ({FILE}:" in text
+    assert text.endswith(SEE_ASYNC)
+    assert client.get("/fixed").text == "still serving"
+
+
+# -- 5. next() left running in a task; next() called after the response -----------------------
+
+
+async def detached(ctx: Context, next: Next) -> None:
+    ctx.state["task"] = asyncio.ensure_future(next())  # started, not awaited
+
+
+async def slow(ctx: Context, next: Next) -> None:
+    await asyncio.sleep(0.01)
+
+
+def test_next_left_running_in_a_task(serve: Serve) -> None:
+    app = Koa().use(fixed).use(detached).use(slow)
+    errors = errors_of(app)
+    client = serve(app)
+    assert client.get("/").status_code == 500
+    assert str(errors[0]) == (
+        f"middleware {where(detached)} returned while the downstream it started with next() was still "
+        "running (or scheduled) in a task or callback, so the response would be sent before downstream "
+        "finished.\n"
+        f"Fix: `await next()` in the middleware itself; await any task you start before returning. {SEE_ASYNC}"
+    )
+    assert client.get("/fixed").text == "still serving"
+
+
+async def next_in_callback(ctx: Context, next: Next) -> Any:
+    if ctx.path != "/later":
+        return await next()
+    asyncio.get_running_loop().call_later(0.01, next)
+
+
+def test_next_called_by_a_callback_after_the_response(serve: Serve, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR, logger="asyncio")
+    client = serve(Koa().use(fixed).use(next_in_callback).use(downstream))
+    assert client.get("/later").status_code == 404
+    [err] = loop_errors(caplog)
+    assert isinstance(err, MiddlewareError)
+    assert str(err).startswith(
+        "next() was called after the response to GET /later had already been sent (404 Not Found); "
+        f"nothing downstream of middleware {where(next_in_callback)} can run now.\n"
+    )
+    assert str(err).endswith(
+        "The middleware returned before calling next(): it handed next to a callback or task that nobody "
+        "awaited.\n"
+        f"Fix: await the callback's result inside the middleware (wrap it in a Future), then `await next()` "
+        f"there. {SEE_ASYNC}"
+    )
+    assert client.get("/fixed").text == "still serving"
+
+
+def test_the_late_next_check_is_not_compiled_into_production_chains() -> None:
+    plain = [c for c in _compiled(3, False).co_consts if inspect.iscode(c)]
+    checked = [c for c in _compiled(3, True).co_consts if inspect.iscode(c)]
+    assert not any("late" in code.co_names for run in plain for code in [run, *_codes(run)])
+    assert any("late" in code.co_names for run in checked for code in [run, *_codes(run)])
+    assert Koa(env="production")._compose().__code__.co_filename == "<aiokoa chain of 0>"
+
+
+def _codes(code: Any) -> list[Any]:
+    return [c for c in code.co_consts if inspect.iscode(c)]
+
+
+# -- 6. use() refuses what can never run -------------------------------------------------------
+
+
+def test_sync_middleware_is_supported(serve: Serve) -> None:
+    def passing(ctx: Context, next: Next) -> Any:
+        ctx.set("X-Sync", "yes")
+        return next()
+
+    answer = serve(Koa().use(passing).use(downstream)).get("/")
+    assert (answer.text, answer.headers["x-sync"]) == ("downstream", "yes")
+
+
+def plain_generator(ctx: Context) -> Any:
+    yield
+
+
+async def one_argument(ctx: Context) -> None:
+    ctx.body = "never"
+
+
+def test_use_rejects_what_cannot_run() -> None:
+    with pytest.raises(TypeError) as generator:
+        Koa().use(plain_generator)
+    assert str(generator.value) == (
+        f"{where(plain_generator)} is a plain generator, which cannot await downstream.\n"
+        "Fix: write `async def mw(ctx, next)` with `await next()`, or `async def mw(ctx)` with `yield` "
+        f"(Koa 1 style). {SEE_ORDER}"
+    )
+    with pytest.raises(TypeError) as arity:
+        Koa().use(one_argument)
+    assert str(arity.value) == (
+        f"{where(one_argument)} takes (ctx: 'Context') -> 'None', but a middleware is called as fn(ctx, next).\n"
+        f"Fix: accept both, `async def mw(ctx, next)`, and `await next()` to run what follows it. {SEE_ORDER}"
+    )
+    with pytest.raises(TypeError) as called:
+        Koa().use(downstream(None, None))  # type: ignore[arg-type]
+    assert str(called.value) == (
+        f"{where(downstream)} was called: use() got the coroutine downstream(...).\n"
+        f"Fix: pass the function, `use(downstream)`. {SEE_ORDER}"
+    )
