@@ -72,10 +72,24 @@ def test_html_page_without_trace_says_how_to_get_one(serve: Serve) -> None:
     assert "<code>Koa(trace=True)</code>" in page
 
 
-@pytest.mark.parametrize("env", ["production", "test"])
-def test_no_html_page_outside_development(serve: Serve, env: str) -> None:
-    answer = serve(app_for(env=env)).get("/", headers={"accept": BROWSER})
+@pytest.mark.parametrize(
+    "options", [{"env": "production"}, {"env": "test"}, {}, {"env": "development", "debug": False}]
+)
+def test_no_html_page_outside_debug_mode(
+    serve: Serve, options: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AIOKOA_ENV", raising=False)
+    app = app_for(**options)
+    assert app.env == options.get("env", "development")  # the default env is development, as in Koa...
+    answer = serve(app).get("/", headers={"accept": BROWSER})  # ...but shows no traceback
     assert (answer.headers["content-type"], answer.text) == ("text/plain; charset=utf-8", "Internal Server Error")
+
+
+def test_debug_mode_from_the_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIOKOA_ENV", "development")
+    assert Koa().debug is True
+    monkeypatch.setenv("AIOKOA_ENV", "production")
+    assert (Koa().debug, Koa(debug=True).debug) == (False, True)
 
 
 def test_head_gets_no_body(serve: Serve) -> None:

@@ -125,9 +125,14 @@ class Koa(EventEmitter):
         trace: bool | Tracer = False,
         server_timing: bool = False,
         error_formatter: ErrorFormatter | None = None,
+        debug: bool | None = None,
     ) -> None:
         super().__init__()
-        self.env = env or os.environ.get("AIOKOA_ENV") or "development"
+        named_env = env or os.environ.get("AIOKOA_ENV")
+        self.env = named_env or "development"
+        self.debug = named_env == "development" if debug is None else debug
+        """Browsers get the HTML traceback page for errors. Off unless asked for, or unless
+        the environment was *named* "development": Koa's default env alone never shows it."""
         self.keys = list(keys) if keys else None
         self.proxy = proxy
         self.subdomain_offset = subdomain_offset  # 0 works here (Koa's `|| 2` cannot take it)

@@ -47,8 +47,9 @@ def error_body(ctx: Context, err: BaseException, status: int, message: str) -> t
 
 def default_error_body(ctx: Context, err: BaseException, status: int, message: str) -> tuple[str, str]:
     """Text (Koa's default, and for `*/*`), JSON for clients that prefer it, and the HTML
-    traceback page for browsers in development. A formatter may fall back to this."""
-    development = ctx.app.env == "development"
+    traceback page for browsers when the app is in debug mode. A formatter may fall back
+    to this."""
+    development = ctx.app.debug
     try:
         kind = ctx.accepts(*(_OFFERED_IN_DEVELOPMENT if development else _OFFERED))
     except Exception:  # a malformed Accept header must not break the error response
@@ -91,7 +92,8 @@ def html_page(ctx: Context, err: BaseException, status: int, message: str) -> st
         f'<h2 class="error">{escape(_one_line(err))}</h2>\n'
         f"<pre>{escape(tb)}</pre>\n"
         f'<h2 id="cascade">The cascade</h2>\n{cascade}\n'
-        "<footer>This page is shown because <code>app.env == &quot;development&quot;</code>. "
+        "<footer>This page is shown because the app is in debug mode (<code>Koa(debug=True)</code>, "
+        "or <code>env=&quot;development&quot;</code> named explicitly). "
         "Elsewhere the client gets the status message only (5xx details are never sent). "
         "Errors still reach the app&#x27;s <code>error</code> listeners.</footer>\n"
         "</body></html>\n"
