@@ -3,7 +3,7 @@
 from .core.application import Application, Koa
 from .core.compose import compose
 from .core.context import Context
-from .core.errors import HttpError, create_error
+from .core.errors import HttpError, create_error, is_http_error
 from .core.misuse import MiddlewareError, ResponseSentError
 from .core.request import Request
 from .core.response import Response
@@ -27,6 +27,7 @@ __all__ = [
     "Tracer",
     "compose",
     "create_error",
+    "is_http_error",
     "mount",
     "trace",
 ]

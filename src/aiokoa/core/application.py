@@ -99,10 +99,12 @@ class Koa(EventEmitter):
 
     Options are Koa's: `env` (default `$AIOKOA_ENV` or "development"), `keys` (for signed
     cookies), `proxy` (trust X-Forwarded-*), `subdomain_offset`, `proxy_ip_header`,
-    `max_ips_count`, and `silent` (the default error listener logs nothing).
+    `max_ips_count`, `compose` (a custom chain builder), and `silent` (the default error
+    listener logs nothing).
 
-    Beyond Koa: `trusted_proxies` (with `proxy=True`, believe forwarded headers only from
-    these addresses or networks, e.g. `["10.0.0.0/8", "127.0.0.1"]`), `context_var`
+    Beyond Koa: `debug` (the HTML traceback page for browsers), `trusted_proxies` (with
+    `proxy=True`, believe forwarded headers only from these addresses or networks, e.g.
+    `["10.0.0.0/8", "127.0.0.1"]`), `context_var`
     (`True` or your own ContextVar: `app.current_context` is the request's ctx anywhere in
     its task, error listeners included; off by default, so it costs nothing),
     `keep_headers_on_error`, `error_formatter` (see `core/errorpage.py`), and `trace` and
@@ -126,6 +128,7 @@ class Koa(EventEmitter):
         server_timing: bool = False,
         error_formatter: ErrorFormatter | None = None,
         debug: bool | None = None,
+        compose: Callable[[list[Any]], Step] | None = None,
     ) -> None:
         super().__init__()
         named_env = env or os.environ.get("AIOKOA_ENV")
@@ -157,6 +160,8 @@ class Koa(EventEmitter):
             "Context", (Context,), {"request_class": self.request, "response_class": self.response}
         )
         self._step: Step | None = None
+        self.compose = compose
+        """Koa's `compose` option: builds the chain from `app.middleware` instead of aiokoa's."""
         self.ctx_storage: ContextVar[Context | None] | None = None
         """The ContextVar behind `current_context` (Koa's `ctxStorage`); None when off."""
         if context_var is not False:
@@ -178,12 +183,19 @@ class Koa(EventEmitter):
         self._compose()
         return self
 
+    def create_context(self, scope: Scope, receive: Receive, send: Send) -> Context:
+        """A context for an ASGI request, as every request gets (Koa's `createContext`), for
+        code that handles a connection itself, such as a WebSocket upgrade."""
+        return self.context(self, scope, receive, send)
+
     def _compose(self) -> Step:
         if not self.listeners("error"):
             self.on("error", self.onerror)
         late = self.env != "production"  # next() called after the response: a clear error
         tracer = tracer_for(self)  # None unless asked for: then nothing traces per request
-        if tracer is None:
+        if self.compose is not None:
+            step = self._step = self.compose(self.middleware)
+        elif tracer is None:
             step = self._step = chain(self.middleware, late=late)
         else:
             step = self._step = tracer.instrument(self.middleware, late=late)

@@ -51,6 +51,18 @@ class HttpError(Exception):
         return f"HttpError({self.status}, {self.message!r})"
 
 
+def is_http_error(value: object) -> bool:
+    """An `HttpError`, or any exception shaped like one (an int `status` and a bool `expose`),
+    as Koa 3.3's `isHttpError` recognises errors from other libraries."""
+    if isinstance(value, HttpError):
+        return True
+    return (
+        isinstance(value, Exception)
+        and type(getattr(value, "status", None)) is int
+        and isinstance(getattr(value, "expose", None), bool)
+    )
+
+
 def _valid_status(status: object) -> bool:
     return type(status) is int and (status in MESSAGES or 400 <= status < 600)
 
