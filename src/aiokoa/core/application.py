@@ -23,7 +23,7 @@ from .context import Context
 from .errorpage import ErrorFormatter
 from .proxy import TrustedProxies
 from .request import Request
-from .respond import respond, respond_error
+from .respond import error_body, respond
 from .response import Response
 
 Listener = Callable[..., Any]
@@ -230,10 +230,22 @@ class Koa(EventEmitter):
             if ctx._pending is not None:
                 check_downstream(ctx)
             ctx._finished = True
-            await respond(ctx)
+            body = respond(ctx)
+            if body.__class__ is not bytes:
+                if body is not None:
+                    await body  # type: ignore[misc]  # a stream sends itself
+                return
         except Exception as err:
             ctx._finished = True
-            await respond_error(ctx, err)
+            body = error_body(ctx, err)
+            if body is None:
+                return
+        # A complete body: two messages, sent here rather than in one more coroutine.
+        send = ctx._send  # which the trace may have wrapped
+        if not ctx._header_sent:
+            await send(ctx._start_message())
+        ctx._ended = True
+        await send({"type": "http.response.body", "body": body})
 
     async def _other(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

@@ -16,7 +16,6 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
-from .compose import DONE as _NOTHING
 from .response import TEXT, discard, is_stream, json_encode
 from .statuses import EMPTY
 
@@ -27,16 +26,18 @@ if TYPE_CHECKING:
 CHUNK = 64 * 1024
 
 
-def respond(ctx: Context) -> Awaitable[None]:
-    """What to send, as one awaitable (no coroutine of its own: this runs per request)."""
+def respond(ctx: Context) -> bytes | Awaitable[None] | None:
+    """The body to send once the chain has returned (Koa's `respond()`): the bytes of a
+    complete body, which `Koa.__call__` sends; for a stream, an awaitable that sends it;
+    None when nothing is to be sent (`ctx.respond = False`, or already answered)."""
     if ctx.respond is False or ctx._ended:
-        return _NOTHING
+        return None
     body = ctx._body
     status = ctx._status
     headers = ctx._headers
     if status in EMPTY:
         ctx._drop_body()  # Koa's `ctx.body = null`: also strips a Content-Type set by hand
-        return ctx._send_end()
+        return b""
     if ctx.method == "HEAD":
         if body is None and not ctx._explicit_null_body:
             content_type = headers.get("content-type")
@@ -49,27 +50,28 @@ def respond(ctx: Context) -> Awaitable[None]:
                 headers["content-length"] = length
         if is_stream(body):
             discard(body)
-        return ctx._send_end()
+        return b""
     if body is None:
         if ctx._explicit_null_body:
             headers.pop("content-type", None)
             headers.pop("transfer-encoding", None)
             headers["content-length"] = 0
-            return ctx._send_end()
-        return ctx._send_end(_status_body(ctx).encode())
+            return b""
+        return _status_body(ctx).encode()
     kind = type(body)
     if kind is str:
-        return ctx._send_end(body.encode())
+        encoded: bytes = body.encode()
+        return encoded
     if kind is bytes:
-        return ctx._send_end(body)
+        return body  # type: ignore[no-any-return]
     if kind is bytearray or kind is memoryview:
-        return ctx._send_end(bytes(body))
+        return bytes(body)
     if kind is not dict and kind is not list and is_stream(body):
         return _send_stream(ctx, _chunks(body))
     data = json_encode(body).encode()
     if not ctx._header_sent:
         headers["content-length"] = len(data)
-    return ctx._send_end(data)
+    return data
 
 
 def _status_body(ctx: Context) -> str:
@@ -82,11 +84,14 @@ def _status_body(ctx: Context) -> str:
     return text
 
 
-async def respond_error(ctx: Context, err: Exception) -> None:
+def error_body(ctx: Context, err: Exception) -> bytes | None:
+    """The error response's body (`ctx.onerror` has rewritten the response), or None when
+    the headers are already out: the response is then left unfinished, which makes the
+    server abort it rather than present a truncated body as complete."""
     ctx.onerror(err)
     if ctx._header_sent or ctx._ended:
-        return  # too late to answer: returning unfinished makes the server abort the response
-    await ctx._send_end(b"" if ctx.method == "HEAD" else ctx._body.encode())
+        return None
+    return b"" if ctx.method == "HEAD" else ctx._body.encode()
 
 
 async def _chunks(body: Any) -> AsyncGenerator[bytes, None]:

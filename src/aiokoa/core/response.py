@@ -363,13 +363,6 @@ class ResponseMixin:
     async def _send_start(self) -> None:
         await self._send(self._start_message())
 
-    async def _send_end(self, body: bytes = b"") -> None:
-        send = self._send
-        if not self._header_sent:
-            await send(self._start_message())
-        self._ended = True
-        await send({"type": "http.response.body", "body": body})
-
     async def _send_tracked(self, message: Message) -> None:
         """`ctx.send`: the raw ASGI send, noted so aiokoa does not answer a second time."""
         kind = message["type"]
