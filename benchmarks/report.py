@@ -421,7 +421,7 @@ def write(
             "| point | requests served | RSS MiB |",
             "|---|---:|---:|",
             f"| after startup | 1 | {memory.rss_start_kib / 1024:.1f} |",
-            f"| after the first batch | {memory.first_requests:,} | {memory.rss_first_kib / 1024:.1f} |",
+            f"| after the first batch of requests | {memory.first_requests:,} | {memory.rss_first_kib / 1024:.1f} |",
             f"| at the end ({memory.seconds:.0f} s) | {memory.total_requests:,} | {memory.rss_end_kib / 1024:.1f} |",
             "",
         ]
