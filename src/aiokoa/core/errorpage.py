@@ -15,7 +15,8 @@ from collections.abc import Callable
 from html import escape
 from typing import TYPE_CHECKING, TypeAlias
 
-from .response import HTML, JSON, TEXT, json_encode
+from .jsonbody import dumps
+from .response import HTML, JSON, TEXT
 
 if TYPE_CHECKING:
     from .context import Context
@@ -55,7 +56,7 @@ def default_error_body(ctx: Context, err: BaseException, status: int, message: s
     except Exception:  # a malformed Accept header must not break the error response
         kind = False
     if kind == "application/json":
-        return JSON, json_encode({"error": {"status": status, "message": message}})
+        return JSON, dumps({"error": {"status": status, "message": message}}).decode()
     if kind == "text/html":
         return HTML, html_page(ctx, err, status, message)
     return TEXT, message

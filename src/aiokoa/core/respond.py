@@ -16,7 +16,8 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
-from .response import TEXT, discard, is_stream, json_encode
+from .jsonbody import dumps
+from .response import TEXT, discard, is_stream
 from .statuses import EMPTY
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ def respond(ctx: Context) -> bytes | Awaitable[None] | None:
         return bytes(body)
     if kind is not dict and kind is not list and is_stream(body):
         return _send_stream(ctx, _chunks(body))
-    data = json_encode(body).encode()
+    data = dumps(body)
     if not ctx._header_sent:
         headers["content-length"] = len(data)
     return data

@@ -8,7 +8,6 @@ is one property call (no delegation hop on the hot path). `Response` is the
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from . import mime, misuse
 from .delegate import Delegate
 from .headers import content_disposition, encode_url, escape_html, http_date, parse_http_date, vary_append
+from .jsonbody import dumps
 from .negotiation import type_is
 from .statuses import EMPTY, MESSAGES, REDIRECT
 from .url import parse_url
@@ -103,26 +103,6 @@ def discard(stream: Any) -> None:
         task = asyncio.ensure_future(stream.aclose())
         _closing.add(task)
         task.add_done_callback(_closing.discard)
-
-
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, (set, frozenset)):
-        return list(value)
-    if hasattr(value, "__dataclass_fields__"):
-        import dataclasses
-
-        return dataclasses.asdict(value)
-    return str(value) if type(value).__name__ in ("UUID", "Decimal") else _unserialisable(value)
-
-
-def _unserialisable(value: Any) -> Any:
-    raise TypeError(f"ctx.body of type {type(value).__name__} is not JSON serialisable")
-
-
-json_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default).encode
-"""Compact JSON like `JSON.stringify`; dates, sets, UUIDs, Decimals and dataclasses included."""
 
 
 class ResponseMixin:
@@ -282,7 +262,7 @@ class ResponseMixin:
             return len(body)
         if isinstance(body, memoryview):
             return body.nbytes
-        return len(json_encode(body).encode())
+        return len(dumps(body))
 
     @length.setter
     def length(self, value: int) -> None:

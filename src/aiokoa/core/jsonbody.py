@@ -1,0 +1,50 @@
+"""JSON bodies: compact like Koa's `JSON.stringify`, and fast when orjson is installed.
+
+orjson (`pip install aiokoa[speed]`) encodes several times faster than the standard
+library; both encoders give the same JSON for the same values (dates, UUIDs, Decimals,
+sets, enums and dataclasses included), so installing it changes nothing but the speed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from enum import Enum
+from typing import Any
+
+
+def _default(value: Any) -> Any:
+    """The types JSON lacks, as Python users expect them."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (set, frozenset)):
+        return list(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if type(value).__name__ in ("UUID", "Decimal"):
+        return str(value)
+    raise TypeError(f"ctx.body of type {type(value).__name__} is not JSON serialisable")
+
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_default).encode
+
+
+def dumps_stdlib(value: Any) -> bytes:
+    """The standard library's encoding: used without orjson, and for what orjson refuses."""
+    return _encode(value).encode()
+
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - depends on the environment
+    dumps = dumps_stdlib
+else:
+    _OPTIONS = orjson.OPT_NON_STR_KEYS
+
+    def dumps(value: Any) -> bytes:
+        try:
+            return orjson.dumps(value, default=_default, option=_OPTIONS)
+        except TypeError:  # integers beyond 64 bits: the standard library handles them
+            return dumps_stdlib(value)
