@@ -41,10 +41,9 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     dumps = dumps_stdlib
 else:
-    _OPTIONS = orjson.OPT_NON_STR_KEYS
 
     def dumps(value: Any) -> bytes:
         try:
-            return orjson.dumps(value, default=_default, option=_OPTIONS)
-        except TypeError:  # integers beyond 64 bits: the standard library handles them
+            return orjson.dumps(value, default=_default)
+        except TypeError:  # dict keys that are not str, integers beyond 64 bits
             return dumps_stdlib(value)

@@ -42,6 +42,7 @@ class Layer:
         "name",
         "param_names",
         "path",
+        "route_path",
         "sensitive",
         "stack",
         "step",
@@ -61,6 +62,8 @@ class Layer:
         handlers: list[tuple[str, Any]] | None = None,
     ) -> None:
         self.path = path
+        self.route_path = path if isinstance(path, str) else path.pattern
+        """The pattern as `ctx.route_path` shows it."""
         self.methods = normalize_methods(methods)
         self._method_set = frozenset(self.methods)
         self.stack = stack

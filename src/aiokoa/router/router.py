@@ -21,10 +21,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, overload
 
-from ..core.compose import adapt, chain, check_downstream, flatten
+from ..core.compose import Step, adapt, chain, check_downstream, flatten
 from ..core.errors import create_error
 from .layer import Layer, normalize_methods, url_params
-from .matcher import Hit, Matcher, compile_layer
+from .matcher import NO_PARAMS, Hit, Matcher, compile_layer
 from .path import NoMatchFound, build_url, param_names, parse
 
 if TYPE_CHECKING:
@@ -471,34 +471,23 @@ class RouterMiddleware:
         ctx.router = router
         if not hits:
             return await next()
-        method = ctx.method
-        run: list[Hit] = []
-        route = None
-        for hit in hits:
-            methods = hit[0]._method_set
-            if not methods:
-                run.append(hit)
-            elif method in methods:
-                run.append(hit)
-                route = hit[0]
-        if route is None:
-            return await next()
-        if router.exclusive and len(run) > 1:
-            run = [_exclusive(run, router.exclusive)]
-        base = ctx._params
-        params = dict(base) if base else {}
-        for _layer, layer_params, error in run:
+        if len(hits) == 1 and hits[0][0]._method_set:  # one route, the usual case: no lists
+            route, params, error = hits[0]
+            if ctx.method not in route._method_set:
+                return await next()
             if error is not None:
                 ctx.throw(400, error)
-            if layer_params:
-                params.update(layer_params)
-        ctx._params = params
-        ctx.route_path = _pattern(route.path)
-        ctx.route_name = route.name
-        if len(run) == 1:
-            result = await run[0][0].step(ctx, next)
+            base = ctx._params
+            ctx._params = {**base, **params} if base else params if params is not NO_PARAMS else {}
+            step = route.step
         else:
-            result = await _run(ctx, run, 0, next)
+            selected = _select(ctx, hits, router.exclusive)
+            if selected is None:
+                return await next()
+            route, step = selected
+        ctx.route_path = route.route_path
+        ctx.route_name = route.name
+        result = await step(ctx, next)
         if ctx._pending is not None:
             check_downstream(ctx)
         return result
@@ -507,11 +496,41 @@ class RouterMiddleware:
         return f"<RouterMiddleware {self.router!r}>"
 
 
+def _select(ctx: Context, hits: list[Hit], exclusive: bool | str) -> tuple[Layer, Step] | None:
+    """Several matched layers (`use()` middleware, routes for other methods): the route that
+    answers and the chain running every layer that applies, with their params merged."""
+    method = ctx.method
+    run: list[Hit] = []
+    route = None
+    for hit in hits:
+        methods = hit[0]._method_set
+        if not methods:
+            run.append(hit)
+        elif method in methods:
+            run.append(hit)
+            route = hit[0]
+    if route is None:
+        return None
+    if exclusive and len(run) > 1:
+        run = [_exclusive(run, exclusive)]
+    base = ctx._params
+    params = dict(base) if base else {}
+    for _layer, layer_params, error in run:
+        if error is not None:
+            ctx.throw(400, error)
+        if layer_params:
+            params.update(layer_params)
+    ctx._params = params
+    if len(run) == 1:
+        return route, run[0][0].step
+    return route, lambda ctx, outer: _run(ctx, run, 0, outer)
+
+
 def _run(ctx: Context, run: list[Hit], index: int, outer: Next) -> Any:
     """Several matched layers: each layer's chain, its last `next()` leading to the next one."""
     layer = run[index][0]
     if layer.methods:
-        ctx.route_path = _pattern(layer.path)
+        ctx.route_path = layer.route_path
         ctx.route_name = layer.name
     if index + 1 == len(run):
         return layer.step(ctx, outer)
@@ -526,10 +545,6 @@ def _exclusive(run: list[Hit], mode: bool | str) -> Hit:
                 best = hit
         return best
     return run[-1]
-
-
-def _pattern(path: str | re.Pattern[str]) -> str:
-    return path if isinstance(path, str) else path.pattern
 
 
 def _param_middleware(layer: Layer) -> list[Middleware]:
