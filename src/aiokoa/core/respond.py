@@ -39,7 +39,7 @@ def respond(ctx: Context) -> bytes | Awaitable[None] | None:
     if status in EMPTY:
         ctx._drop_body()  # Koa's `ctx.body = null`: also strips a Content-Type set by hand
         return b""
-    if ctx.method == "HEAD":
+    if (ctx._method or ctx.scope["method"]) == "HEAD":  # ctx.method, without a property call
         if body is None and not ctx._explicit_null_body:
             content_type = headers.get("content-type")
             _status_body(ctx)  # the headers a GET would get (Koa sends none: a §2.18 quirk)

@@ -33,7 +33,13 @@ HTML = "text/html; charset=utf-8"
 JSON = "application/json; charset=utf-8"
 BINARY = "application/octet-stream"
 
-_html_sniff = re.compile(r"\s*<").match
+_leading_tag = re.compile(r"\s*<").match
+
+
+def _looks_like_html(text: str) -> bool:
+    """Koa's sniff: the first character that is not white space is `<`."""
+    first = text[:1]
+    return first == "<" or (first.isspace() and _leading_tag(text) is not None)
 _json_word = re.compile(r"\bjson\b", re.I).search
 _token = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+").fullmatch
 _unsafe_value = re.compile(r"[\r\n\x00]").search
@@ -188,7 +194,7 @@ class ResponseMixin:
         kind = type(value)
         if kind is str:
             if set_type:
-                headers["content-type"] = HTML if _html_sniff(value) else TEXT
+                headers["content-type"] = HTML if _looks_like_html(value) else TEXT
             if "transfer-encoding" not in headers:
                 headers["content-length"] = len(value) if value.isascii() else len(value.encode())
         elif kind is bytes or kind is bytearray or kind is memoryview:
