@@ -80,8 +80,9 @@ def test_mistakes_are_one_clear_line(capsys: pytest.CaptureFixture[str], argv: l
     assert capsys.readouterr().err.startswith(message)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("granian") is not None, reason="granian is installed")
-def test_granian_when_not_installed(capsys: pytest.CaptureFixture[str]) -> None:
+def test_granian_when_not_installed(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *rest: None if name == "granian" else find_spec(name))
     assert main(["run", "hello:app", "--app-dir", EXAMPLES, "--server", "granian"]) == 2
     assert "granian is not installed: pip install granian" in capsys.readouterr().err
 
@@ -97,10 +98,23 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_run_serves_the_app_with_python_m_aiokoa() -> None:
+@pytest.mark.parametrize("server", ["uvicorn", "granian"])
+def test_run_serves_the_app_with_python_m_aiokoa(server: str) -> None:
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "aiokoa", "run", "hello:app", "--app-dir", EXAMPLES, "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "aiokoa",
+            "run",
+            "hello:app",
+            "--app-dir",
+            EXAMPLES,
+            "--port",
+            str(port),
+            "--server",
+            server,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
