@@ -185,13 +185,14 @@ def run(args: argparse.Namespace) -> None:
 def _run_granian(args: argparse.Namespace) -> None:
     if importlib.util.find_spec("granian") is None:
         raise CliError("granian is not installed: pip install granian (or use --server uvicorn)")
-    from granian import Granian  # type: ignore[import-not-found, unused-ignore]
+    from granian import Granian
+    from granian.constants import Interfaces
 
     paths = [os.path.abspath(args.app_dir), os.environ.get("PYTHONPATH")]
     os.environ["PYTHONPATH"] = os.pathsep.join(path for path in paths if path)
     print(f"aiokoa listening on http://{args.host}:{args.port} (granian)", flush=True)
     Granian(
-        args.app, address=args.host, port=args.port, interface="asgi", workers=args.workers, reload=args.reload
+        args.app, address=args.host, port=args.port, interface=Interfaces.ASGI, workers=args.workers, reload=args.reload
     ).serve()
 
 
