@@ -35,15 +35,16 @@ BINARY = "application/octet-stream"
 
 _leading_tag = re.compile(r"\s*<").match
 
+_json_word = re.compile(r"\bjson\b", re.I).search
+_token = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+").fullmatch
+_unsafe_value = re.compile(r"[\r\n\x00]").search
+_names: dict[str, str] = {}  # "X-Response-Time" -> "x-response-time", validated once
+
 
 def _looks_like_html(text: str) -> bool:
     """Koa's sniff: the first character that is not white space is `<`."""
     first = text[:1]
     return first == "<" or (first.isspace() and _leading_tag(text) is not None)
-_json_word = re.compile(r"\bjson\b", re.I).search
-_token = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+").fullmatch
-_unsafe_value = re.compile(r"[\r\n\x00]").search
-_names: dict[str, str] = {}  # "X-Response-Time" -> "x-response-time", validated once
 
 
 def header_name(field: str) -> str:
