@@ -34,7 +34,6 @@ JSON = "application/json; charset=utf-8"
 BINARY = "application/octet-stream"
 
 _leading_tag = re.compile(r"\s*<").match
-
 _json_word = re.compile(r"\bjson\b", re.I).search
 _token = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+").fullmatch
 _unsafe_value = re.compile(r"[\r\n\x00]").search
