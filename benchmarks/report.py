@@ -395,6 +395,9 @@ def write(
         "```",
         "",
     ]
+    gap = path.parent / "GAP.md"
+    if gap.exists():  # the hand-written account of the targets missed, kept with the figures
+        lines += [gap.read_text().strip(), ""]
     if notes:
         lines += ["## Notes", "", *[f"- {n}" for n in notes], ""]
     if inproc:
