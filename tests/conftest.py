@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -55,3 +58,57 @@ def serve() -> Iterator[Callable[[ASGIApp], httpx.Client]]:
     for manager, client in reversed(with_stack):
         client.close()
         manager.__exit__(None, None, None)  # type: ignore[attr-defined]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    """A server run as its own process (an example script, the `aiokoa` command), asked
+    over real HTTP; started on `port` and ready once it accepts connections."""
+
+    def __init__(self, argv: list[str], port: int, **env: str) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            argv, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        out, err = self.output()
+        raise RuntimeError(f"{argv} did not start:\n{out}\n{err}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            self.process.kill()
+
+    def output(self) -> tuple[str, str]:
+        """Stop the server and return everything it printed (stdout, stderr)."""
+        self.stop()
+        out, err = self.process.communicate()
+        return out, err
+
+
+@pytest.fixture
+def server_process() -> Iterator[Callable[..., ServerProcess]]:
+    """`server = server_process(argv, port, **env)`: stopped after the test in any case."""
+    started: list[ServerProcess] = []
+
+    def start(argv: list[str], port: int, **env: str) -> ServerProcess:
+        server = ServerProcess(argv, port, **env)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

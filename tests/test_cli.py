@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import importlib.util
-import socket
-import subprocess
 import sys
-import time
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
 from aiokoa.cli import main
+
+from .conftest import ServerProcess, free_port
 
 ROOT = Path(__file__).parent.parent
 EXAMPLES = str(ROOT / "examples")
@@ -92,45 +92,12 @@ def test_the_console_script_is_declared() -> None:
     assert project["scripts"]["aiokoa"] == "aiokoa.cli:main"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.parametrize("server", ["uvicorn", "granian"])
-def test_run_serves_the_app_with_python_m_aiokoa(server: str) -> None:
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "aiokoa",
-            "run",
-            "hello:app",
-            "--app-dir",
-            EXAMPLES,
-            "--port",
-            str(port),
-            "--server",
-            server,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                answer = httpx.get(f"http://127.0.0.1:{port}/")
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
-                time.sleep(0.05)
-        assert (answer.status_code, answer.text) == (200, "Hello World")
-    finally:
-        process.terminate()
-        out, _ = process.communicate(timeout=10)
+def test_run_serves_the_app_with_python_m_aiokoa(server_process: Callable[..., ServerProcess], server: str) -> None:
+    port = free_port()
+    argv = [sys.executable, "-m", "aiokoa", "run", "hello:app", "--app-dir", EXAMPLES, "--port", str(port)]
+    running = server_process([*argv, "--server", server], port)
+    answer = httpx.get(running.url + "/")
+    assert (answer.status_code, answer.text) == (200, "Hello World")
+    out, _ = running.output()
     assert f"aiokoa listening on http://127.0.0.1:{port}" in out

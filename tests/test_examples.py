@@ -2,74 +2,29 @@
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
+from .conftest import ServerProcess, free_port
+
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    def __init__(self, script: str, **env: str) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-u", str(EXAMPLES / script)],
-            env={**os.environ, "PORT": str(self.port), **env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"{script} did not start: {self.output()}")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            self.process.kill()
-
-    def output(self) -> tuple[str, str]:
-        """Stop the server and return everything it printed (stdout, stderr)."""
-        self.stop()
-        out, err = self.process.communicate()
-        return out, err
-
-
 @pytest.fixture
-def example() -> Iterator[Callable[..., Server]]:
-    started: list[Server] = []
+def example(server_process: Callable[..., ServerProcess]) -> Callable[..., ServerProcess]:
+    """`server = example("hello.py")`: an example script served on a free port."""
 
-    def start(script: str, **env: str) -> Server:
-        server = Server(script, **env)
-        started.append(server)
-        return server
+    def start(script: str, **env: str) -> ServerProcess:
+        port = free_port()
+        return server_process([sys.executable, "-u", str(EXAMPLES / script)], port, PORT=str(port), **env)
 
-    yield start
-    for server in started:
-        server.stop()
+    return start
 
 
 def test_cascade_runs_in_onion_order_and_header_reaches_client(example):

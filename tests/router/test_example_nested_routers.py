@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import runpy
-import socket
-import subprocess
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
 from aiokoa import Koa
+
+from ..conftest import ServerProcess, free_port
 
 SCRIPT = Path(__file__).parent.parent.parent / "examples" / "nested_routers.py"
 
@@ -62,29 +61,10 @@ def test_allowed_methods_and_redirect(serve, example_app):
     assert (moved.status_code, moved.headers["location"]) == (301, "/")
 
 
-def test_runs_as_a_script():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, str(SCRIPT)],
-        env={**os.environ, "PORT": str(port)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/api/v1/users/1/posts/0")
-                break
-            except httpx.ConnectError:
-                assert time.monotonic() < deadline, process.stderr.read() if process.stderr else ""
-                time.sleep(0.05)
-        assert response.json() == {"user_id": 1, "index": 0, "title": "Notes on the Analytical Engine"}
-    finally:
-        process.terminate()
-        process.wait(10)
-    out, _ = process.communicate()
+def test_runs_as_a_script(server_process: Callable[..., ServerProcess]) -> None:
+    port = free_port()
+    running = server_process([sys.executable, str(SCRIPT)], port, PORT=str(port))
+    response = httpx.get(running.url + "/api/v1/users/1/posts/0")
+    assert response.json() == {"user_id": 1, "index": 0, "title": "Notes on the Analytical Engine"}
+    out, _ = running.output()
     assert f"listening on http://127.0.0.1:{port}" in out

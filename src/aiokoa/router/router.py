@@ -120,20 +120,10 @@ class Match:
     __slots__ = ("hits", "method", "path_and_method", "route")
 
     def __init__(self, hits: list[Hit], method: str) -> None:
-        # Hot path for `router.match()`: one pass, no per-hit method calls.
         self.hits = hits
         self.method = method
-        runs: list[Hit] = []
-        route = False
-        for hit in hits:
-            methods = hit[0]._method_set
-            if not methods:
-                runs.append(hit)
-            elif method in methods:
-                runs.append(hit)
-                route = True
-        self.path_and_method = runs
-        self.route = route
+        self.path_and_method, route = _for_method(hits, method)
+        self.route = route is not None
 
     @property
     def path(self) -> list[Layer]:
@@ -496,10 +486,8 @@ class RouterMiddleware:
         return f"<RouterMiddleware {self.router!r}>"
 
 
-def _select(ctx: Context, hits: list[Hit], exclusive: bool | str) -> tuple[Layer, Step] | None:
-    """Several matched layers (`use()` middleware, routes for other methods): the route that
-    answers and the chain running every layer that applies, with their params merged."""
-    method = ctx.method
+def _for_method(hits: list[Hit], method: str) -> tuple[list[Hit], Layer | None]:
+    """The hits that run for `method` (middleware layers and its routes), and its last route."""
     run: list[Hit] = []
     route = None
     for hit in hits:
@@ -509,6 +497,13 @@ def _select(ctx: Context, hits: list[Hit], exclusive: bool | str) -> tuple[Layer
         elif method in methods:
             run.append(hit)
             route = hit[0]
+    return run, route
+
+
+def _select(ctx: Context, hits: list[Hit], exclusive: bool | str) -> tuple[Layer, Step] | None:
+    """Several matched layers (`use()` middleware, routes for other methods): the route that
+    answers and the chain running every layer that applies, with their params merged."""
+    run, route = _for_method(hits, ctx.method)
     if route is None:
         return None
     if exclusive and len(run) > 1:
