@@ -379,6 +379,7 @@ def test_observed_stream_error_part_way_gives_a_partial_body_then_an_abort(serve
             received += chunk
     assert received == b"partial"
     assert [str(err) for err in events] == ["read failed"]  # Koa emits it twice (§2.18 #6)
+    assert getattr(events[0], "header_sent", False) is True
 
 
 def test_http_error_is_exported_and_carries_its_response() -> None:
