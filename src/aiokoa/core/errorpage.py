@@ -15,6 +15,7 @@ from collections.abc import Callable
 from html import escape
 from typing import TYPE_CHECKING, TypeAlias
 
+from .. import tracing
 from .jsonbody import dumps
 from .response import HTML, JSON, TEXT
 
@@ -30,7 +31,7 @@ _OFFERED_IN_DEVELOPMENT = (*_OFFERED, "text/html")
 
 def error_body(ctx: Context, err: BaseException, status: int, message: str) -> tuple[str, str]:
     """`(content_type, body)` for the error response; `message` is what the client may see."""
-    trace = getattr(ctx, "_trace", None)
+    trace = tracing.of(ctx)
     if trace is not None:
         trace.error = err
     formatter: ErrorFormatter | None = getattr(ctx.app, "error_formatter", None)
@@ -74,7 +75,7 @@ footer{color:#777;font-size:13px;margin-top:2rem}
 def html_page(ctx: Context, err: BaseException, status: int, message: str) -> str:
     """The development error page: what failed, the traceback, and the cascade trace."""
     title = f"{status} {message}"
-    trace = getattr(ctx, "_trace", None)
+    trace = tracing.of(ctx)
     if trace is not None:
         cascade = f"<pre>{escape(trace.render(status=status))}</pre>"
     else:
