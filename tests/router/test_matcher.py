@@ -6,8 +6,11 @@ import re
 import uuid
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aiokoa import Router
+from aiokoa.router import matcher
 from aiokoa.router.matcher import BadParam, decode
 
 from .conftest import body
@@ -78,6 +81,7 @@ def test_named_wildcards():
     assert params(router, "/static/css/x.css") == {"rest": "css/x.css"}
     assert params(router, "/files") is None  # a wildcard needs at least one character
     assert params(router, "/files/") is None
+    assert params(router, "/files/a/") == {"path": "a/"}  # the trailing slash is captured, as in @koa/router
 
 
 def test_wildcard_in_the_middle_uses_the_regex_fallback():
@@ -261,3 +265,48 @@ def test_bad_encoding_is_reported_with_the_match_not_as_no_match():
     match = router.match("/q/%ZZ", "GET")
     assert match.route
     assert match.path_and_method[0][2] == "malformed percent-encoding in path parameter '%ZZ'"
+
+
+_SEGMENTS = ["a", "b", "users", ":id", ":x", "{n:int}", "*rest"]
+
+
+def _build(patterns: list[tuple[str, str]]) -> Router:
+    router = Router()
+    for verb, pattern in patterns:
+        if verb == "use":
+            router.use(pattern, body("u"))
+        else:
+            router.get(pattern, body("g"))
+    return router
+
+
+def _hits(router: Router, path: str) -> list[tuple[object, dict[str, object], str | None]]:
+    compiled = router._compiled or router._compile()
+    return [(layer.path, params, error) for layer, params, error in compiled.matcher.lookup(path)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["get", "use"]),
+            st.lists(st.sampled_from(_SEGMENTS), min_size=0, max_size=3).map(lambda segs: "/" + "/".join(segs)),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.lists(st.sampled_from(["a", "b", "users", "USERS", "7", "x", "", "%41"]), max_size=4).map(
+        lambda segs: "/" + "/".join(segs)
+    ),
+)
+def test_the_tree_finds_what_testing_every_regex_finds(patterns, path):
+    """Every route the segment tree can hold, looked up both ways: same layers, same order,
+    same parameters (the tree's walk takes shortcuts; the regexes are the reference)."""
+    routes = [(verb, pattern) for verb, pattern in patterns if "*rest/" not in pattern]
+    tree = _build(routes)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matcher, "_fits_tree", lambda segs: False)
+        reference = _build(routes)
+        expected = _hits(reference, path)
+    assert reference._compiled is not None and not reference._compiled.matcher.trees
+    assert _hits(tree, path) == expected

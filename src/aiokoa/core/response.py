@@ -69,6 +69,9 @@ def _encode_name(name: str) -> bytes:
 
 
 def _header_value(name: str, value: object) -> HeaderValue:
+    # Hot path: printable ASCII, the usual value, is safe as it is (no CR, LF or NUL).
+    if type(value) is str and value.isascii() and value.isprintable():
+        return value
     if isinstance(value, (list, tuple)):
         values = [str(_header_value(name, v)) for v in value]
         if name in ("content-type", "content-length"):
@@ -285,7 +288,7 @@ class ResponseMixin:
             raise misuse.response_sent(self, f"set({field!r})")  # type: ignore[arg-type]
         if self._header_sent or not field:
             return
-        if isinstance(field, Mapping):
+        if type(field) is not str and isinstance(field, Mapping):  # str first: ABC checks are slow
             for key, item in field.items():
                 self.set(key, item)
             return
@@ -334,8 +337,8 @@ class ResponseMixin:
         raw = []
         for name, value in self._headers.items():
             key = _encoded_names.get(name) or _encode_name(name)
-            if isinstance(value, str):
-                raw.append((key, value.encode("latin-1")))
+            if isinstance(value, str):  # ASCII encodes the same, and faster, as UTF-8
+                raw.append((key, value.encode() if value.isascii() else value.encode("latin-1")))
             elif isinstance(value, int):
                 raw.append((key, b"%d" % value))
             else:

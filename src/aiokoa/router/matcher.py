@@ -105,8 +105,9 @@ class Tree:
 
     def collect(self, path: str, out: list[tuple[Terminal, tuple[str, ...]]]) -> None:
         # Hot path: split once, walk the branches the path can take.
-        if not self.strict and len(path) > 1 and path[-1] == "/":
-            path = path[:-1]
+        trailing = not self.strict and len(path) > 1 and path[-1] == "/"
+        if trailing:
+            path = path[:-1]  # optional for routes; a `*rest` still captures it, as in Koa
         if path[:1] != "/":
             out.extend((terminal, ()) for terminal in self.root.prefixes)
             return
@@ -114,9 +115,14 @@ class Tree:
             segs: list[str] = []
             lows = segs
         else:
-            segs = path[1:].split("/")
-            lows = segs if self.sensitive else path[1:].lower().split("/")
-        _walk(self.root, segs, lows, 0, len(segs), (), out)
+            rest = path[1:]
+            segs = rest.split("/")
+            low = rest if self.sensitive else rest.lower()
+            lows = segs if low == rest else low.split("/")
+        count = len(segs)
+        if trailing and count:
+            segs = [*segs, ""]  # past `count`: seen only by `*rest`, joined as "a/"
+        _walk(self.root, segs, lows, 0, count, (), out)
 
 
 def _walk(  # noqa: PLR0917 - positional on purpose: this is the per-request walk
@@ -128,31 +134,48 @@ def _walk(  # noqa: PLR0917 - positional on purpose: this is the per-request wal
     caps: tuple[str, ...],
     out: list[tuple[Terminal, tuple[str, ...]]],
 ) -> None:
-    # Hot path: one call per path segment on each branch that still matches.
-    if node.prefixes:
-        for terminal in node.prefixes:
-            out.append((terminal, caps))
-    if index == count:
-        for terminal in node.ends:
-            out.append((terminal, caps))
+    # Hot path: follows the path in a loop while one branch can match (a static child or a
+    # plain `:param`), and recurses only where several can.
+    while True:
+        if node.prefixes:
+            for terminal in node.prefixes:
+                out.append((terminal, caps))
+        if index == count:
+            for terminal in node.ends:
+                out.append((terminal, caps))
+            return
+        seg = segs[index]
+        child = node.static.get(lows[index])
+        param = node.param if seg else None
+        if not (node.patterns or node.tails):
+            if param is None:
+                if child is None:
+                    return
+                node = child
+            elif child is None:
+                node = param
+                caps = (*caps, seg)
+            else:
+                _walk(child, segs, lows, index + 1, count, caps, out)
+                node = param
+                caps = (*caps, seg)
+            index += 1
+            continue
+        if child is not None:
+            _walk(child, segs, lows, index + 1, count, caps, out)
+        if param is not None:
+            _walk(param, segs, lows, index + 1, count, (*caps, seg), out)
+        if seg:
+            for regex, pattern_child in node.patterns:
+                found = regex.fullmatch(seg)
+                if found is not None:
+                    _walk(pattern_child, segs, lows, index + 1, count, caps + found.groups(), out)
+        rest = "/".join(segs[index:]) if node.tails else ""  # `*rest` takes empty segments too
+        if rest:
+            for terminal, tail in node.tails:
+                if tail is None or tail.fullmatch(rest):
+                    out.append((terminal, (*caps, rest)))
         return
-    child = node.static.get(lows[index])
-    if child is not None:
-        _walk(child, segs, lows, index + 1, count, caps, out)
-    seg = segs[index]
-    if not seg:
-        return
-    if node.param is not None:
-        _walk(node.param, segs, lows, index + 1, count, (*caps, seg), out)
-    for regex, child in node.patterns:
-        found = regex.fullmatch(seg)
-        if found is not None:
-            _walk(child, segs, lows, index + 1, count, caps + found.groups(), out)
-    if node.tails:
-        rest = "/".join(segs[index:])
-        for terminal, tail in node.tails:
-            if tail is None or tail.fullmatch(rest):
-                out.append((terminal, (*caps, rest)))
 
 
 class Matcher:
@@ -192,13 +215,14 @@ class Matcher:
         found: list[tuple[Terminal, tuple[str, ...]]] = []
         for tree in self.trees:
             tree.collect(path, found)
-        for terminal, regex, groups in self.regexes:
-            match = regex.search(path)
-            if match is not None:
-                found.append((terminal, tuple(match.group(index) or "" for index in groups)))
-        if not found:
-            return []
-        if len(found) > 1:
+        if self.regexes:
+            for terminal, regex, groups in self.regexes:
+                match = regex.search(path)
+                if match is not None:
+                    found.append((terminal, tuple(match.group(index) or "" for index in groups)))
+        if len(found) != 1:
+            if not found:
+                return []
             found.sort(key=_first_order)
         hits: list[Hit] = []
         seen = -1
@@ -227,7 +251,7 @@ def _first_order(item: tuple[Terminal, tuple[str, ...]]) -> int:
 
 def _params(specs: tuple[Spec, ...], caps: tuple[str, ...]) -> dict[str, Any]:
     params: dict[str, Any] = {}
-    for (name, convert), raw in zip(specs, caps, strict=False):
+    for (name, convert), raw in zip(specs, caps):  # noqa: B905 - one capture per spec; strict= costs 0.1 µs
         if not raw:
             continue  # an optional group's parameter that is absent (Koa leaves it out)
         value = decode(raw)

@@ -455,7 +455,7 @@ class RouterMiddleware:
         hits = compiled.matcher.lookup(ctx.path)
         matched = ctx.matched
         if matched is None:
-            ctx.matched = [hit[0] for hit in hits]
+            ctx.matched = [hits[0][0]] if len(hits) == 1 else [hit[0] for hit in hits]
         else:
             matched.extend(hit[0] for hit in hits)
         ctx.router = router

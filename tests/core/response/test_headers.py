@@ -4,6 +4,8 @@ last-modified, attachment, redirect and flushHeaders tests) and their guards."""
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from aiokoa import Koa
 from aiokoa.testing import make_context
@@ -36,6 +38,21 @@ def test_append():
 def test_set_rejects_header_injection(value):
     with pytest.raises(ValueError, match="CR, LF or NUL"):
         make_context().set("X-A", value)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x2FF), max_size=12))
+def test_any_header_value_is_sent_as_set_or_rejected(value):
+    """The ASCII fast paths (validation, encoding) agree with the general rules: a value is
+    refused only for CR, LF, NUL or a character outside Latin-1, else sent byte for byte."""
+    ctx = make_context()
+    unsafe = any(char in "\r\n\x00" or ord(char) > 0xFF for char in value)
+    if unsafe:
+        with pytest.raises(ValueError):
+            ctx.set("X-A", value)
+        return
+    ctx.set("X-A", value)
+    assert ctx.response.get("x-a") == value
+    assert (b"x-a", value.encode("latin-1")) in ctx._start_message()["headers"]
 
 
 @pytest.mark.parametrize("name", ["X A", "X:A", "X\r\nA", ""])
