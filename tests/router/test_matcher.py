@@ -295,7 +295,7 @@ def _hits(router: Router, path: str) -> list[tuple[object, dict[str, object], st
         min_size=1,
         max_size=6,
     ),
-    st.lists(st.sampled_from(["a", "b", "users", "USERS", "7", "x", "", "%41"]), max_size=4).map(
+    st.lists(st.sampled_from(["a", "b", "users", "USERS", "7", "x", "", "%41", "%zz", "%00"]), max_size=4).map(
         lambda segs: "/" + "/".join(segs)
     ),
 )
@@ -310,3 +310,11 @@ def test_the_tree_finds_what_testing_every_regex_finds(patterns, path):
         expected = _hits(reference, path)
     assert reference._compiled is not None and not reference._compiled.matcher.trees
     assert _hits(tree, path) == expected
+    if matcher.speedups is not None:  # and the C walk finds what the Python walk finds
+        for each in (tree._compiled or tree._compile()).matcher.trees:
+            in_python: matcher.Found = []
+            in_c: matcher.Found = []
+            matcher._collect(each.root, path, each.strict, each.sensitive, in_python)
+            matcher.speedups.collect(each.root, path, each.strict, each.sensitive, in_c)
+            assert in_c == in_python
+            assert matcher.speedups.hits(in_c) == matcher._hits(in_python)

@@ -18,6 +18,7 @@ from typing import Any, Self, TypeVar, overload
 
 from ..tracing import Tracer, tracer_for
 from ..types import ASGIApp, Receive, Scope, Send
+from .compiled import ContextMaker, context_maker, start_message
 from .compose import Step, adapt, chain, check_arity, check_downstream
 from .context import Context
 from .errorpage import ErrorFormatter
@@ -160,6 +161,7 @@ class Koa(EventEmitter):
             "Context", (Context,), {"request_class": self.request, "response_class": self.response}
         )
         self._step: Step | None = None
+        self._make_context: ContextMaker = self.context
         self.compose = compose
         """Koa's `compose` option: builds the chain from `app.middleware` instead of aiokoa's."""
         self.ctx_storage: ContextVar[Context | None] | None = None
@@ -191,6 +193,7 @@ class Koa(EventEmitter):
     def _compose(self) -> Step:
         if not self.listeners("error"):
             self.on("error", self.onerror)
+        self._make_context = context_maker(self.context)
         late = self.env != "production"  # next() called after the response: a clear error
         tracer = tracer_for(self)  # None unless asked for: then nothing traces per request
         if self.compose is not None:
@@ -224,7 +227,7 @@ class Koa(EventEmitter):
         if scope["type"] != "http":
             return await self._other(scope, receive, send)
         step = self._step or self._compose()
-        ctx = self.context(self, scope, receive, send)
+        ctx = self._make_context(self, scope, receive, send)
         try:
             await step(ctx, None)
             if ctx._pending is not None:
@@ -243,7 +246,7 @@ class Koa(EventEmitter):
         # A complete body: two messages, sent here rather than in one more coroutine.
         send = ctx._send  # which the trace may have wrapped
         if not ctx._header_sent:
-            await send(ctx._start_message())
+            await send(start_message(ctx))
         ctx._ended = True
         await send({"type": "http.response.body", "body": body})
 

@@ -346,8 +346,9 @@ class ResponseMixin:
         return raw
 
     def _start_message(self) -> Message:
+        message = {"type": "http.response.start", "status": self._status, "headers": self._raw_headers()}
         self._header_sent = True
-        return {"type": "http.response.start", "status": self._status, "headers": self._raw_headers()}
+        return message
 
     async def _send_start(self) -> None:
         await self._send(self._start_message())

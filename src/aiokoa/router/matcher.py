@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import unquote
 
+from ..core.compiled import speedups
 from .path import Param, PathConverter, Piece, StringConverter, Text, pieces_regex, regex_source, segments, variants
 
 if TYPE_CHECKING:
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 Spec: TypeAlias = "tuple[str, Callable[[str], Any] | None]"
 Terminal: TypeAlias = "tuple[int, Layer, tuple[Spec, ...]]"
 """A route's end in the tree: its registration order, the layer, and its parameters."""
+Found: TypeAlias = "list[tuple[Terminal, tuple[str, ...]]]"
+"""What a walk finds: each terminal the path reaches, with the values captured on the way."""
 Hit: TypeAlias = "tuple[Layer, dict[str, Any], str | None]"
 """A matched layer, its decoded parameters, and the reason they are unusable (400) or None."""
 
@@ -103,26 +106,28 @@ class Tree:
             node.patterns.append(found)
         return found[1]
 
-    def collect(self, path: str, out: list[tuple[Terminal, tuple[str, ...]]]) -> None:
-        # Hot path: split once, walk the branches the path can take.
-        trailing = not self.strict and len(path) > 1 and path[-1] == "/"
-        if trailing:
-            path = path[:-1]  # optional for routes; a `*rest` still captures it, as in Koa
-        if path[:1] != "/":
-            out.extend((terminal, ()) for terminal in self.root.prefixes)
-            return
-        if len(path) == 1:
-            segs: list[str] = []
-            lows = segs
-        else:
-            rest = path[1:]
-            segs = rest.split("/")
-            low = rest if self.sensitive else rest.lower()
-            lows = segs if low == rest else low.split("/")
-        count = len(segs)
-        if trailing and count:
-            segs = [*segs, ""]  # past `count`: seen only by `*rest`, joined as "a/"
-        _walk(self.root, segs, lows, 0, count, (), out)
+
+def _collect(root: Node, path: str, strict: bool, sensitive: bool, out: Found) -> None:
+    """Every terminal of the tree at `root` that `path` reaches, with its captured values."""
+    # Hot path: split once, walk the branches the path can take. Mirrored in _speedups.c.
+    trailing = not strict and len(path) > 1 and path[-1] == "/"
+    if trailing:
+        path = path[:-1]  # optional for routes; a `*rest` still captures it, as in Koa
+    if path[:1] != "/":
+        out.extend((terminal, ()) for terminal in root.prefixes)
+        return
+    if len(path) == 1:
+        segs: list[str] = []
+        lows = segs
+    else:
+        rest = path[1:]
+        segs = rest.split("/")
+        low = rest if sensitive else rest.lower()
+        lows = segs if low == rest else low.split("/")
+    count = len(segs)
+    if trailing:  # past `count`, seen only by `*rest`: "/a/" leaves it "a/", "//" leaves "/"
+        segs = [*segs, ""] if count else ["", ""]
+    _walk(root, segs, lows, 0, count, (), out)
 
 
 def _walk(  # noqa: PLR0917 - positional on purpose: this is the per-request walk
@@ -132,7 +137,7 @@ def _walk(  # noqa: PLR0917 - positional on purpose: this is the per-request wal
     index: int,
     count: int,
     caps: tuple[str, ...],
-    out: list[tuple[Terminal, tuple[str, ...]]],
+    out: Found,
 ) -> None:
     # Hot path: follows the path in a loop while one branch can match (a static child or a
     # plain `:param`), and recurses only where several can.
@@ -143,6 +148,8 @@ def _walk(  # noqa: PLR0917 - positional on purpose: this is the per-request wal
         if index == count:
             for terminal in node.ends:
                 out.append((terminal, caps))
+            if node.tails:
+                _tails(node, segs, index, caps, out)
             return
         seg = segs[index]
         child = node.static.get(lows[index])
@@ -170,12 +177,18 @@ def _walk(  # noqa: PLR0917 - positional on purpose: this is the per-request wal
                 found = regex.fullmatch(seg)
                 if found is not None:
                     _walk(pattern_child, segs, lows, index + 1, count, caps + found.groups(), out)
-        rest = "/".join(segs[index:]) if node.tails else ""  # `*rest` takes empty segments too
-        if rest:
-            for terminal, tail in node.tails:
-                if tail is None or tail.fullmatch(rest):
-                    out.append((terminal, (*caps, rest)))
+        if node.tails:
+            _tails(node, segs, index, caps, out)
         return
+
+
+def _tails(node: Node, segs: list[str], index: int, caps: tuple[str, ...], out: Found) -> None:
+    """The `*rest` wildcards ending at `node`: they take what is left, empty segments too."""
+    rest = "/".join(segs[index:])
+    if rest:
+        for terminal, tail in node.tails:
+            if tail is None or tail.fullmatch(rest):
+                out.append((terminal, (*caps, rest)))
 
 
 class Matcher:
@@ -212,9 +225,9 @@ class Matcher:
     def lookup(self, path: str) -> list[Hit]:
         """Every layer matching `path`, in registration order, with its parameters."""
         # Hot path: one tree walk (per setting in use), then decode only what matched.
-        found: list[tuple[Terminal, tuple[str, ...]]] = []
+        found: Found = []
         for tree in self.trees:
-            tree.collect(path, found)
+            collect(tree.root, path, tree.strict, tree.sensitive, found)
         if self.regexes:
             for terminal, regex, groups in self.regexes:
                 match = regex.search(path)
@@ -224,25 +237,32 @@ class Matcher:
             if not found:
                 return []
             found.sort(key=_first_order)
-        hits: list[Hit] = []
-        seen = -1
-        for (order, layer, specs), caps in found:
-            if order == seen:
-                continue  # two variants of one pattern (`{/}`) matched the same path
-            if not specs:
-                hits.append((layer, NO_PARAMS, None))
-                seen = order
-                continue
-            try:
-                params = _params(specs, caps)
-            except BadParam as err:
-                hits.append((layer, {}, str(err)))
-            except ValueError:
-                continue  # a converter refused the value: this route does not match
-            else:
-                hits.append((layer, params, None))
+        return hits(found)
+
+
+def _hits(found: Found) -> list[Hit]:
+    """The hits of what the walk found (in registration order): parameters decoded and
+    converted; a malformed one makes a 400 hit, a converter's ValueError no hit."""
+    # Hot path: mirrored in _speedups.c.
+    out: list[Hit] = []
+    seen = -1
+    for (order, layer, specs), caps in found:
+        if order == seen:
+            continue  # two variants of one pattern (`{/}`) matched the same path
+        if not specs:
+            out.append((layer, NO_PARAMS, None))
             seen = order
-        return hits
+            continue
+        try:
+            params = _params(specs, caps)
+        except BadParam as err:
+            out.append((layer, {}, str(err)))
+        except ValueError:
+            continue  # a converter refused the value: this route does not match
+        else:
+            out.append((layer, params, None))
+        seen = order
+    return out
 
 
 def _first_order(item: tuple[Terminal, tuple[str, ...]]) -> int:
@@ -289,3 +309,11 @@ def compile_layer(matcher: Matcher, order: int, layer: Layer) -> None:
     for variant in variants(tokens):
         terminal = (order, layer, specs_of(variant))
         matcher.add_pattern(terminal, variant, sensitive=layer.sensitive, strict=layer.strict, end=layer.end)
+
+
+collect: Callable[[Node, str, bool, bool, Found], None] = _collect
+hits: Callable[[Found], list[Hit]] = _hits
+if speedups is not None:  # the same in C: Node's slots read directly, Python called for the rare parts
+    speedups.bind_router(Node, decode, BadParam, NO_PARAMS)
+    collect = speedups.collect
+    hits = speedups.hits

@@ -1,0 +1,869 @@
+/* aiokoa._speedups: the per-request steps that cost the most in pure Python, in C.
+ *
+ * Built by `pip install` where a C compiler exists; without it aiokoa runs the
+ * pure-Python versions, which stay the reference (the test suite runs both).
+ *
+ * The context stays the Python class with `__slots__` (its properties and methods are
+ * Python); C reaches its fields through the slots' offsets, read once from the class in
+ * `bind()`, so nothing here repeats the list of fields or their defaults.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+
+#define NAME_CACHE_LIMIT 4096
+
+typedef struct {
+    Py_ssize_t offset;
+    PyObject *value; /* a new context's value; NULL: left unset, as __init__ leaves it */
+    int fresh_dict;  /* an empty dict of its own per context (`_headers`) */
+} Field;
+
+static PyTypeObject *context_type = NULL;
+static Field *fields = NULL;
+static Py_ssize_t field_count = 0;
+static Py_ssize_t off_app, off_scope, off_receive, off_send;
+static Py_ssize_t off_status, off_headers, off_header_sent;
+static PyObject *encoded_names = NULL; /* shared with response.py: header name -> bytes */
+static PyObject *s_type, *s_status, *s_headers, *s_start;
+
+#define SLOT(obj, offset) (*(PyObject **)((char *)(obj) + (offset)))
+
+/* -- binding to the Python classes ------------------------------------------------- */
+
+static int
+slot_offset(PyTypeObject *type, PyObject *name, Py_ssize_t *offset)
+{
+    PyObject *descr = PyDict_GetItemWithError(type->tp_dict, name);
+    if (descr == NULL || !Py_IS_TYPE(descr, &PyMemberDescr_Type) ||
+        ((PyMemberDescrObject *)descr)->d_member->type != T_OBJECT_EX) {
+        if (!PyErr_Occurred()) {
+            PyErr_Format(PyExc_TypeError, "%R is not a __slots__ field of %s", name, type->tp_name);
+        }
+        return -1;
+    }
+    *offset = ((PyMemberDescrObject *)descr)->d_member->offset;
+    return 0;
+}
+
+static int
+named_offset(PyTypeObject *type, const char *name, Py_ssize_t *offset)
+{
+    PyObject *key = PyUnicode_InternFromString(name);
+    if (key == NULL) {
+        return -1;
+    }
+    int result = slot_offset(type, key, offset);
+    Py_DECREF(key);
+    return result;
+}
+
+static void
+clear_fields(void)
+{
+    for (Py_ssize_t i = 0; i < field_count; i++) {
+        Py_XDECREF(fields[i].value);
+    }
+    PyMem_Free(fields);
+    fields = NULL;
+    field_count = 0;
+}
+
+/* bind(Context, prototype, encoded_names): learn the slots' offsets, and take each new
+ * context's field values from a prototype made by the real `Context.__init__`. */
+static PyObject *
+bind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyType_Check(args[0]) || !PyDict_CheckExact(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "bind(Context, prototype, encoded_names)");
+        return NULL;
+    }
+    PyTypeObject *type = (PyTypeObject *)args[0];
+    PyObject *prototype = args[1];
+    PyObject *slots = PyObject_GetAttrString(args[0], "__slots__");
+    if (slots == NULL) {
+        return NULL;
+    }
+    PyObject *names = PySequence_Fast(slots, "__slots__ must be a sequence");
+    Py_DECREF(slots);
+    if (names == NULL) {
+        return NULL;
+    }
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(names);
+    Field *table = PyMem_Calloc(count ? count : 1, sizeof(Field));
+    if (table == NULL) {
+        Py_DECREF(names);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *name = PySequence_Fast_GET_ITEM(names, i);
+        if (slot_offset(type, name, &table[i].offset) < 0) {
+            goto error;
+        }
+        PyObject *value = SLOT(prototype, table[i].offset);
+        if (value != NULL && PyDict_CheckExact(value)) {
+            if (PyDict_GET_SIZE(value) != 0) {
+                PyErr_Format(PyExc_TypeError, "field %R starts as a non-empty dict", name);
+                goto error;
+            }
+            table[i].fresh_dict = 1;
+        }
+        else {
+            table[i].value = Py_XNewRef(value);
+        }
+    }
+    Py_DECREF(names);
+    names = NULL;
+    if (named_offset(type, "app", &off_app) < 0 || named_offset(type, "scope", &off_scope) < 0 ||
+        named_offset(type, "receive", &off_receive) < 0 || named_offset(type, "_send", &off_send) < 0 ||
+        named_offset(type, "_status", &off_status) < 0 || named_offset(type, "_headers", &off_headers) < 0 ||
+        named_offset(type, "_header_sent", &off_header_sent) < 0) {
+        goto error;
+    }
+    clear_fields();
+    fields = table;
+    field_count = count;
+    Py_XSETREF(context_type, (PyTypeObject *)Py_NewRef(type));
+    Py_XSETREF(encoded_names, Py_NewRef(args[2]));
+    Py_RETURN_NONE;
+
+error:
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Py_XDECREF(table[i].value);
+    }
+    PyMem_Free(table);
+    Py_XDECREF(names);
+    return NULL;
+}
+
+/* -- a new context ------------------------------------------------------------------ */
+
+/* ContextFactory(cls)(app, scope, receive, send): `cls(app, scope, receive, send)` for a
+ * subclass of the bound Context that keeps its `__init__`, without running Python code:
+ * one allocation and a store per field. */
+typedef struct {
+    PyObject_HEAD
+    PyTypeObject *cls;
+    vectorcallfunc vectorcall;
+} ContextFactory;
+
+static PyObject *
+factory_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    PyTypeObject *cls = ((ContextFactory *)self)->cls;
+    if (PyVectorcall_NARGS(nargsf) != 4 || kwnames != NULL) {
+        PyErr_SetString(PyExc_TypeError, "a context is made from (app, scope, receive, send)");
+        return NULL;
+    }
+    PyObject *ctx = cls->tp_alloc(cls, 0);
+    if (ctx == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < field_count; i++) {
+        Field *field = &fields[i];
+        PyObject *value;
+        if (field->fresh_dict) {
+            value = PyDict_New();
+            if (value == NULL) {
+                Py_DECREF(ctx);
+                return NULL;
+            }
+        }
+        else {
+            value = Py_XNewRef(field->value);
+        }
+        SLOT(ctx, field->offset) = value;
+    }
+    Py_XSETREF(SLOT(ctx, off_app), Py_NewRef(args[0]));
+    Py_XSETREF(SLOT(ctx, off_scope), Py_NewRef(args[1]));
+    Py_XSETREF(SLOT(ctx, off_receive), Py_NewRef(args[2]));
+    Py_XSETREF(SLOT(ctx, off_send), Py_NewRef(args[3]));
+    return ctx;
+}
+
+static PyObject *
+factory_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *cls;
+    if (!PyArg_ParseTuple(args, "O!:ContextFactory", &PyType_Type, &cls)) {
+        return NULL;
+    }
+    if (context_type == NULL || !PyType_IsSubtype((PyTypeObject *)cls, context_type)) {
+        PyErr_Format(PyExc_TypeError, "%R is not a subclass of the bound Context", cls);
+        return NULL;
+    }
+    ContextFactory *self = (ContextFactory *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->cls = (PyTypeObject *)Py_NewRef(cls);
+    self->vectorcall = factory_vectorcall;
+    return (PyObject *)self;
+}
+
+static void
+factory_dealloc(ContextFactory *self)
+{
+    Py_XDECREF(self->cls);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject ContextFactoryType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "aiokoa._speedups.ContextFactory",
+    .tp_basicsize = sizeof(ContextFactory),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_vectorcall_offset = offsetof(ContextFactory, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_new = factory_new,
+    .tp_dealloc = (destructor)factory_dealloc,
+    .tp_doc = "ContextFactory(cls)(app, scope, receive, send): a new context of class cls",
+};
+
+/* -- the start message -------------------------------------------------------------- */
+
+/* A header value as bytes: a str as Latin-1; with `number`, an int in decimal (True as 1,
+ * like b"%d"); anything else as str(value). */
+static PyObject *
+latin1(PyObject *value, int number)
+{
+    if (PyUnicode_CheckExact(value) && PyUnicode_IS_ASCII(value)) {
+        return PyBytes_FromStringAndSize(PyUnicode_DATA(value), PyUnicode_GET_LENGTH(value));
+    }
+    if (PyUnicode_Check(value)) {
+        return PyUnicode_AsLatin1String(value);
+    }
+    PyObject *text = number ? PyNumber_ToBase(value, 10) : PyObject_Str(value);
+    if (text == NULL) {
+        return NULL;
+    }
+    PyObject *encoded = PyUnicode_AsLatin1String(text);
+    Py_DECREF(text);
+    return encoded;
+}
+
+static int
+append_pair(PyObject *raw, PyObject *key, PyObject *value)
+{
+    if (value == NULL) {
+        return -1;
+    }
+    PyObject *pair = PyTuple_Pack(2, key, value);
+    Py_DECREF(value);
+    if (pair == NULL) {
+        return -1;
+    }
+    int result = PyList_Append(raw, pair);
+    Py_DECREF(pair);
+    return result;
+}
+
+static PyObject *
+encoded_name(PyObject *name)
+{
+    PyObject *key = PyDict_GetItemWithError(encoded_names, name);
+    if (key != NULL) {
+        return Py_NewRef(key);
+    }
+    if (PyErr_Occurred() || !PyUnicode_Check(name)) {
+        return PyErr_Occurred() ? NULL : latin1(name, 0);
+    }
+    key = PyUnicode_AsLatin1String(name);
+    if (key != NULL && PyDict_GET_SIZE(encoded_names) < NAME_CACHE_LIMIT &&
+        PyDict_SetItem(encoded_names, name, key) < 0) {
+        Py_CLEAR(key);
+    }
+    return key;
+}
+
+/* The ASGI headers of `ctx._headers`, as `ResponseMixin._raw_headers` makes them. */
+static PyObject *
+raw_headers(PyObject *headers)
+{
+    if (!PyDict_Check(headers)) {
+        PyErr_SetString(PyExc_TypeError, "ctx._headers must be a dict");
+        return NULL;
+    }
+    PyObject *raw = PyList_New(0);
+    if (raw == NULL) {
+        return NULL;
+    }
+    Py_ssize_t pos = 0;
+    PyObject *name, *value;
+    while (PyDict_Next(headers, &pos, &name, &value)) {
+        PyObject *key = encoded_name(name);
+        if (key == NULL) {
+            goto error;
+        }
+        int failed;
+        if (PyUnicode_Check(value) || PyLong_Check(value)) {
+            failed = append_pair(raw, key, latin1(value, 1));
+        }
+        else {
+            failed = 0;
+            PyObject *items = PyObject_GetIter(value);
+            PyObject *item;
+            if (items == NULL) {
+                failed = -1;
+            }
+            while (!failed && (item = PyIter_Next(items)) != NULL) {
+                failed = append_pair(raw, key, latin1(item, 0));
+                Py_DECREF(item);
+            }
+            if (!failed && PyErr_Occurred()) {
+                failed = -1;
+            }
+            Py_XDECREF(items);
+        }
+        Py_DECREF(key);
+        if (failed) {
+            goto error;
+        }
+    }
+    return raw;
+
+error:
+    Py_DECREF(raw);
+    return NULL;
+}
+
+/* start_message(ctx): `ctx._start_message()`: marks the headers sent, returns the message. */
+static PyObject *
+start_message(PyObject *module, PyObject *ctx)
+{
+    if (context_type == NULL || !PyObject_TypeCheck(ctx, context_type)) {
+        PyErr_SetString(PyExc_TypeError, "start_message() takes a context");
+        return NULL;
+    }
+    PyObject *status = SLOT(ctx, off_status);
+    PyObject *headers = SLOT(ctx, off_headers);
+    if (status == NULL || headers == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "the context has no status or headers");
+        return NULL;
+    }
+    PyObject *raw = raw_headers(headers);
+    if (raw == NULL) {
+        return NULL;
+    }
+    PyObject *message = PyDict_New();
+    if (message == NULL || PyDict_SetItem(message, s_type, s_start) < 0 ||
+        PyDict_SetItem(message, s_status, status) < 0 || PyDict_SetItem(message, s_headers, raw) < 0) {
+        Py_XDECREF(message);
+        Py_DECREF(raw);
+        return NULL;
+    }
+    Py_DECREF(raw);
+    Py_XSETREF(SLOT(ctx, off_header_sent), Py_NewRef(Py_True));
+    return message;
+}
+
+/* -- the router's tree walk ------------------------------------------------------- */
+
+/* router/matcher.py's Node: its fields, read through the slots' offsets */
+static Py_ssize_t node_ends, node_param, node_patterns, node_prefixes, node_static, node_tails;
+static PyTypeObject *node_type = NULL;
+static PyObject *s_slash, *s_empty, *s_fullmatch, *s_groups, *s_lower, *empty_tuple;
+
+static PyObject *decode_param = NULL, *bad_param = NULL, *no_params = NULL;
+
+/* bind_router(Node, decode, BadParam, NO_PARAMS): matcher.py's node class and helpers. */
+static PyObject *
+bind_router(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4 || !PyType_Check(args[0]) || !PyExceptionClass_Check(args[2]) || !PyDict_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "bind_router(Node, decode, BadParam, NO_PARAMS)");
+        return NULL;
+    }
+    PyTypeObject *cls = (PyTypeObject *)args[0];
+    if (named_offset(cls, "ends", &node_ends) < 0 || named_offset(cls, "param", &node_param) < 0 ||
+        named_offset(cls, "patterns", &node_patterns) < 0 || named_offset(cls, "prefixes", &node_prefixes) < 0 ||
+        named_offset(cls, "static", &node_static) < 0 || named_offset(cls, "tails", &node_tails) < 0) {
+        return NULL;
+    }
+    Py_XSETREF(node_type, (PyTypeObject *)Py_NewRef(cls));
+    Py_XSETREF(decode_param, Py_NewRef(args[1]));
+    Py_XSETREF(bad_param, Py_NewRef(args[2]));
+    Py_XSETREF(no_params, Py_NewRef(args[3]));
+    Py_RETURN_NONE;
+}
+
+/* A Node's field, checked once per visit: a node built by matcher.py has them all. */
+static PyObject *
+node_field(PyObject *node, Py_ssize_t offset)
+{
+    PyObject *value = SLOT(node, offset);
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "an incomplete router Node");
+    }
+    return value;
+}
+
+static int
+append_found(PyObject *out, PyObject *terminal, PyObject *caps)
+{
+    PyObject *item = PyTuple_Pack(2, terminal, caps);
+    if (item == NULL) {
+        return -1;
+    }
+    int result = PyList_Append(out, item);
+    Py_DECREF(item);
+    return result;
+}
+
+static int
+append_all(PyObject *out, PyObject *terminals, PyObject *caps)
+{
+    if (!PyList_Check(terminals)) {
+        PyErr_SetString(PyExc_TypeError, "router Node lists must be lists");
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(terminals); i++) {
+        if (append_found(out, PyList_GET_ITEM(terminals, i), caps) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static PyObject *
+tuple_plus(PyObject *caps, PyObject *more)
+{
+    PyObject *extra = PyTuple_Check(more) ? Py_NewRef(more) : PyTuple_Pack(1, more);
+    if (extra == NULL) {
+        return NULL;
+    }
+    PyObject *joined = PySequence_Concat(caps, extra);
+    Py_DECREF(extra);
+    return joined;
+}
+
+static int walk(PyObject *node, PyObject *segs, PyObject *lows, Py_ssize_t index, Py_ssize_t count,
+                PyObject *caps, PyObject *out);
+static int walk_tails(PyObject *tails, PyObject *segs, Py_ssize_t index, PyObject *caps, PyObject *out);
+
+/* The branches that need more than a dict lookup: typed or mixed segments, and `*rest`. */
+static int
+walk_patterns(PyObject *node, PyObject *segs, PyObject *lows, Py_ssize_t index, Py_ssize_t count,
+              PyObject *caps, PyObject *out, PyObject *seg)
+{
+    PyObject *patterns = node_field(node, node_patterns);
+    PyObject *tails = node_field(node, node_tails);
+    if (patterns == NULL || tails == NULL) {
+        return -1;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(seg) ? PyList_GET_SIZE(patterns) : 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *entry = PyList_GET_ITEM(patterns, i); /* (regex, child) */
+        PyObject *found = PyObject_CallMethodOneArg(PyTuple_GET_ITEM(entry, 0), s_fullmatch, seg);
+        if (found == NULL) {
+            return -1;
+        }
+        if (found != Py_None) {
+            PyObject *groups = PyObject_CallMethodNoArgs(found, s_groups);
+            PyObject *more = groups ? PySequence_Concat(caps, groups) : NULL;
+            Py_XDECREF(groups);
+            int failed = more == NULL || walk(PyTuple_GET_ITEM(entry, 1), segs, lows, index + 1, count, more, out);
+            Py_XDECREF(more);
+            if (failed) {
+                Py_DECREF(found);
+                return -1;
+            }
+        }
+        Py_DECREF(found);
+    }
+    return PyList_GET_SIZE(tails) ? walk_tails(tails, segs, index, caps, out) : 0;
+}
+
+/* matcher._tails: the `*rest` wildcards ending here take what is left, empty segments too. */
+static int
+walk_tails(PyObject *tails, PyObject *segs, Py_ssize_t index, PyObject *caps, PyObject *out)
+{
+    PyObject *tail_segs = PyList_GetSlice(segs, index, PyList_GET_SIZE(segs));
+    PyObject *rest = tail_segs ? PyUnicode_Join(s_slash, tail_segs) : NULL;
+    Py_XDECREF(tail_segs);
+    if (rest == NULL) {
+        return -1;
+    }
+    int failed = 0;
+    PyObject *with_rest = PyUnicode_GET_LENGTH(rest) ? tuple_plus(caps, rest) : NULL;
+    if (PyUnicode_GET_LENGTH(rest) && with_rest == NULL) {
+        failed = -1;
+    }
+    for (Py_ssize_t i = 0; with_rest != NULL && !failed && i < PyList_GET_SIZE(tails); i++) {
+        PyObject *entry = PyList_GET_ITEM(tails, i); /* (terminal, regex or None) */
+        PyObject *tail = PyTuple_GET_ITEM(entry, 1);
+        int matches = 1;
+        if (tail != Py_None) {
+            PyObject *found = PyObject_CallMethodOneArg(tail, s_fullmatch, rest);
+            if (found == NULL) {
+                failed = -1;
+                break;
+            }
+            matches = found != Py_None;
+            Py_DECREF(found);
+        }
+        if (matches && append_found(out, PyTuple_GET_ITEM(entry, 0), with_rest) < 0) {
+            failed = -1;
+        }
+    }
+    Py_XDECREF(with_rest);
+    Py_DECREF(rest);
+    return failed;
+}
+
+/* matcher._walk: follow the path in a loop while one branch can match, recurse where several can. */
+static int
+walk(PyObject *node, PyObject *segs, PyObject *lows, Py_ssize_t index, Py_ssize_t count, PyObject *caps,
+     PyObject *out)
+{
+    Py_INCREF(caps); /* owned from here on: the loop replaces it */
+    int failed = -1;
+    for (;;) {
+        if (!Py_IS_TYPE(node, node_type) && !PyObject_TypeCheck(node, node_type)) {
+            PyErr_SetString(PyExc_TypeError, "the router tree holds something other than a Node");
+            break;
+        }
+        PyObject *prefixes = node_field(node, node_prefixes);
+        if (prefixes == NULL || append_all(out, prefixes, caps) < 0) {
+            break;
+        }
+        if (index == count) {
+            PyObject *ends = node_field(node, node_ends);
+            PyObject *tails = node_field(node, node_tails);
+            if (ends == NULL || tails == NULL || append_all(out, ends, caps) < 0) {
+                break;
+            }
+            failed = PyList_GET_SIZE(tails) ? walk_tails(tails, segs, index, caps, out) : 0;
+            break;
+        }
+        PyObject *seg = PyList_GET_ITEM(segs, index);
+        PyObject *statics = node_field(node, node_static);
+        PyObject *patterns = node_field(node, node_patterns);
+        PyObject *tails = node_field(node, node_tails);
+        PyObject *param = node_field(node, node_param);
+        if (statics == NULL || patterns == NULL || tails == NULL || param == NULL) {
+            break;
+        }
+        PyObject *child = PyDict_GetItemWithError(statics, PyList_GET_ITEM(lows, index));
+        if (child == NULL && PyErr_Occurred()) {
+            break;
+        }
+        if (param == Py_None || PyUnicode_GET_LENGTH(seg) == 0) {
+            param = NULL;
+        }
+        if (PyList_GET_SIZE(patterns) || PyList_GET_SIZE(tails)) {
+            if ((child != NULL && walk(child, segs, lows, index + 1, count, caps, out) < 0)) {
+                break;
+            }
+            if (param != NULL) {
+                PyObject *more = tuple_plus(caps, seg);
+                int result = more == NULL ? -1 : walk(param, segs, lows, index + 1, count, more, out);
+                Py_XDECREF(more);
+                if (result < 0) {
+                    break;
+                }
+            }
+            failed = walk_patterns(node, segs, lows, index, count, caps, out, seg);
+            break;
+        }
+        if (param == NULL) {
+            if (child == NULL) {
+                failed = 0;
+                break;
+            }
+            node = child;
+        }
+        else {
+            if (child != NULL && walk(child, segs, lows, index + 1, count, caps, out) < 0) {
+                break;
+            }
+            PyObject *more = tuple_plus(caps, seg);
+            if (more == NULL) {
+                break;
+            }
+            Py_SETREF(caps, more);
+            node = param;
+        }
+        index++;
+    }
+    Py_DECREF(caps);
+    return failed;
+}
+
+/* collect(root, path, strict, sensitive, out): matcher.collect. */
+static PyObject *
+collect(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5 || !PyUnicode_Check(args[1]) || !PyList_Check(args[4]) || node_type == NULL) {
+        PyErr_SetString(PyExc_TypeError, "collect(root, path: str, strict, sensitive, out: list)");
+        return NULL;
+    }
+    PyObject *root = args[0], *path = args[1], *out = args[4];
+    int strict = PyObject_IsTrue(args[2]), sensitive = PyObject_IsTrue(args[3]);
+    if (strict < 0 || sensitive < 0) {
+        return NULL;
+    }
+    Py_ssize_t length = PyUnicode_GET_LENGTH(path);
+    int trailing = !strict && length > 1 && PyUnicode_READ_CHAR(path, length - 1) == '/';
+    if (trailing) {
+        length--;
+    }
+    if (length == 0 || PyUnicode_READ_CHAR(path, 0) != '/') {
+        if (!Py_IS_TYPE(root, node_type) && !PyObject_TypeCheck(root, node_type)) {
+            PyErr_SetString(PyExc_TypeError, "collect() needs a router Node");
+            return NULL;
+        }
+        PyObject *prefixes = node_field(root, node_prefixes);
+        if (prefixes == NULL || append_all(out, prefixes, empty_tuple) < 0) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    PyObject *segs, *lows;
+    if (length == 1) {
+        segs = PyList_New(0);
+        lows = Py_XNewRef(segs);
+    }
+    else {
+        PyObject *rest = PyUnicode_Substring(path, 1, length);
+        if (rest == NULL) {
+            return NULL;
+        }
+        segs = PyUnicode_Split(rest, s_slash, -1);
+        PyObject *low = sensitive ? Py_NewRef(rest) : PyObject_CallMethodNoArgs(rest, s_lower);
+        if (segs == NULL || low == NULL) {
+            lows = NULL;
+        }
+        else if (low == rest || PyUnicode_Compare(low, rest) == 0) {
+            lows = Py_NewRef(segs);
+        }
+        else {
+            lows = PyErr_Occurred() ? NULL : PyUnicode_Split(low, s_slash, -1);
+        }
+        Py_XDECREF(low);
+        Py_DECREF(rest);
+    }
+    int failed = segs == NULL || lows == NULL;
+    Py_ssize_t count = failed ? 0 : PyList_GET_SIZE(segs);
+    if (!failed && trailing) {
+        /* past `count`, seen only by `*rest`: "/a/" leaves "a/", "//" leaves "/" (lows may
+         * be segs: its reads stop at `count`) */
+        failed = PyList_Append(segs, s_empty) < 0 || (!count && PyList_Append(segs, s_empty) < 0);
+    }
+    if (!failed) {
+        failed = walk(root, segs, lows, 0, count, empty_tuple, out) < 0;
+    }
+    Py_XDECREF(segs);
+    Py_XDECREF(lows);
+    if (failed) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* One parameter's value: matcher.decode (skipped when there is nothing to decode), then
+ * its converter. NULL with the error set when either raises. */
+static PyObject *
+param_value(PyObject *raw, PyObject *convert)
+{
+    PyObject *value;
+    Py_ssize_t length = PyUnicode_Check(raw) ? PyUnicode_GET_LENGTH(raw) : -1;
+    if (length >= 0 && PyUnicode_FindChar(raw, '%', 0, length, 1) == -1 &&
+        PyUnicode_FindChar(raw, 0, 0, length, 1) == -1) {
+        value = Py_NewRef(raw);
+    }
+    else {
+        value = PyObject_CallOneArg(decode_param, raw);
+    }
+    if (value == NULL || convert == Py_None) {
+        return value;
+    }
+    Py_SETREF(value, PyObject_CallOneArg(convert, value));
+    return value;
+}
+
+/* matcher._params: {name: value} for each captured value that is not empty. */
+static PyObject *
+params_of(PyObject *specs, PyObject *caps)
+{
+    PyObject *params = PyDict_New();
+    if (params == NULL) {
+        return NULL;
+    }
+    Py_ssize_t count = Py_MIN(PyTuple_GET_SIZE(specs), PyTuple_GET_SIZE(caps));
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *spec = PyTuple_GET_ITEM(specs, i); /* (name, converter or None) */
+        PyObject *raw = PyTuple_GET_ITEM(caps, i);
+        int empty = PyObject_Not(raw);
+        if (empty < 0) {
+            Py_DECREF(params);
+            return NULL;
+        }
+        if (empty) {
+            continue; /* an optional group's parameter that is absent (Koa leaves it out) */
+        }
+        PyObject *value = param_value(raw, PyTuple_GET_ITEM(spec, 1));
+        if (value == NULL || PyDict_SetItem(params, PyTuple_GET_ITEM(spec, 0), value) < 0) {
+            Py_XDECREF(value);
+            Py_DECREF(params);
+            return NULL;
+        }
+        Py_DECREF(value);
+    }
+    return params;
+}
+
+static int
+append_hit(PyObject *out, PyObject *layer, PyObject *params, PyObject *error)
+{
+    if (params == NULL || error == NULL) {
+        Py_XDECREF(params);
+        Py_XDECREF(error);
+        return -1;
+    }
+    PyObject *hit = PyTuple_Pack(3, layer, params, error);
+    Py_DECREF(params);
+    Py_DECREF(error);
+    if (hit == NULL) {
+        return -1;
+    }
+    int result = PyList_Append(out, hit);
+    Py_DECREF(hit);
+    return result;
+}
+
+/* The message of the error being raised, which is then cleared. */
+static PyObject *
+take_error_message(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyObject *error = PyErr_GetRaisedException();
+#else
+    PyObject *type, *error, *traceback;
+    PyErr_Fetch(&type, &error, &traceback);
+    PyErr_NormalizeException(&type, &error, &traceback);
+    Py_XDECREF(type);
+    Py_XDECREF(traceback);
+#endif
+    PyObject *message = error ? PyObject_Str(error) : NULL;
+    Py_XDECREF(error);
+    return message;
+}
+
+/* hits(found): matcher._hits. */
+static PyObject *
+hits(PyObject *module, PyObject *found)
+{
+    if (!PyList_Check(found) || no_params == NULL) {
+        PyErr_SetString(PyExc_TypeError, "hits() takes the list a walk found");
+        return NULL;
+    }
+    PyObject *out = PyList_New(0);
+    if (out == NULL) {
+        return NULL;
+    }
+    PyObject *seen = NULL; /* borrowed: the order of the last hit */
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(found); i++) {
+        PyObject *item = PyList_GET_ITEM(found, i); /* ((order, layer, specs), caps) */
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2 || !PyTuple_Check(PyTuple_GET_ITEM(item, 0)) ||
+            PyTuple_GET_SIZE(PyTuple_GET_ITEM(item, 0)) != 3 || !PyTuple_Check(PyTuple_GET_ITEM(item, 1))) {
+            PyErr_SetString(PyExc_TypeError, "hits() takes ((order, layer, specs), caps) items");
+            goto error;
+        }
+        PyObject *terminal = PyTuple_GET_ITEM(item, 0);
+        PyObject *order = PyTuple_GET_ITEM(terminal, 0);
+        PyObject *layer = PyTuple_GET_ITEM(terminal, 1);
+        PyObject *specs = PyTuple_GET_ITEM(terminal, 2);
+        if (!PyTuple_Check(specs)) {
+            PyErr_SetString(PyExc_TypeError, "a terminal's specs must be a tuple");
+            goto error;
+        }
+        if (seen != NULL) {
+            int same = PyObject_RichCompareBool(order, seen, Py_EQ);
+            if (same < 0) {
+                goto error;
+            }
+            if (same) {
+                continue; /* two variants of one pattern (`{/}`) matched the same path */
+            }
+        }
+        if (PyTuple_GET_SIZE(specs) == 0) {
+            if (append_hit(out, layer, Py_NewRef(no_params), Py_NewRef(Py_None)) < 0) {
+                goto error;
+            }
+            seen = order;
+            continue;
+        }
+        PyObject *params = params_of(specs, PyTuple_GET_ITEM(item, 1));
+        if (params != NULL) {
+            if (append_hit(out, layer, params, Py_NewRef(Py_None)) < 0) {
+                goto error;
+            }
+        }
+        else if (PyErr_ExceptionMatches(bad_param)) {
+            if (append_hit(out, layer, PyDict_New(), take_error_message()) < 0) {
+                goto error;
+            }
+        }
+        else if (PyErr_ExceptionMatches(PyExc_ValueError)) {
+            PyErr_Clear();
+            continue; /* a converter refused the value: this route does not match */
+        }
+        else {
+            goto error;
+        }
+        seen = order;
+    }
+    return out;
+
+error:
+    Py_DECREF(out);
+    return NULL;
+}
+
+/* -- the module ------------------------------------------------------------------- */
+
+static PyMethodDef methods[] = {
+    {"bind", (PyCFunction)(void (*)(void))bind, METH_FASTCALL,
+     "bind(Context, prototype, encoded_names): read the context's slots once"},
+    {"start_message", start_message, METH_O, "start_message(ctx): the http.response.start message"},
+    {"bind_router", (PyCFunction)(void (*)(void))bind_router, METH_FASTCALL,
+     "bind_router(Node, decode, BadParam, NO_PARAMS): read the router node's slots once"},
+    {"hits", hits, METH_O, "hits(found): the matched layers with their decoded parameters"},
+    {"collect", (PyCFunction)(void (*)(void))collect, METH_FASTCALL,
+     "collect(root, path, strict, sensitive, out): the router tree's terminals that path reaches"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "aiokoa._speedups", "The per-request steps of aiokoa's core, in C.", -1, methods,
+};
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+    s_type = PyUnicode_InternFromString("type");
+    s_status = PyUnicode_InternFromString("status");
+    s_headers = PyUnicode_InternFromString("headers");
+    s_start = PyUnicode_InternFromString("http.response.start");
+    s_slash = PyUnicode_InternFromString("/");
+    s_empty = PyUnicode_InternFromString("");
+    s_fullmatch = PyUnicode_InternFromString("fullmatch");
+    s_groups = PyUnicode_InternFromString("groups");
+    s_lower = PyUnicode_InternFromString("lower");
+    empty_tuple = PyTuple_New(0);
+    if (s_type == NULL || s_status == NULL || s_headers == NULL || s_start == NULL || s_slash == NULL ||
+        s_empty == NULL || s_fullmatch == NULL || s_groups == NULL || s_lower == NULL || empty_tuple == NULL ||
+        PyType_Ready(&ContextFactoryType) < 0) {
+        return NULL;
+    }
+    PyObject *module = PyModule_Create(&module_def);
+    if (module == NULL) {
+        return NULL;
+    }
+    if (PyModule_AddObjectRef(module, "ContextFactory", (PyObject *)&ContextFactoryType) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}

@@ -1,0 +1,47 @@
+"""The C versions of the costliest per-request steps (`aiokoa._speedups`), when built.
+
+`pip install` compiles them where a C compiler is found. Elsewhere, or with
+`AIOKOA_PURE_PYTHON=1` in the environment, aiokoa runs the pure-Python code they mirror,
+which stays the reference: the test suite runs in both modes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+from types import ModuleType
+from typing import TYPE_CHECKING, TypeAlias
+
+from .context import Context
+from .response import ResponseMixin, _encoded_names
+
+if TYPE_CHECKING:
+    from ..types import Message, Receive, Scope, Send
+    from .application import Koa
+
+ContextMaker: TypeAlias = "Callable[[Koa, Scope, Receive, Send], Context]"
+
+speedups: ModuleType | None = None
+if not os.environ.get("AIOKOA_PURE_PYTHON"):
+    with contextlib.suppress(ImportError):  # not compiled here: pure Python
+        from .. import _speedups as speedups
+
+if speedups is not None:
+    # C learns the context's fields and their first values from a context made by Python.
+    _prototype = Context.__new__(Context)
+    Context.__init__(_prototype, None, None, None, None)  # type: ignore[arg-type]
+    speedups.bind(Context, _prototype, _encoded_names)
+    del _prototype
+
+start_message: Callable[[Context], Message] = (
+    ResponseMixin._start_message if speedups is None else speedups.start_message
+)
+"""`ctx._start_message()`: marks the headers sent and returns `http.response.start`."""
+
+
+def context_maker(cls: type[Context]) -> ContextMaker:
+    """What makes an app's contexts: C, unless the class has its own `__init__`."""
+    if speedups is not None and cls.__init__ is Context.__init__:
+        return speedups.ContextFactory(cls)  # type: ignore[no-any-return]
+    return cls

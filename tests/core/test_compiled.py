@@ -1,0 +1,102 @@
+"""The C extension against the pure Python it mirrors, side by side in one process.
+
+The whole suite also runs twice (`./dev test`): once as installed, with the extension, and
+once with `AIOKOA_PURE_PYTHON=1`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sysconfig
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from aiokoa import Koa
+from aiokoa.core import compiled
+from aiokoa.core.context import Context
+from aiokoa.core.response import ResponseMixin
+from aiokoa.testing import make_context
+
+speedups = compiled.speedups
+PURE = bool(os.environ.get("AIOKOA_PURE_PYTHON"))
+
+
+def test_the_extension_is_used_where_it_can_be_built():
+    """With a C compiler, the install builds it, and a silent fallback would leave the C
+    code untested; `AIOKOA_PURE_PYTHON=1` turns it off."""
+    compiler = shutil.which(str(sysconfig.get_config_var("CC") or "cc").split()[0]) is not None
+    assert (speedups is not None) == (compiler and not PURE)
+    assert (compiled.start_message is ResponseMixin._start_message) == (speedups is None)
+
+
+UNSET = object()
+
+
+def _slots(ctx: Context) -> dict[str, object]:
+    return {name: getattr(ctx, name, UNSET) for name in Context.__slots__}
+
+
+def test_a_context_made_in_c_is_the_one_python_makes():
+    app = Koa()
+    scope = make_context().scope
+    made = compiled.context_maker(app.context)(app, scope, None, None)  # type: ignore[arg-type]
+    expected = app.context(app, scope, None, None)  # type: ignore[arg-type]
+    assert type(made) is app.context
+    assert _slots(made) == _slots(expected)
+    assert made._headers is not expected._headers  # each context has its own headers
+    made.user = "extension attributes work"  # type: ignore[attr-defined]
+
+
+def test_a_context_class_with_its_own_init_is_called_as_is():
+    class Custom(Context):
+        __slots__ = ()
+
+        def __init__(self, *args: object) -> None:
+            super().__init__(*args)  # type: ignore[arg-type]
+            self.respond = False
+
+    assert compiled.context_maker(Custom) is Custom
+
+
+def test_the_factory_takes_only_contexts():
+    if speedups is None:  # pure Python: the class itself makes contexts
+        assert compiled.context_maker(Context) is Context
+        return
+    with pytest.raises(TypeError):
+        speedups.ContextFactory(dict)
+    factory = speedups.ContextFactory(Context)
+    with pytest.raises(TypeError):
+        factory(None, None)
+    with pytest.raises(TypeError):
+        speedups.start_message(object())
+
+
+class Text(str):
+    pass
+
+
+header_values = st.one_of(
+    st.text(alphabet=st.characters(max_codepoint=0x17F), max_size=8),
+    st.integers(min_value=-(10**20), max_value=10**20),
+    st.booleans(),
+    st.lists(st.one_of(st.text(alphabet=st.characters(max_codepoint=0xFF), max_size=4), st.booleans()), max_size=3),
+    st.text(max_size=4).map(Text),
+    st.floats(allow_nan=False),
+)
+
+
+@given(st.dictionaries(st.sampled_from(["content-type", "x-a", "set-cookie", "x-ü"]), header_values, max_size=4))
+def test_the_start_message_is_the_one_python_makes(headers):
+    def message(start):  # the message, or the type of the error it raised
+        ctx = make_context()
+        ctx._headers.update(headers)
+        ctx._status = 201
+        try:
+            return start(ctx), ctx._header_sent
+        except (TypeError, UnicodeEncodeError) as err:
+            return type(err), ctx._header_sent
+
+    assert message(compiled.start_message) == message(ResponseMixin._start_message)
