@@ -24,6 +24,7 @@ static Field *fields = NULL;
 static Py_ssize_t field_count = 0;
 static Py_ssize_t off_app, off_scope, off_receive, off_send;
 static Py_ssize_t off_status, off_headers, off_header_sent;
+static Py_ssize_t off_respond, off_ended, off_body, off_method;
 static PyObject *encoded_names = NULL; /* shared with response.py: header name -> bytes */
 static PyObject *s_type, *s_status, *s_headers, *s_start;
 
@@ -117,7 +118,9 @@ bind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (named_offset(type, "app", &off_app) < 0 || named_offset(type, "scope", &off_scope) < 0 ||
         named_offset(type, "receive", &off_receive) < 0 || named_offset(type, "_send", &off_send) < 0 ||
         named_offset(type, "_status", &off_status) < 0 || named_offset(type, "_headers", &off_headers) < 0 ||
-        named_offset(type, "_header_sent", &off_header_sent) < 0) {
+        named_offset(type, "_header_sent", &off_header_sent) < 0 || named_offset(type, "respond", &off_respond) < 0 ||
+        named_offset(type, "_ended", &off_ended) < 0 || named_offset(type, "_body", &off_body) < 0 ||
+        named_offset(type, "_method", &off_method) < 0) {
         goto error;
     }
     clear_fields();
@@ -355,6 +358,78 @@ start_message(PyObject *module, PyObject *ctx)
     Py_DECREF(raw);
     Py_XSETREF(SLOT(ctx, off_header_sent), Py_NewRef(Py_True));
     return message;
+}
+
+/* -- respond() ---------------------------------------------------------------------- */
+
+static PyObject *respond_python = NULL, *empty_statuses = NULL, *json_dumps = NULL;
+static PyObject *s_method, *s_head, *s_content_length;
+
+/* bind_respond(respond, EMPTY, dumps): respond.py's function, for all but the usual cases. */
+static PyObject *
+bind_respond(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyCallable_Check(args[0]) || !PyAnySet_Check(args[1]) || !PyCallable_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "bind_respond(respond, EMPTY, dumps)");
+        return NULL;
+    }
+    Py_XSETREF(respond_python, Py_NewRef(args[0]));
+    Py_XSETREF(empty_statuses, Py_NewRef(args[1]));
+    Py_XSETREF(json_dumps, Py_NewRef(args[2]));
+    Py_RETURN_NONE;
+}
+
+/* respond(ctx): respond.respond for a GET-like request whose body is str, bytes, a dict
+ * or a list (its JSON); everything else is left to the Python function. */
+static PyObject *
+respond(PyObject *module, PyObject *ctx)
+{
+    if (respond_python == NULL || context_type == NULL || !PyObject_TypeCheck(ctx, context_type)) {
+        PyErr_SetString(PyExc_TypeError, "respond() takes a context");
+        return NULL;
+    }
+    PyObject *method = SLOT(ctx, off_method);
+    PyObject *scope = SLOT(ctx, off_scope);
+    if (method == Py_None && scope != NULL && PyDict_CheckExact(scope)) {
+        method = PyDict_GetItemWithError(scope, s_method);
+    }
+    PyObject *status = SLOT(ctx, off_status);
+    PyObject *body = SLOT(ctx, off_body);
+    PyObject *headers = SLOT(ctx, off_headers);
+    int usual = SLOT(ctx, off_respond) == Py_True && SLOT(ctx, off_ended) == Py_False && body != NULL &&
+                status != NULL && PyLong_CheckExact(status) && headers != NULL && PyDict_CheckExact(headers) &&
+                method != NULL && PyUnicode_CheckExact(method) && PyUnicode_Compare(method, s_head) != 0;
+    if (usual) {
+        int empty = PySet_Contains(empty_statuses, status);
+        if (empty < 0) {
+            return NULL;
+        }
+        usual = !empty;
+    }
+    if (!usual) {
+        return PyErr_Occurred() ? NULL : PyObject_CallOneArg(respond_python, ctx);
+    }
+    if (PyUnicode_CheckExact(body)) {
+        return PyUnicode_AsUTF8String(body);
+    }
+    if (PyBytes_CheckExact(body)) {
+        return Py_NewRef(body);
+    }
+    if (!PyDict_CheckExact(body) && !PyList_CheckExact(body)) {
+        return PyObject_CallOneArg(respond_python, ctx);
+    }
+    PyObject *data = PyObject_CallOneArg(json_dumps, body);
+    if (data == NULL || SLOT(ctx, off_header_sent) != Py_False) {
+        return data;
+    }
+    PyObject *length = PyObject_Size(data) < 0 ? NULL : PyLong_FromSsize_t(PyObject_Size(data));
+    if (length == NULL || PyDict_SetItem(headers, s_content_length, length) < 0) {
+        Py_XDECREF(length);
+        Py_DECREF(data);
+        return NULL;
+    }
+    Py_DECREF(length);
+    return data;
 }
 
 /* -- the router's tree walk ------------------------------------------------------- */
@@ -827,6 +902,9 @@ static PyMethodDef methods[] = {
     {"bind", (PyCFunction)(void (*)(void))bind, METH_FASTCALL,
      "bind(Context, prototype, encoded_names): read the context's slots once"},
     {"start_message", start_message, METH_O, "start_message(ctx): the http.response.start message"},
+    {"bind_respond", (PyCFunction)(void (*)(void))bind_respond, METH_FASTCALL,
+     "bind_respond(respond, EMPTY, dumps): the Python respond() for the cases C leaves to it"},
+    {"respond", respond, METH_O, "respond(ctx): the body to send once the chain has returned"},
     {"bind_router", (PyCFunction)(void (*)(void))bind_router, METH_FASTCALL,
      "bind_router(Node, decode, BadParam, NO_PARAMS): read the router node's slots once"},
     {"hits", hits, METH_O, "hits(found): the matched layers with their decoded parameters"},
@@ -846,6 +924,9 @@ PyInit__speedups(void)
     s_status = PyUnicode_InternFromString("status");
     s_headers = PyUnicode_InternFromString("headers");
     s_start = PyUnicode_InternFromString("http.response.start");
+    s_method = PyUnicode_InternFromString("method");
+    s_head = PyUnicode_InternFromString("HEAD");
+    s_content_length = PyUnicode_InternFromString("content-length");
     s_slash = PyUnicode_InternFromString("/");
     s_empty = PyUnicode_InternFromString("");
     s_fullmatch = PyUnicode_InternFromString("fullmatch");
@@ -854,6 +935,7 @@ PyInit__speedups(void)
     empty_tuple = PyTuple_New(0);
     if (s_type == NULL || s_status == NULL || s_headers == NULL || s_start == NULL || s_slash == NULL ||
         s_empty == NULL || s_fullmatch == NULL || s_groups == NULL || s_lower == NULL || empty_tuple == NULL ||
+        s_method == NULL || s_head == NULL || s_content_length == NULL ||
         PyType_Ready(&ContextFactoryType) < 0) {
         return NULL;
     }

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from aiokoa import Koa
 from aiokoa.core import compiled
+from aiokoa.core import respond as respond_module
 from aiokoa.core.context import Context
 from aiokoa.core.response import ResponseMixin
 from aiokoa.testing import make_context
@@ -100,3 +101,32 @@ def test_the_start_message_is_the_one_python_makes(headers):
             return type(err), ctx._header_sent
 
     assert message(compiled.start_message) == message(ResponseMixin._start_message)
+
+
+bodies = st.one_of(
+    st.sampled_from([None, b"", b"bytes", bytearray(b"ba"), [], {}, 0, 1.5, True]),
+    st.text(max_size=6),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.lists(st.integers(), max_size=2),
+)
+
+
+@given(
+    bodies,
+    st.sampled_from([200, 204, 304, 404, 500]),
+    st.sampled_from(["GET", "HEAD", "POST"]),
+    st.sampled_from(["respond", "no respond", "ended", "headers sent"]),
+)
+def test_respond_is_the_one_python_makes(body, status, method, state):
+    def outcome(respond):
+        ctx = make_context(method=method)
+        ctx.body = body
+        if body is not None or status in (204, 304):
+            ctx.status = status
+        ctx.respond = state != "no respond"
+        ctx._ended = state == "ended"
+        ctx._header_sent = state == "headers sent"
+        result = respond(ctx)
+        return result, ctx._status, dict(ctx._headers), ctx._body
+
+    assert outcome(compiled.respond) == outcome(respond_module.respond)

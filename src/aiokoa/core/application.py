@@ -18,13 +18,13 @@ from typing import Any, Self, TypeVar, overload
 
 from ..tracing import Tracer, tracer_for
 from ..types import ASGIApp, Receive, Scope, Send
-from .compiled import ContextMaker, context_maker, start_message
+from .compiled import ContextMaker, context_maker, respond, start_message
 from .compose import Step, adapt, chain, check_arity, check_downstream
 from .context import Context
 from .errorpage import ErrorFormatter
 from .proxy import TrustedProxies
 from .request import Request
-from .respond import error_body, respond
+from .respond import error_body
 from .response import Response
 
 Listener = Callable[..., Any]

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import ModuleType
 from typing import TYPE_CHECKING, TypeAlias
 
+from . import respond as respond_module
 from .context import Context
+from .jsonbody import dumps
 from .response import ResponseMixin, _encoded_names
+from .statuses import EMPTY
 
 if TYPE_CHECKING:
     from ..types import Message, Receive, Scope, Send
@@ -33,6 +36,12 @@ if speedups is not None:
     Context.__init__(_prototype, None, None, None, None)  # type: ignore[arg-type]
     speedups.bind(Context, _prototype, _encoded_names)
     del _prototype
+    speedups.bind_respond(respond_module.respond, EMPTY, dumps)
+
+respond: Callable[[Context], bytes | Awaitable[None] | None] = (
+    respond_module.respond if speedups is None else speedups.respond
+)
+"""`respond.respond`: C answers GET-like requests with a str, bytes, dict or list body."""
 
 start_message: Callable[[Context], Message] = (
     ResponseMixin._start_message if speedups is None else speedups.start_message

@@ -463,7 +463,7 @@ class RouterMiddleware:
             return await next()
         if len(hits) == 1 and hits[0][0]._method_set:  # one route, the usual case: no lists
             route, params, error = hits[0]
-            if ctx.method not in route._method_set:
+            if (ctx._method or ctx.scope["method"]) not in route._method_set:  # ctx.method, inlined
                 return await next()
             if error is not None:
                 ctx.throw(400, error)
@@ -477,8 +477,9 @@ class RouterMiddleware:
             route, step = selected
         ctx.route_path = route.route_path
         ctx.route_name = route.name
+        pending = ctx._pending
         result = await step(ctx, next)
-        if ctx._pending is not None:
+        if ctx._pending is not pending:  # the route handed out a next(): was it awaited?
             check_downstream(ctx)
         return result
 
