@@ -103,7 +103,7 @@ def test_the_start_message_is_the_one_python_makes(headers):
     assert message(compiled.start_message) == message(ResponseMixin._start_message)
 
 
-bodies = st.one_of(
+bodies: st.SearchStrategy[object] = st.one_of(
     st.sampled_from([None, b"", b"bytes", bytearray(b"ba"), [], {}, 0, 1.5, True]),
     st.text(max_size=6),
     st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
