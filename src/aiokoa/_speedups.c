@@ -25,6 +25,7 @@ static Py_ssize_t field_count = 0;
 static Py_ssize_t off_app, off_scope, off_receive, off_send;
 static Py_ssize_t off_status, off_headers, off_header_sent;
 static Py_ssize_t off_respond, off_ended, off_body, off_method;
+static Py_ssize_t off_pending, off_pending_by, off_finished;
 static PyObject *encoded_names = NULL; /* shared with response.py: header name -> bytes */
 static PyObject *s_type, *s_status, *s_headers, *s_start;
 
@@ -120,7 +121,8 @@ bind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         named_offset(type, "_status", &off_status) < 0 || named_offset(type, "_headers", &off_headers) < 0 ||
         named_offset(type, "_header_sent", &off_header_sent) < 0 || named_offset(type, "respond", &off_respond) < 0 ||
         named_offset(type, "_ended", &off_ended) < 0 || named_offset(type, "_body", &off_body) < 0 ||
-        named_offset(type, "_method", &off_method) < 0) {
+        named_offset(type, "_method", &off_method) < 0 || named_offset(type, "_pending", &off_pending) < 0 ||
+        named_offset(type, "_pending_by", &off_pending_by) < 0 || named_offset(type, "_finished", &off_finished) < 0) {
         goto error;
     }
     clear_fields();
@@ -221,6 +223,339 @@ static PyTypeObject ContextFactoryType = {
     .tp_new = factory_new,
     .tp_dealloc = (destructor)factory_dealloc,
     .tp_doc = "ContextFactory(cls)(app, scope, receive, send): a new context of class cls",
+};
+
+/* -- the chain (compose.chain) ------------------------------------------------------ */
+
+/* compose._compiled generates, per chain length, a `Run` class whose method `s{k}` is the
+ * `next` given to layer k-1; here one C type does it for every length. Per request: one
+ * Run, and one Next per layer reached, as Python makes one bound method per layer. */
+
+static PyObject *s_pending, *s_pending_by, *s_finished;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *fns; /* tuple: the middleware */
+    PyObject *twice, *late_error, *done;
+    int late;
+    vectorcallfunc vectorcall;
+} Chain;
+
+typedef struct {
+    PyObject_HEAD
+    Chain *chain;
+    PyObject *ctx;
+    PyObject *outer;
+    Py_ssize_t index;
+} Run;
+
+typedef struct {
+    PyObject_HEAD
+    Run *run;
+    Py_ssize_t k;
+    vectorcallfunc vectorcall;
+} Next;
+
+static PyTypeObject ChainType, RunType, NextType;
+
+static int
+is_context(PyObject *ctx)
+{
+    return context_type != NULL && PyObject_TypeCheck(ctx, context_type);
+}
+
+/* ctx.<name> = value, through the slot when ctx is a Context (compose() takes any object). */
+static int
+set_field(PyObject *ctx, Py_ssize_t offset, PyObject *name, PyObject *value)
+{
+    if (is_context(ctx)) {
+        Py_XSETREF(SLOT(ctx, offset), Py_NewRef(value));
+        return 0;
+    }
+    return PyObject_SetAttr(ctx, name, value);
+}
+
+static int
+finished(PyObject *ctx)
+{
+    if (is_context(ctx) && SLOT(ctx, off_finished) != NULL) {
+        return PyObject_IsTrue(SLOT(ctx, off_finished));
+    }
+    PyObject *value = PyObject_GetAttr(ctx, s_finished);
+    int result = value == NULL ? -1 : PyObject_IsTrue(value);
+    Py_XDECREF(value);
+    return result;
+}
+
+/* raise make(*args): misuse.py builds the error, with the caller's file and line */
+static PyObject *
+raise_made(PyObject *make, PyObject *const *args, size_t nargs)
+{
+    PyObject *error = PyObject_Vectorcall(make, args, nargs, NULL);
+    if (error != NULL) {
+        PyErr_SetObject((PyObject *)Py_TYPE(error), error);
+        Py_DECREF(error);
+    }
+    return NULL;
+}
+
+static PyObject *next_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames);
+
+static PyObject *
+new_next(Run *run, Py_ssize_t k)
+{
+    Next *next = PyObject_GC_New(Next, &NextType);
+    if (next == NULL) {
+        return NULL;
+    }
+    next->run = (Run *)Py_NewRef(run);
+    next->k = k;
+    next->vectorcall = next_vectorcall;
+    PyObject_GC_Track(next);
+    return (PyObject *)next;
+}
+
+/* `next()` given to layer k-1: Koa's `i <= index` check, then layer k (or the outer next). */
+static PyObject *
+step(Run *run, Py_ssize_t k)
+{
+    Chain *chain = run->chain;
+    PyObject *fns = chain->fns;
+    Py_ssize_t layers = PyTuple_GET_SIZE(fns);
+    PyObject *caller = PyTuple_GET_ITEM(fns, k - 1);
+    if (k <= run->index) {
+        return raise_made(chain->twice, &caller, 1);
+    }
+    run->index = k;
+    PyObject *ctx = run->ctx;
+    if (chain->late) {
+        int done = finished(ctx);
+        if (done < 0) {
+            return NULL;
+        }
+        if (done) {
+            PyObject *args[2] = {ctx, caller};
+            return raise_made(chain->late_error, args, 2);
+        }
+    }
+    if (k == layers) {
+        return run->outer == Py_None ? Py_NewRef(chain->done) : PyObject_CallNoArgs(run->outer);
+    }
+    PyObject *next = new_next(run, k + 1);
+    if (next == NULL) {
+        return NULL;
+    }
+    PyObject *args[2] = {ctx, next};
+    PyObject *awaitable = PyObject_Vectorcall(PyTuple_GET_ITEM(fns, k), args, 2, NULL);
+    Py_DECREF(next);
+    if (awaitable == NULL || set_field(ctx, off_pending, s_pending, awaitable) < 0 ||
+        set_field(ctx, off_pending_by, s_pending_by, caller) < 0) {
+        Py_XDECREF(awaitable);
+        return NULL;
+    }
+    return awaitable;
+}
+
+static PyObject *
+next_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    if (PyVectorcall_NARGS(nargsf) != 0 || kwnames != NULL) {
+        PyErr_SetString(PyExc_TypeError, "next() takes no arguments");
+        return NULL;
+    }
+    Next *next = (Next *)self;
+    return step(next->run, next->k);
+}
+
+static int
+next_traverse(Next *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->run);
+    return 0;
+}
+
+static int
+next_clear(Next *self)
+{
+    Py_CLEAR(self->run);
+    return 0;
+}
+
+static void
+next_dealloc(Next *self)
+{
+    PyObject_GC_UnTrack(self);
+    next_clear(self);
+    PyObject_GC_Del(self);
+}
+
+static PyObject *
+next_repr(Next *self)
+{
+    return PyUnicode_FromFormat("<next() of layer %zd of %R>", self->k - 1, self->run ? (PyObject *)self->run->chain : Py_None);
+}
+
+static PyTypeObject NextType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "aiokoa._speedups.Next",
+    .tp_basicsize = sizeof(Next),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_vectorcall_offset = offsetof(Next, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_traverse = (traverseproc)next_traverse,
+    .tp_clear = (inquiry)next_clear,
+    .tp_dealloc = (destructor)next_dealloc,
+    .tp_repr = (reprfunc)next_repr,
+    .tp_doc = "The next() a middleware is given: runs everything downstream of it",
+};
+
+static int
+run_traverse(Run *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->chain);
+    Py_VISIT(self->ctx);
+    Py_VISIT(self->outer);
+    return 0;
+}
+
+static int
+run_clear(Run *self)
+{
+    Py_CLEAR(self->chain);
+    Py_CLEAR(self->ctx);
+    Py_CLEAR(self->outer);
+    return 0;
+}
+
+static void
+run_dealloc(Run *self)
+{
+    PyObject_GC_UnTrack(self);
+    run_clear(self);
+    PyObject_GC_Del(self);
+}
+
+static PyTypeObject RunType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "aiokoa._speedups.Run",
+    .tp_basicsize = sizeof(Run),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)run_traverse,
+    .tp_clear = (inquiry)run_clear,
+    .tp_dealloc = (destructor)run_dealloc,
+    .tp_doc = "One request's pass through a chain",
+};
+
+/* chain(ctx, outer): compose's `start`: layer 0's awaitable. */
+static PyObject *
+chain_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Chain *chain = (Chain *)self;
+    if (PyVectorcall_NARGS(nargsf) != 2 || kwnames != NULL) {
+        PyErr_SetString(PyExc_TypeError, "a chain is called as step(ctx, outer_next)");
+        return NULL;
+    }
+    PyObject *ctx = args[0], *outer = args[1];
+    if (PyTuple_GET_SIZE(chain->fns) == 0) {
+        return outer == Py_None ? Py_NewRef(chain->done) : PyObject_CallNoArgs(outer);
+    }
+    Run *run = PyObject_GC_New(Run, &RunType);
+    if (run == NULL) {
+        return NULL;
+    }
+    run->chain = (Chain *)Py_NewRef(chain);
+    run->ctx = Py_NewRef(ctx);
+    run->outer = Py_NewRef(outer);
+    run->index = 0;
+    PyObject_GC_Track(run);
+    PyObject *next = new_next(run, 1);
+    Py_DECREF(run);
+    if (next == NULL) {
+        return NULL;
+    }
+    PyObject *call[2] = {ctx, next};
+    PyObject *awaitable = PyObject_Vectorcall(PyTuple_GET_ITEM(chain->fns, 0), call, 2, NULL);
+    Py_DECREF(next);
+    return awaitable;
+}
+
+/* Chain(fns, late, twice, late_error, done) */
+static PyObject *
+chain_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *fns, *twice, *late_error, *done;
+    int late;
+    if (!PyArg_ParseTuple(args, "O!pOOO:Chain", &PyTuple_Type, &fns, &late, &twice, &late_error, &done)) {
+        return NULL;
+    }
+    Chain *self = PyObject_GC_New(Chain, type);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->fns = Py_NewRef(fns);
+    self->twice = Py_NewRef(twice);
+    self->late_error = Py_NewRef(late_error);
+    self->done = Py_NewRef(done);
+    self->late = late;
+    self->vectorcall = chain_vectorcall;
+    PyObject_GC_Track(self);
+    return (PyObject *)self;
+}
+
+static int
+chain_traverse(Chain *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->fns);
+    Py_VISIT(self->twice);
+    Py_VISIT(self->late_error);
+    Py_VISIT(self->done);
+    return 0;
+}
+
+static int
+chain_clear(Chain *self)
+{
+    Py_CLEAR(self->fns);
+    Py_CLEAR(self->twice);
+    Py_CLEAR(self->late_error);
+    Py_CLEAR(self->done);
+    return 0;
+}
+
+static void
+chain_dealloc(Chain *self)
+{
+    PyObject_GC_UnTrack(self);
+    chain_clear(self);
+    PyObject_GC_Del(self);
+}
+
+static PyObject *
+chain_repr(Chain *self)
+{
+    return PyUnicode_FromFormat("<aiokoa chain of %zd%s>", self->fns ? PyTuple_GET_SIZE(self->fns) : 0,
+                                self->late ? " (checked)" : "");
+}
+
+static PyMemberDef chain_members[] = {
+    {"layers", T_OBJECT, offsetof(Chain, fns), READONLY, "the middleware, in order"},
+    {NULL},
+};
+
+static PyTypeObject ChainType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "aiokoa._speedups.Chain",
+    .tp_basicsize = sizeof(Chain),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_vectorcall_offset = offsetof(Chain, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_new = chain_new,
+    .tp_traverse = (traverseproc)chain_traverse,
+    .tp_clear = (inquiry)chain_clear,
+    .tp_dealloc = (destructor)chain_dealloc,
+    .tp_repr = (reprfunc)chain_repr,
+    .tp_members = chain_members,
+    .tp_doc = "Chain(fns, late, twice, late_error, done)(ctx, outer): compose.chain's step",
 };
 
 /* -- the start message -------------------------------------------------------------- */
@@ -924,6 +1259,9 @@ PyInit__speedups(void)
     s_status = PyUnicode_InternFromString("status");
     s_headers = PyUnicode_InternFromString("headers");
     s_start = PyUnicode_InternFromString("http.response.start");
+    s_pending = PyUnicode_InternFromString("_pending");
+    s_pending_by = PyUnicode_InternFromString("_pending_by");
+    s_finished = PyUnicode_InternFromString("_finished");
     s_method = PyUnicode_InternFromString("method");
     s_head = PyUnicode_InternFromString("HEAD");
     s_content_length = PyUnicode_InternFromString("content-length");
@@ -936,14 +1274,16 @@ PyInit__speedups(void)
     if (s_type == NULL || s_status == NULL || s_headers == NULL || s_start == NULL || s_slash == NULL ||
         s_empty == NULL || s_fullmatch == NULL || s_groups == NULL || s_lower == NULL || empty_tuple == NULL ||
         s_method == NULL || s_head == NULL || s_content_length == NULL ||
-        PyType_Ready(&ContextFactoryType) < 0) {
+        s_pending == NULL || s_pending_by == NULL || s_finished == NULL || PyType_Ready(&ContextFactoryType) < 0 ||
+        PyType_Ready(&ChainType) < 0 || PyType_Ready(&RunType) < 0 || PyType_Ready(&NextType) < 0) {
         return NULL;
     }
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL) {
         return NULL;
     }
-    if (PyModule_AddObjectRef(module, "ContextFactory", (PyObject *)&ContextFactoryType) < 0) {
+    if (PyModule_AddObjectRef(module, "ContextFactory", (PyObject *)&ContextFactoryType) < 0 ||
+        PyModule_AddObjectRef(module, "Chain", (PyObject *)&ChainType) < 0) {
         Py_DECREF(module);
         return NULL;
     }

@@ -18,10 +18,10 @@ from aiokoa import Koa
 from aiokoa.core import compiled
 from aiokoa.core import respond as respond_module
 from aiokoa.core.context import Context
+from aiokoa.core.extension import speedups
 from aiokoa.core.response import ResponseMixin
 from aiokoa.testing import make_context
 
-speedups = compiled.speedups
 PURE = bool(os.environ.get("AIOKOA_PURE_PYTHON"))
 
 

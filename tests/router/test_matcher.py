@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aiokoa import Router
-from aiokoa.core.compiled import speedups
+from aiokoa.core.extension import speedups
 from aiokoa.router import matcher
 from aiokoa.router.matcher import BadParam, decode
 

@@ -7,14 +7,12 @@ which stays the reference: the test suite runs in both modes.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Awaitable, Callable
-from types import ModuleType
 from typing import TYPE_CHECKING, TypeAlias
 
 from . import respond as respond_module
 from .context import Context
+from .extension import speedups
 from .jsonbody import dumps
 from .response import ResponseMixin, _encoded_names
 from .statuses import EMPTY
@@ -24,11 +22,6 @@ if TYPE_CHECKING:
     from .application import Koa
 
 ContextMaker: TypeAlias = "Callable[[Koa, Scope, Receive, Send], Context]"
-
-speedups: ModuleType | None = None
-if not os.environ.get("AIOKOA_PURE_PYTHON"):
-    with contextlib.suppress(ImportError):  # not compiled here: pure Python
-        from .. import _speedups as speedups
 
 if speedups is not None:
     # C learns the context's fields and their first values from a context made by Python.

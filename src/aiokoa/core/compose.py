@@ -17,6 +17,7 @@ from types import CodeType, CoroutineType
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from . import misuse
+from .extension import speedups
 
 if TYPE_CHECKING:
     from .context import Context
@@ -139,12 +140,16 @@ def chain(middleware: Iterable[Any], *, late: bool = False) -> Step:
     was sent raises a clear error instead of running downstream for nobody; it costs one
     check per layer, so production chains are built without it."""
     fns = [adapt(fn) for fn in flatten(middleware)]
+    if speedups is not None:  # the same steps in C
+        return speedups.Chain(tuple(fns), late, misuse.next_called_twice, misuse.next_called_late, DONE)  # type: ignore[no-any-return]
     namespace: dict[str, Any] = {f"f{k}": fn for k, fn in enumerate(fns)}
     namespace.update(
         __name__=__name__, DONE=DONE, twice=misuse.next_called_twice, late=misuse.next_called_late, new=object.__new__
     )
     exec(_compiled(len(fns), late), namespace)
-    return namespace["start"]  # type: ignore[no-any-return]
+    start = namespace["start"]
+    start.layers = tuple(fns)  # as the C chain shows them
+    return start  # type: ignore[no-any-return]
 
 
 @cache

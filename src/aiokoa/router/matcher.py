@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import unquote
 
-from ..core.compiled import speedups
+from ..core.extension import speedups
 from .path import Param, PathConverter, Piece, StringConverter, Text, pieces_regex, regex_source, segments, variants
 
 if TYPE_CHECKING:
