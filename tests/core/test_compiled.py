@@ -6,18 +6,21 @@ once with `AIOKOA_PURE_PYTHON=1`.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import sysconfig
+import weakref
+from collections.abc import Generator
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aiokoa import Koa
+from aiokoa import Context, Koa, Next
 from aiokoa.core import compiled
 from aiokoa.core import respond as respond_module
-from aiokoa.core.context import Context
+from aiokoa.core.compose import chain
 from aiokoa.core.extension import speedups
 from aiokoa.core.response import ResponseMixin
 from aiokoa.testing import make_context
@@ -130,3 +133,35 @@ def test_respond_is_the_one_python_makes(body, status, method, state):
         return result, ctx._status, dict(ctx._headers), ctx._body
 
     assert outcome(compiled.respond) == outcome(respond_module.respond)
+
+
+class _Never:
+    def __await__(self) -> Generator[None, None, None]:
+        yield  # suspends, and nobody resumes it
+
+
+def test_a_chain_left_suspended_in_a_cycle_is_collected():
+    """ctx -> its state -> a suspended middleware -> its next() -> the chain's run -> ctx:
+    a cycle only the garbage collector frees, whichever chain (C or Python) built it."""
+
+    async def outer(ctx: Context, next: Next) -> None:
+        await next()
+
+    async def stuck(ctx: Context, next: Next) -> None:
+        await _Never()
+
+    ctx = make_context()
+    collected = weakref.ref(ctx)
+    running = chain([outer, stuck])(ctx, None)
+    running.send(None)  # type: ignore[attr-defined]
+    ctx.state["running"] = running
+    del ctx, running
+    gc.collect()
+    assert collected() is None
+
+
+def test_a_chain_refuses_calls_it_cannot_make():
+    step = chain([])
+    with pytest.raises(TypeError):
+        step(make_context())  # type: ignore[call-arg]
+    assert step.layers == ()  # type: ignore[attr-defined]
