@@ -26,8 +26,13 @@ static Py_ssize_t off_app, off_scope, off_receive, off_send;
 static Py_ssize_t off_status, off_headers, off_header_sent;
 static Py_ssize_t off_respond, off_ended, off_body, off_method;
 static Py_ssize_t off_pending, off_pending_by, off_finished;
+static Py_ssize_t off_explicit_status, off_message;
 static PyObject *encoded_names = NULL; /* shared with response.py: header name -> bytes */
-static PyObject *s_type, *s_status, *s_headers, *s_start;
+
+/* interned names and constants, made once in PyInit__speedups */
+static PyObject *s_type, *s_status, *s_headers, *s_start, *s_method, *s_head, *s_content_length, *s_content_type,
+    *s_transfer_encoding, *s_pending, *s_pending_by, *s_finished, *s_slash, *s_empty, *s_fullmatch, *s_groups,
+    *s_lower, *empty_tuple, *status_ok;
 
 #define SLOT(obj, offset) (*(PyObject **)((char *)(obj) + (offset)))
 
@@ -69,6 +74,12 @@ clear_fields(void)
     PyMem_Free(fields);
     fields = NULL;
     field_count = 0;
+}
+
+static int
+is_context(PyObject *ctx)
+{
+    return context_type != NULL && PyObject_TypeCheck(ctx, context_type);
 }
 
 /* bind(Context, prototype, encoded_names): learn the slots' offsets, and take each new
@@ -122,7 +133,9 @@ bind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         named_offset(type, "_header_sent", &off_header_sent) < 0 || named_offset(type, "respond", &off_respond) < 0 ||
         named_offset(type, "_ended", &off_ended) < 0 || named_offset(type, "_body", &off_body) < 0 ||
         named_offset(type, "_method", &off_method) < 0 || named_offset(type, "_pending", &off_pending) < 0 ||
-        named_offset(type, "_pending_by", &off_pending_by) < 0 || named_offset(type, "_finished", &off_finished) < 0) {
+        named_offset(type, "_pending_by", &off_pending_by) < 0 || named_offset(type, "_finished", &off_finished) < 0 ||
+        named_offset(type, "_explicit_status", &off_explicit_status) < 0 ||
+        named_offset(type, "_message", &off_message) < 0) {
         goto error;
     }
     clear_fields();
@@ -225,13 +238,116 @@ static PyTypeObject ContextFactoryType = {
     .tp_doc = "ContextFactory(cls)(app, scope, receive, send): a new context of class cls",
 };
 
+/* -- ctx.body = ... ------------------------------------------------------------------ */
+
+static PyObject *body_setter = NULL, *type_html, *type_text, *type_binary, *looks_like_html;
+
+/* bind_body(setter, HTML, TEXT, BINARY, looks_like_html): response.py's setter and types. */
+static PyObject *
+bind_body(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5 || !PyCallable_Check(args[0]) || !PyUnicode_Check(args[1]) || !PyUnicode_Check(args[2]) ||
+        !PyUnicode_Check(args[3]) || !PyCallable_Check(args[4])) {
+        PyErr_SetString(PyExc_TypeError, "bind_body(setter, HTML, TEXT, BINARY, looks_like_html)");
+        return NULL;
+    }
+    Py_XSETREF(body_setter, Py_NewRef(args[0]));
+    Py_XSETREF(type_html, Py_NewRef(args[1]));
+    Py_XSETREF(type_text, Py_NewRef(args[2]));
+    Py_XSETREF(type_binary, Py_NewRef(args[3]));
+    Py_XSETREF(looks_like_html, Py_NewRef(args[4]));
+    Py_RETURN_NONE;
+}
+
+/* A body C can replace without closing it first: nothing, or one that is not a stream. */
+static int
+plain_body(PyObject *body)
+{
+    return body == Py_None || PyUnicode_CheckExact(body) || PyBytes_CheckExact(body) || PyDict_CheckExact(body) ||
+           PyList_CheckExact(body);
+}
+
+static PyObject *
+text_type(PyObject *text)
+{
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+    Py_UCS4 first = length ? PyUnicode_READ_CHAR(text, 0) : 0;
+    if (first == '<') {
+        return Py_NewRef(type_html);
+    }
+    if (!length || !Py_UNICODE_ISSPACE(first)) {
+        return Py_NewRef(type_text);
+    }
+    PyObject *html = PyObject_CallOneArg(looks_like_html, text); /* Koa's /^\s*</ */
+    if (html == NULL) {
+        return NULL;
+    }
+    int yes = PyObject_IsTrue(html);
+    Py_DECREF(html);
+    return yes < 0 ? NULL : Py_NewRef(yes ? type_html : type_text);
+}
+
+static int
+set_header(PyObject *headers, PyObject *name, PyObject *value)
+{
+    if (value == NULL) {
+        return -1;
+    }
+    int result = PyDict_SetItem(headers, name, value);
+    Py_DECREF(value);
+    return result;
+}
+
+/* set_body(ctx, value): ResponseMixin's `body` setter for a str or bytes body (status 200
+ * unless set, Content-Type unless set, Content-Length); other cases call the Python one. */
+static PyObject *
+set_body(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || body_setter == NULL) {
+        PyErr_SetString(PyExc_TypeError, "set_body(ctx, value)");
+        return NULL;
+    }
+    PyObject *ctx = args[0], *value = args[1];
+    int text = PyUnicode_CheckExact(value);
+    if (!is_context(ctx) || !(text || PyBytes_CheckExact(value)) || SLOT(ctx, off_finished) != Py_False ||
+        SLOT(ctx, off_body) == NULL || !plain_body(SLOT(ctx, off_body)) || SLOT(ctx, off_headers) == NULL ||
+        !PyDict_CheckExact(SLOT(ctx, off_headers)) || SLOT(ctx, off_explicit_status) == NULL) {
+        return PyObject_Vectorcall(body_setter, args, 2, NULL);
+    }
+    PyObject *headers = SLOT(ctx, off_headers);
+    int explicit_status = PyObject_IsTrue(SLOT(ctx, off_explicit_status));
+    int has_type = PyDict_Contains(headers, s_content_type);
+    int chunked = PyDict_Contains(headers, s_transfer_encoding);
+    if (explicit_status < 0 || has_type < 0 || chunked < 0) {
+        return NULL;
+    }
+    Py_SETREF(SLOT(ctx, off_body), Py_NewRef(value));
+    if (!explicit_status) {
+        Py_XSETREF(SLOT(ctx, off_status), Py_NewRef(status_ok));
+        Py_XSETREF(SLOT(ctx, off_explicit_status), Py_NewRef(Py_True));
+        Py_XSETREF(SLOT(ctx, off_message), Py_NewRef(Py_None));
+    }
+    if (!has_type && set_header(headers, s_content_type, text ? text_type(value) : Py_NewRef(type_binary)) < 0) {
+        return NULL;
+    }
+    if (!chunked) {
+        Py_ssize_t length = PyBytes_Check(value) ? PyBytes_GET_SIZE(value) : PyUnicode_GET_LENGTH(value);
+        if (text && !PyUnicode_IS_ASCII(value) && PyUnicode_AsUTF8AndSize(value, &length) == NULL) {
+            return NULL;
+        }
+        if (set_header(headers, s_content_length, PyLong_FromSsize_t(length)) < 0) {
+            return NULL;
+        }
+    }
+    Py_RETURN_NONE;
+}
+
 /* -- the chain (compose.chain) ------------------------------------------------------ */
 
 /* compose._compiled generates, per chain length, a `Run` class whose method `s{k}` is the
  * `next` given to layer k-1; here one C type does it for every length. Per request: one
  * Run, and one Next per layer reached, as Python makes one bound method per layer. */
 
-static PyObject *s_pending, *s_pending_by, *s_finished;
 
 typedef struct {
     PyObject_HEAD
@@ -258,11 +374,6 @@ typedef struct {
 
 static PyTypeObject ChainType, RunType, NextType;
 
-static int
-is_context(PyObject *ctx)
-{
-    return context_type != NULL && PyObject_TypeCheck(ctx, context_type);
-}
 
 /* ctx.<name> = value, through the slot when ctx is a Context (compose() takes any object). */
 static int
@@ -698,7 +809,6 @@ start_message(PyObject *module, PyObject *ctx)
 /* -- respond() ---------------------------------------------------------------------- */
 
 static PyObject *respond_python = NULL, *empty_statuses = NULL, *json_dumps = NULL;
-static PyObject *s_method, *s_head, *s_content_length;
 
 /* bind_respond(respond, EMPTY, dumps): respond.py's function, for all but the usual cases. */
 static PyObject *
@@ -772,7 +882,6 @@ respond(PyObject *module, PyObject *ctx)
 /* router/matcher.py's Node: its fields, read through the slots' offsets */
 static Py_ssize_t node_ends, node_param, node_patterns, node_prefixes, node_static, node_tails;
 static PyTypeObject *node_type = NULL;
-static PyObject *s_slash, *s_empty, *s_fullmatch, *s_groups, *s_lower, *empty_tuple;
 
 static PyObject *decode_param = NULL, *bad_param = NULL, *no_params = NULL;
 
@@ -1237,6 +1346,9 @@ static PyMethodDef methods[] = {
     {"bind", (PyCFunction)(void (*)(void))bind, METH_FASTCALL,
      "bind(Context, prototype, encoded_names): read the context's slots once"},
     {"start_message", start_message, METH_O, "start_message(ctx): the http.response.start message"},
+    {"bind_body", (PyCFunction)(void (*)(void))bind_body, METH_FASTCALL,
+     "bind_body(setter, HTML, TEXT, BINARY, looks_like_html): the Python setter, for the cases C leaves to it"},
+    {"set_body", (PyCFunction)(void (*)(void))set_body, METH_FASTCALL, "set_body(ctx, value): ctx.body = value"},
     {"bind_respond", (PyCFunction)(void (*)(void))bind_respond, METH_FASTCALL,
      "bind_respond(respond, EMPTY, dumps): the Python respond() for the cases C leaves to it"},
     {"respond", respond, METH_O, "respond(ctx): the body to send once the chain has returned"},
@@ -1259,6 +1371,9 @@ PyInit__speedups(void)
     s_status = PyUnicode_InternFromString("status");
     s_headers = PyUnicode_InternFromString("headers");
     s_start = PyUnicode_InternFromString("http.response.start");
+    s_content_type = PyUnicode_InternFromString("content-type");
+    s_transfer_encoding = PyUnicode_InternFromString("transfer-encoding");
+    status_ok = PyLong_FromLong(200);
     s_pending = PyUnicode_InternFromString("_pending");
     s_pending_by = PyUnicode_InternFromString("_pending_by");
     s_finished = PyUnicode_InternFromString("_finished");
@@ -1274,7 +1389,8 @@ PyInit__speedups(void)
     if (s_type == NULL || s_status == NULL || s_headers == NULL || s_start == NULL || s_slash == NULL ||
         s_empty == NULL || s_fullmatch == NULL || s_groups == NULL || s_lower == NULL || empty_tuple == NULL ||
         s_method == NULL || s_head == NULL || s_content_length == NULL ||
-        s_pending == NULL || s_pending_by == NULL || s_finished == NULL || PyType_Ready(&ContextFactoryType) < 0 ||
+        s_content_type == NULL || s_transfer_encoding == NULL || status_ok == NULL || s_pending == NULL ||
+        s_pending_by == NULL || s_finished == NULL || PyType_Ready(&ContextFactoryType) < 0 ||
         PyType_Ready(&ChainType) < 0 || PyType_Ready(&RunType) < 0 || PyType_Ready(&NextType) < 0) {
         return NULL;
     }

@@ -12,6 +12,7 @@ import shutil
 import sysconfig
 import weakref
 from collections.abc import Generator
+from typing import cast
 
 import pytest
 from hypothesis import given
@@ -22,7 +23,7 @@ from aiokoa.core import compiled
 from aiokoa.core import respond as respond_module
 from aiokoa.core.compose import chain
 from aiokoa.core.extension import speedups
-from aiokoa.core.response import ResponseMixin
+from aiokoa.core.response import ResponseMixin, set_body_in_python
 from aiokoa.testing import make_context
 
 PURE = bool(os.environ.get("AIOKOA_PURE_PYTHON"))
@@ -165,3 +166,23 @@ def test_a_chain_refuses_calls_it_cannot_make():
     with pytest.raises(TypeError):
         step(make_context())  # type: ignore[call-arg]
     assert step.layers == ()  # type: ignore[attr-defined]
+
+
+@given(
+    st.one_of(st.text(max_size=5), st.binary(max_size=5), st.sampled_from(["<p>", " \n<p>", "\u2003<", "é"])),
+    st.sampled_from([None, "old", b"old", {"a": 1}]),
+    st.sampled_from([{}, {"content-type": "text/x"}, {"transfer-encoding": "chunked"}]),
+    st.booleans(),
+)
+def test_setting_a_body_is_what_python_does(value, previous, headers, explicit_status):
+    def outcome(setter):
+        ctx = make_context()
+        ctx._body = previous
+        ctx._headers.update(headers)
+        if explicit_status:
+            ctx.status = 201
+        setter(ctx, value)
+        return ctx._body, ctx._status, ctx._explicit_status, ctx._message, list(ctx._headers.items())
+
+    compiled_setter = cast(property, vars(ResponseMixin)["body"]).fset
+    assert outcome(compiled_setter) == outcome(set_body_in_python)
