@@ -32,7 +32,7 @@ static PyObject *encoded_names = NULL; /* shared with response.py: header name -
 /* interned names and constants, made once in PyInit__speedups */
 static PyObject *s_type, *s_status, *s_headers, *s_start, *s_method, *s_head, *s_content_length, *s_content_type,
     *s_transfer_encoding, *s_pending, *s_pending_by, *s_finished, *s_slash, *s_empty, *s_fullmatch, *s_groups,
-    *s_lower, *empty_tuple, *status_ok;
+    *s_lower, *empty_tuple, *status_ok, *s_body, *s_end;
 
 #define SLOT(obj, offset) (*(PyObject **)((char *)(obj) + (offset)))
 
@@ -363,6 +363,7 @@ typedef struct {
     PyObject *ctx;
     PyObject *outer;
     Py_ssize_t index;
+    vectorcallfunc vectorcall; /* a Run is also the `next` of layer 0: one object fewer */
 } Run;
 
 typedef struct {
@@ -546,15 +547,34 @@ run_dealloc(Run *self)
     PyObject_GC_Del(self);
 }
 
+static PyObject *
+run_repr(Run *self)
+{
+    return PyUnicode_FromFormat("<next() of layer 0 of %R>", self->chain ? (PyObject *)self->chain : Py_None);
+}
+
+static PyObject *
+run_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    if (PyVectorcall_NARGS(nargsf) != 0 || kwnames != NULL) {
+        PyErr_SetString(PyExc_TypeError, "next() takes no arguments");
+        return NULL;
+    }
+    return step((Run *)self, 1);
+}
+
 static PyTypeObject RunType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "aiokoa._speedups.Run",
     .tp_basicsize = sizeof(Run),
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_vectorcall_offset = offsetof(Run, vectorcall),
+    .tp_call = PyVectorcall_Call,
     .tp_traverse = (traverseproc)run_traverse,
     .tp_clear = (inquiry)run_clear,
     .tp_dealloc = (destructor)run_dealloc,
-    .tp_doc = "One request's pass through a chain",
+    .tp_repr = (reprfunc)run_repr,
+    .tp_doc = "One request's pass through a chain, and the next() of its first layer",
 };
 
 /* chain(ctx, outer): compose's `start`: layer 0's awaitable. */
@@ -578,15 +598,11 @@ chain_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject 
     run->ctx = Py_NewRef(ctx);
     run->outer = Py_NewRef(outer);
     run->index = 0;
+    run->vectorcall = run_vectorcall;
     PyObject_GC_Track(run);
-    PyObject *next = new_next(run, 1);
-    Py_DECREF(run);
-    if (next == NULL) {
-        return NULL;
-    }
-    PyObject *call[2] = {ctx, next};
+    PyObject *call[2] = {ctx, (PyObject *)run};
     PyObject *awaitable = PyObject_Vectorcall(PyTuple_GET_ITEM(chain->fns, 0), call, 2, NULL);
-    Py_DECREF(next);
+    Py_DECREF(run);
     return awaitable;
 }
 
@@ -875,6 +891,40 @@ respond(PyObject *module, PyObject *ctx)
     }
     Py_DECREF(length);
     return data;
+}
+
+/* finish(ctx): respond.finish: the response's (start, body) messages, or what respond()
+ * returned when that is not a complete body (None, or a stream's awaitable). */
+static PyObject *
+finish(PyObject *module, PyObject *ctx)
+{
+    if (!is_context(ctx)) {
+        PyErr_SetString(PyExc_TypeError, "finish() takes a context");
+        return NULL;
+    }
+    Py_XSETREF(SLOT(ctx, off_finished), Py_NewRef(Py_True));
+    PyObject *body = respond(module, ctx);
+    if (body == NULL || !PyBytes_CheckExact(body)) {
+        return body;
+    }
+    int sent = SLOT(ctx, off_header_sent) == NULL ? -1 : PyObject_IsTrue(SLOT(ctx, off_header_sent));
+    PyObject *start = sent < 0 ? NULL : sent ? Py_NewRef(Py_None) : start_message(module, ctx);
+    PyObject *end = start == NULL ? NULL : PyDict_New();
+    if (end == NULL || PyDict_SetItem(end, s_type, s_end) < 0 || PyDict_SetItem(end, s_body, body) < 0) {
+        if (sent < 0 && !PyErr_Occurred()) {
+            PyErr_SetString(PyExc_AttributeError, "the context has no _header_sent");
+        }
+        Py_XDECREF(start);
+        Py_XDECREF(end);
+        Py_DECREF(body);
+        return NULL;
+    }
+    Py_DECREF(body);
+    Py_XSETREF(SLOT(ctx, off_ended), Py_NewRef(Py_True));
+    PyObject *out = PyTuple_Pack(2, start, end);
+    Py_DECREF(start);
+    Py_DECREF(end);
+    return out;
 }
 
 /* -- the router's tree walk ------------------------------------------------------- */
@@ -1352,6 +1402,7 @@ static PyMethodDef methods[] = {
     {"bind_respond", (PyCFunction)(void (*)(void))bind_respond, METH_FASTCALL,
      "bind_respond(respond, EMPTY, dumps): the Python respond() for the cases C leaves to it"},
     {"respond", respond, METH_O, "respond(ctx): the body to send once the chain has returned"},
+    {"finish", finish, METH_O, "finish(ctx): the messages to send once the chain has returned"},
     {"bind_router", (PyCFunction)(void (*)(void))bind_router, METH_FASTCALL,
      "bind_router(Node, decode, BadParam, NO_PARAMS): read the router node's slots once"},
     {"hits", hits, METH_O, "hits(found): the matched layers with their decoded parameters"},
@@ -1371,6 +1422,8 @@ PyInit__speedups(void)
     s_status = PyUnicode_InternFromString("status");
     s_headers = PyUnicode_InternFromString("headers");
     s_start = PyUnicode_InternFromString("http.response.start");
+    s_body = PyUnicode_InternFromString("body");
+    s_end = PyUnicode_InternFromString("http.response.body");
     s_content_type = PyUnicode_InternFromString("content-type");
     s_transfer_encoding = PyUnicode_InternFromString("transfer-encoding");
     status_ok = PyLong_FromLong(200);
@@ -1389,7 +1442,7 @@ PyInit__speedups(void)
     if (s_type == NULL || s_status == NULL || s_headers == NULL || s_start == NULL || s_slash == NULL ||
         s_empty == NULL || s_fullmatch == NULL || s_groups == NULL || s_lower == NULL || empty_tuple == NULL ||
         s_method == NULL || s_head == NULL || s_content_length == NULL ||
-        s_content_type == NULL || s_transfer_encoding == NULL || status_ok == NULL || s_pending == NULL ||
+        s_body == NULL || s_end == NULL || s_content_type == NULL || s_transfer_encoding == NULL || status_ok == NULL || s_pending == NULL ||
         s_pending_by == NULL || s_finished == NULL || PyType_Ready(&ContextFactoryType) < 0 ||
         PyType_Ready(&ChainType) < 0 || PyType_Ready(&RunType) < 0 || PyType_Ready(&NextType) < 0) {
         return NULL;

@@ -34,7 +34,7 @@ def test_the_extension_is_used_where_it_can_be_built():
     code untested; `AIOKOA_PURE_PYTHON=1` turns it off."""
     compiler = shutil.which(str(sysconfig.get_config_var("CC") or "cc").split()[0]) is not None
     assert (speedups is not None) == (compiler and not PURE)
-    assert (compiled.start_message is ResponseMixin._start_message) == (speedups is None)
+    assert (compiled.finish is respond_module.finish) == (speedups is None)
 
 
 UNSET = object()
@@ -76,7 +76,7 @@ def test_the_factory_takes_only_contexts():
     with pytest.raises(TypeError):
         factory(None, None)
     with pytest.raises(TypeError):
-        speedups.start_message(object())
+        speedups.finish(object())
 
 
 class Text(str):
@@ -94,17 +94,17 @@ header_values = st.one_of(
 
 
 @given(st.dictionaries(st.sampled_from(["content-type", "x-a", "set-cookie", "x-ü"]), header_values, max_size=4))
-def test_the_start_message_is_the_one_python_makes(headers):
-    def message(start):  # the message, or the type of the error it raised
+def test_the_messages_carry_the_headers_python_sends(headers):
+    def messages(finish):  # the messages, or the type of the error it raised
         ctx = make_context()
+        ctx.body = "x"
         ctx._headers.update(headers)
-        ctx._status = 201
         try:
-            return start(ctx), ctx._header_sent
+            return finish(ctx), ctx._header_sent
         except (TypeError, UnicodeEncodeError) as err:
             return type(err), ctx._header_sent
 
-    assert message(compiled.start_message) == message(ResponseMixin._start_message)
+    assert messages(compiled.finish) == messages(respond_module.finish)
 
 
 bodies: st.SearchStrategy[object] = st.one_of(
@@ -121,8 +121,8 @@ bodies: st.SearchStrategy[object] = st.one_of(
     st.sampled_from(["GET", "HEAD", "POST"]),
     st.sampled_from(["respond", "no respond", "ended", "headers sent"]),
 )
-def test_respond_is_the_one_python_makes(body, status, method, state):
-    def outcome(respond):
+def test_what_is_sent_is_what_python_sends(body, status, method, state):
+    def outcome(finish):
         ctx = make_context(method=method)
         ctx.body = body
         if body is not None or status in (204, 304):
@@ -130,10 +130,10 @@ def test_respond_is_the_one_python_makes(body, status, method, state):
         ctx.respond = state != "no respond"
         ctx._ended = state == "ended"
         ctx._header_sent = state == "headers sent"
-        result = respond(ctx)
-        return result, ctx._status, dict(ctx._headers), ctx._body
+        result = finish(ctx)
+        return result, ctx._status, dict(ctx._headers), ctx._body, ctx._finished, ctx._ended, ctx._header_sent
 
-    assert outcome(compiled.respond) == outcome(respond_module.respond)
+    assert outcome(compiled.finish) == outcome(respond_module.finish)
 
 
 class _Never:

@@ -18,13 +18,13 @@ from typing import Any, Self, TypeVar, overload
 
 from ..tracing import Tracer, tracer_for
 from ..types import ASGIApp, Receive, Scope, Send
-from .compiled import ContextMaker, context_maker, respond, start_message
+from .compiled import ContextMaker, context_maker, finish
 from .compose import Step, adapt, chain, check_arity, check_downstream
 from .context import Context
 from .errorpage import ErrorFormatter
 from .proxy import TrustedProxies
 from .request import Request
-from .respond import error_body
+from .respond import error_body, messages
 from .response import Response
 
 Listener = Callable[..., Any]
@@ -232,23 +232,23 @@ class Koa(EventEmitter):
             await step(ctx, None)
             if ctx._pending is not None:
                 check_downstream(ctx)
-            ctx._finished = True
-            body = respond(ctx)
-            if body.__class__ is not bytes:
-                if body is not None:
-                    await body  # type: ignore[misc]  # a stream sends itself
+            out = finish(ctx)
+            if type(out) is not tuple:
+                if out is not None:
+                    await out  # type: ignore[misc]  # a stream sends itself
                 return
         except Exception as err:
             ctx._finished = True
             body = error_body(ctx, err)
             if body is None:
                 return
+            out = messages(ctx, body)
         # A complete body: two messages, sent here rather than in one more coroutine.
+        start, end = out
         send = ctx._send  # which the trace may have wrapped
-        if not ctx._header_sent:
-            await send(start_message(ctx))
-        ctx._ended = True
-        await send({"type": "http.response.body", "body": body})
+        if start is not None:
+            await send(start)
+        await send(end)
 
     async def _other(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

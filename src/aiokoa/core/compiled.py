@@ -14,7 +14,7 @@ from . import respond as respond_module
 from .context import Context
 from .extension import speedups
 from .jsonbody import dumps
-from .response import ResponseMixin, _encoded_names
+from .response import _encoded_names
 from .statuses import EMPTY
 
 if TYPE_CHECKING:
@@ -31,15 +31,10 @@ if speedups is not None:
     del _prototype
     speedups.bind_respond(respond_module.respond, EMPTY, dumps)
 
-respond: Callable[[Context], bytes | Awaitable[None] | None] = (
-    respond_module.respond if speedups is None else speedups.respond
+finish: Callable[[Context], tuple[Message | None, Message] | Awaitable[None] | None] = (
+    respond_module.finish if speedups is None else speedups.finish
 )
-"""`respond.respond`: C answers GET-like requests with a str, bytes, dict or list body."""
-
-start_message: Callable[[Context], Message] = (
-    ResponseMixin._start_message if speedups is None else speedups.start_message
-)
-"""`ctx._start_message()`: marks the headers sent and returns `http.response.start`."""
+"""`respond.finish`: in C for GET-like requests with a str, bytes, dict or list body."""
 
 
 def context_maker(cls: type[Context]) -> ContextMaker:

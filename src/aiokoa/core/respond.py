@@ -21,7 +21,7 @@ from .response import TEXT, discard, is_stream
 from .statuses import EMPTY
 
 if TYPE_CHECKING:
-    from ..types import Receive
+    from ..types import Message, Receive
     from .context import Context
 
 CHUNK = 64 * 1024
@@ -73,6 +73,25 @@ def respond(ctx: Context) -> bytes | Awaitable[None] | None:
     if not ctx._header_sent:
         headers["content-length"] = len(data)
     return data
+
+
+def finish(ctx: Context) -> tuple[Message | None, Message] | Awaitable[None] | None:
+    """What `Koa.__call__` sends once the chain has returned: the start message (None when
+    the headers already went out) and the body message; for a stream, an awaitable that
+    sends it; None when there is nothing to send."""
+    # Hot path: mirrored in _speedups.c.
+    ctx._finished = True
+    body = respond(ctx)
+    if type(body) is bytes:
+        return messages(ctx, body)
+    return body  # type: ignore[return-value]  # None, or a stream's awaitable
+
+
+def messages(ctx: Context, body: bytes) -> tuple[Message | None, Message]:
+    """The ASGI messages of a complete body."""
+    start = None if ctx._header_sent else ctx._start_message()
+    ctx._ended = True
+    return start, {"type": "http.response.body", "body": body}
 
 
 def _status_body(ctx: Context) -> str:
