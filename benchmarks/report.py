@@ -86,6 +86,16 @@ def _node_package(name: str) -> str:
         return "not installed"
 
 
+def _aiokoa_build() -> str:
+    from aiokoa.core.extension import speedups
+
+    if speedups is not None:
+        return "with its C extension"
+    if os.environ.get("AIOKOA_PURE_PYTHON"):
+        return "pure Python (AIOKOA_PURE_PYTHON=1)"
+    return "pure Python (the C extension is not built here)"
+
+
 def machine() -> dict[str, str]:
     """What the figures were measured on: they mean little without it."""
     info = {
@@ -98,6 +108,7 @@ def machine() -> dict[str, str]:
         "wrk": _command_version(["wrk", "--version"]).split(" [")[0],
         "koa": _node_package("koa"),
         "@koa/router": _node_package("@koa/router"),
+        "aiokoa build": _aiokoa_build(),
     }
     for name in PACKAGES:
         try:

@@ -468,15 +468,21 @@ step(Run *run, Py_ssize_t k)
     return awaitable;
 }
 
-static PyObject *
-next_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+static int
+no_arguments(size_t nargsf, PyObject *kwnames)
 {
     if (PyVectorcall_NARGS(nargsf) != 0 || kwnames != NULL) {
         PyErr_SetString(PyExc_TypeError, "next() takes no arguments");
-        return NULL;
+        return 0;
     }
+    return 1;
+}
+
+static PyObject *
+next_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
     Next *next = (Next *)self;
-    return step(next->run, next->k);
+    return no_arguments(nargsf, kwnames) ? step(next->run, next->k) : NULL;
 }
 
 static int
@@ -556,11 +562,7 @@ run_repr(Run *self)
 static PyObject *
 run_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
-    if (PyVectorcall_NARGS(nargsf) != 0 || kwnames != NULL) {
-        PyErr_SetString(PyExc_TypeError, "next() takes no arguments");
-        return NULL;
-    }
-    return step((Run *)self, 1);
+    return no_arguments(nargsf, kwnames) ? step((Run *)self, 1) : NULL;
 }
 
 static PyTypeObject RunType = {

@@ -166,6 +166,21 @@ def test_a_chain_refuses_calls_it_cannot_make():
     with pytest.raises(TypeError):
         step(make_context())  # type: ignore[call-arg]
     assert step.layers == ()  # type: ignore[attr-defined]
+    refused: list[type[BaseException]] = []
+
+    async def first(ctx: Context, next: Next) -> None:
+        await next()
+
+    async def second(ctx: Context, next: Next) -> None:
+        for call in (lambda: next(1), lambda: next(late=True)):  # type: ignore[call-arg]
+            try:
+                call()
+            except TypeError as err:
+                refused.append(type(err))
+
+    with pytest.raises(StopIteration):
+        chain([first, second])(make_context(), None).send(None)  # type: ignore[attr-defined]
+    assert refused == [TypeError, TypeError]
 
 
 @given(
