@@ -87,7 +87,8 @@ is_context(PyObject *ctx)
 static PyObject *
 bind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3 || !PyType_Check(args[0]) || !PyDict_CheckExact(args[2])) {
+    if (nargs != 3 || !PyType_Check(args[0]) || !PyObject_TypeCheck(args[1], (PyTypeObject *)args[0]) ||
+        !PyDict_CheckExact(args[2])) {
         PyErr_SetString(PyExc_TypeError, "bind(Context, prototype, encoded_names)");
         return NULL;
     }
@@ -348,7 +349,6 @@ set_body(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
  * `next` given to layer k-1; here one C type does it for every length. Per request: one
  * Run, and one Next per layer reached, as Python makes one bound method per layer. */
 
-
 typedef struct {
     PyObject_HEAD
     PyObject *fns; /* tuple: the middleware */
@@ -374,7 +374,6 @@ typedef struct {
 } Next;
 
 static PyTypeObject ChainType, RunType, NextType;
-
 
 /* ctx.<name> = value, through the slot when ctx is a Context (compose() takes any object). */
 static int
