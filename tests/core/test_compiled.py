@@ -24,7 +24,7 @@ from aiokoa.core import respond as respond_module
 from aiokoa.core.compose import chain
 from aiokoa.core.extension import speedups
 from aiokoa.core.response import ResponseMixin, set_body_in_python
-from aiokoa.testing import make_context
+from aiokoa.testing import TestClient, make_context
 
 PURE = bool(os.environ.get("AIOKOA_PURE_PYTHON"))
 
@@ -201,3 +201,19 @@ def test_setting_a_body_is_what_python_does(value, previous, headers, explicit_s
 
     compiled_setter = cast(property, vars(ResponseMixin)["body"]).fset
     assert outcome(compiled_setter) == outcome(set_body_in_python)
+
+
+def test_a_context_class_set_after_the_first_request_is_used():
+    app = Koa()
+
+    @app.use
+    async def show(ctx: Context, next: Next) -> None:
+        ctx.body = type(ctx).__name__
+
+    class Custom(app.context):  # type: ignore[name-defined, misc]
+        __slots__ = ()
+
+    with TestClient(app) as client:
+        assert client.get("/").text == "Context"
+        app.context = Custom
+        assert client.get("/").text == "Custom"

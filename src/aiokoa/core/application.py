@@ -157,11 +157,8 @@ class Koa(EventEmitter):
         # Per-app subclasses: what is added to them appears on this app's contexts only.
         self.request: type[Request] = type("Request", (Request,), {})
         self.response: type[Response] = type("Response", (Response,), {})
-        self.context: type[Context] = type(
-            "Context", (Context,), {"request_class": self.request, "response_class": self.response}
-        )
+        self.context = type("Context", (Context,), {"request_class": self.request, "response_class": self.response})
         self._step: Step | None = None
-        self._make_context: ContextMaker = self.context
         self.compose = compose
         """Koa's `compose` option: builds the chain from `app.middleware` instead of aiokoa's."""
         self.ctx_storage: ContextVar[Context | None] | None = None
@@ -193,7 +190,6 @@ class Koa(EventEmitter):
     def _compose(self) -> Step:
         if not self.listeners("error"):
             self.on("error", self.onerror)
-        self._make_context = context_maker(self.context)
         late = self.env != "production"  # next() called after the response: a clear error
         tracer = tracer_for(self)  # None unless asked for: then nothing traces per request
         if self.compose is not None:
@@ -203,6 +199,16 @@ class Koa(EventEmitter):
         else:
             step = self._step = tracer.instrument(self.middleware, late=late)
         return step
+
+    @property
+    def context(self) -> type[Context]:
+        """The class of this app's contexts (Koa's `app.context`): add to it, or replace it."""
+        return self._context
+
+    @context.setter
+    def context(self, cls: type[Context]) -> None:
+        self._context = cls
+        self._make_context: ContextMaker = context_maker(cls)  # the hot path's way to make one
 
     @property
     def trusted_proxies(self) -> TrustedProxies | None:
