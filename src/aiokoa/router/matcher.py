@@ -155,17 +155,15 @@ def _walk(  # noqa: PLR0917 - positional on purpose: this is the per-request wal
         child = node.static.get(lows[index])
         param = node.param if seg else None
         if not (node.patterns or node.tails):
-            if param is None:
-                if child is None:
-                    return
+            if param is not None:
+                if child is not None:  # both match: walk the static branch, go on with the param
+                    _walk(child, segs, lows, index + 1, count, caps, out)
+                node = param
+                caps = (*caps, seg)
+            elif child is not None:
                 node = child
-            elif child is None:
-                node = param
-                caps = (*caps, seg)
             else:
-                _walk(child, segs, lows, index + 1, count, caps, out)
-                node = param
-                caps = (*caps, seg)
+                return
             index += 1
             continue
         if child is not None:
