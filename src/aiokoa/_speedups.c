@@ -13,15 +13,19 @@
 
 #define NAME_CACHE_LIMIT 4096
 
-typedef struct {
-    Py_ssize_t offset;
-    PyObject *value; /* a new context's value; NULL: left unset, as __init__ leaves it */
-    int fresh_dict;  /* an empty dict of its own per context (`_headers`) */
-} Field;
-
+/* A new context's slots, as Context.__init__ leaves them: an image copied in one go (the
+ * slots of a __slots__ class are contiguous), the references it takes counted per distinct
+ * value, and the fields that get an empty dict of their own (`_headers`). */
 static PyTypeObject *context_type = NULL;
-static Field *fields = NULL;
-static Py_ssize_t field_count = 0;
+static PyObject **image = NULL; /* in offset order; NULL: left unset, or a fresh dict */
+static Py_ssize_t image_start = 0, image_count = 0;
+typedef struct {
+    PyObject *value; /* a strong reference */
+    Py_ssize_t uses; /* how many slots of the image hold it */
+} Share;
+static Share *shares = NULL;
+static Py_ssize_t share_count = 0;
+static Py_ssize_t *fresh_dicts = NULL, fresh_count = 0; /* offsets */
 static Py_ssize_t off_app, off_scope, off_receive, off_send;
 static Py_ssize_t off_status, off_headers, off_header_sent;
 static Py_ssize_t off_respond, off_ended, off_body, off_method;
@@ -66,20 +70,34 @@ named_offset(PyTypeObject *type, const char *name, Py_ssize_t *offset)
 }
 
 static void
-clear_fields(void)
+clear_image(void)
 {
-    for (Py_ssize_t i = 0; i < field_count; i++) {
-        Py_XDECREF(fields[i].value);
+    for (Py_ssize_t i = 0; i < share_count; i++) {
+        Py_DECREF(shares[i].value);
     }
-    PyMem_Free(fields);
-    fields = NULL;
-    field_count = 0;
+    PyMem_Free(image);
+    PyMem_Free(shares);
+    PyMem_Free(fresh_dicts);
+    image = NULL;
+    shares = NULL;
+    fresh_dicts = NULL;
+    image_count = share_count = fresh_count = 0;
 }
+
+static PyTypeObject *context_seen = NULL; /* the last class that passed: each app has its own */
 
 static int
 is_context(PyObject *ctx)
 {
-    return context_type != NULL && PyObject_TypeCheck(ctx, context_type);
+    PyTypeObject *type = Py_TYPE(ctx);
+    if (type == context_seen) {
+        return 1;
+    }
+    if (context_type == NULL || !PyType_IsSubtype(type, context_type)) {
+        return 0;
+    }
+    Py_XSETREF(context_seen, (PyTypeObject *)Py_NewRef(type)); /* held: its address stays its own */
+    return 1;
 }
 
 /* bind(Context, prototype, encoded_names): learn the slots' offsets, and take each new
@@ -103,31 +121,48 @@ bind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (names == NULL) {
         return NULL;
     }
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(names);
-    Field *table = PyMem_Calloc(count ? count : 1, sizeof(Field));
-    if (table == NULL) {
-        Py_DECREF(names);
-        return PyErr_NoMemory();
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(names), first = PY_SSIZE_T_MAX, last = 0;
+    Py_ssize_t *offsets = PyMem_Calloc(count ? count : 1, sizeof(Py_ssize_t));
+    PyObject **values = PyMem_Calloc(count ? count : 1, sizeof(PyObject *));
+    Share *distinct = PyMem_Calloc(count ? count : 1, sizeof(Share));
+    Py_ssize_t *dicts = PyMem_Calloc(count ? count : 1, sizeof(Py_ssize_t)), distinct_count = 0, dict_count = 0;
+    if (offsets == NULL || values == NULL || distinct == NULL || dicts == NULL) {
+        PyErr_NoMemory();
+        goto error;
     }
     for (Py_ssize_t i = 0; i < count; i++) {
-        PyObject *name = PySequence_Fast_GET_ITEM(names, i);
-        if (slot_offset(type, name, &table[i].offset) < 0) {
+        if (slot_offset(type, PySequence_Fast_GET_ITEM(names, i), &offsets[i]) < 0) {
             goto error;
         }
-        PyObject *value = SLOT(prototype, table[i].offset);
+        first = Py_MIN(first, offsets[i]);
+        last = Py_MAX(last, offsets[i]);
+    }
+    if (count && last - first != (count - 1) * (Py_ssize_t)sizeof(PyObject *)) {
+        PyErr_SetString(PyExc_TypeError, "the context's slots are not contiguous");
+        goto error;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *value = SLOT(prototype, offsets[i]);
         if (value != NULL && PyDict_CheckExact(value)) {
             if (PyDict_GET_SIZE(value) != 0) {
-                PyErr_Format(PyExc_TypeError, "field %R starts as a non-empty dict", name);
+                PyErr_Format(PyExc_TypeError, "field %R starts as a non-empty dict", PySequence_Fast_GET_ITEM(names, i));
                 goto error;
             }
-            table[i].fresh_dict = 1;
+            dicts[dict_count++] = offsets[i];
+            continue;
         }
-        else {
-            table[i].value = Py_XNewRef(value);
+        values[(offsets[i] - first) / (Py_ssize_t)sizeof(PyObject *)] = value;
+        Py_ssize_t k = 0;
+        while (value != NULL && k < distinct_count && distinct[k].value != value) {
+            k++;
+        }
+        if (value != NULL && k == distinct_count) {
+            distinct[distinct_count++].value = Py_NewRef(value);
+        }
+        if (value != NULL) {
+            distinct[k].uses++;
         }
     }
-    Py_DECREF(names);
-    names = NULL;
     if (named_offset(type, "app", &off_app) < 0 || named_offset(type, "scope", &off_scope) < 0 ||
         named_offset(type, "receive", &off_receive) < 0 || named_offset(type, "_send", &off_send) < 0 ||
         named_offset(type, "_status", &off_status) < 0 || named_offset(type, "_headers", &off_headers) < 0 ||
@@ -139,19 +174,29 @@ bind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         named_offset(type, "_message", &off_message) < 0) {
         goto error;
     }
-    clear_fields();
-    fields = table;
-    field_count = count;
+    clear_image();
+    image = values;
+    image_start = count ? first : 0;
+    image_count = count;
+    shares = distinct;
+    share_count = distinct_count;
+    fresh_dicts = dicts;
+    fresh_count = dict_count;
+    PyMem_Free(offsets);
+    Py_DECREF(names);
     Py_XSETREF(context_type, (PyTypeObject *)Py_NewRef(type));
     Py_XSETREF(encoded_names, Py_NewRef(args[2]));
     Py_RETURN_NONE;
 
 error:
-    for (Py_ssize_t i = 0; i < count; i++) {
-        Py_XDECREF(table[i].value);
+    for (Py_ssize_t i = 0; distinct != NULL && i < distinct_count; i++) {
+        Py_DECREF(distinct[i].value);
     }
-    PyMem_Free(table);
-    Py_XDECREF(names);
+    PyMem_Free(offsets);
+    PyMem_Free(values);
+    PyMem_Free(distinct);
+    PyMem_Free(dicts);
+    Py_DECREF(names);
     return NULL;
 }
 
@@ -178,20 +223,24 @@ factory_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObjec
     if (ctx == NULL) {
         return NULL;
     }
-    for (Py_ssize_t i = 0; i < field_count; i++) {
-        Field *field = &fields[i];
-        PyObject *value;
-        if (field->fresh_dict) {
-            value = PyDict_New();
-            if (value == NULL) {
-                Py_DECREF(ctx);
-                return NULL;
-            }
+    /* Hot path: one copy, then a reference per use of each distinct value, added at once. */
+    memcpy((char *)ctx + image_start, image, image_count * sizeof(PyObject *));
+    for (Py_ssize_t i = 0; i < share_count; i++) {
+#ifdef Py_REF_DEBUG
+        for (Py_ssize_t k = 0; k < shares[i].uses; k++) {
+            Py_INCREF(shares[i].value);
         }
-        else {
-            value = Py_XNewRef(field->value);
+#else
+        Py_SET_REFCNT(shares[i].value, Py_REFCNT(shares[i].value) + shares[i].uses);
+#endif
+    }
+    for (Py_ssize_t i = 0; i < fresh_count; i++) {
+        PyObject *dict = PyDict_New();
+        if (dict == NULL) {
+            Py_DECREF(ctx);
+            return NULL;
         }
-        SLOT(ctx, field->offset) = value;
+        SLOT(ctx, fresh_dicts[i]) = dict;
     }
     Py_XSETREF(SLOT(ctx, off_app), Py_NewRef(args[0]));
     Py_XSETREF(SLOT(ctx, off_scope), Py_NewRef(args[1]));
@@ -317,8 +366,9 @@ set_body(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     PyObject *headers = SLOT(ctx, off_headers);
     int explicit_status = PyObject_IsTrue(SLOT(ctx, off_explicit_status));
-    int has_type = PyDict_Contains(headers, s_content_type);
-    int chunked = PyDict_Contains(headers, s_transfer_encoding);
+    int empty = PyDict_GET_SIZE(headers) == 0; /* as usual: no lookups */
+    int has_type = empty ? 0 : PyDict_Contains(headers, s_content_type);
+    int chunked = empty ? 0 : PyDict_Contains(headers, s_transfer_encoding);
     if (explicit_status < 0 || has_type < 0 || chunked < 0) {
         return NULL;
     }
@@ -696,6 +746,18 @@ latin1(PyObject *value, int number)
     if (PyUnicode_CheckExact(value) && PyUnicode_IS_ASCII(value)) {
         return PyBytes_FromStringAndSize(PyUnicode_DATA(value), PyUnicode_GET_LENGTH(value));
     }
+    if (number && PyLong_CheckExact(value)) { /* Content-Length: no str on the way */
+        Py_ssize_t n = PyLong_AsSsize_t(value);
+        if (n >= 0) {
+            char digits[24], *first = digits + sizeof digits;
+            do {
+                *--first = (char)('0' + n % 10);
+                n /= 10;
+            } while (n);
+            return PyBytes_FromStringAndSize(first, digits + sizeof digits - first);
+        }
+        PyErr_Clear();
+    }
     if (PyUnicode_Check(value)) {
         return PyUnicode_AsLatin1String(value);
     }
@@ -742,6 +804,41 @@ encoded_name(PyObject *name)
     return key;
 }
 
+/* The (name, value) pairs seen last, by identity, for a str name and a str or int value
+ * (immutable both): the same two objects (a constant Content-Type, a header set from a
+ * literal, a small Content-Length) give the same pair, built once. The cache holds its
+ * keys, so an address cannot be reused by another object. */
+#define PAIR_CACHE 32
+static struct {
+    PyObject *name, *value, *pair;
+} pair_cache[PAIR_CACHE];
+
+static int
+append_cached_pair(PyObject *raw, PyObject *name, PyObject *value)
+{
+    size_t slot = (((uintptr_t)name >> 4) ^ ((uintptr_t)value >> 4)) % PAIR_CACHE;
+    if (PyUnicode_CheckExact(value) && PyUnicode_GET_LENGTH(value) > 256) { /* not kept alive by the cache */
+        PyObject *key = encoded_name(name);
+        int result = key == NULL ? -1 : append_pair(raw, key, latin1(value, 1));
+        Py_XDECREF(key);
+        return result;
+    }
+    if (pair_cache[slot].name != name || pair_cache[slot].value != value) {
+        PyObject *key = encoded_name(name);
+        PyObject *bytes = key == NULL ? NULL : latin1(value, 1);
+        PyObject *pair = bytes == NULL ? NULL : PyTuple_Pack(2, key, bytes);
+        Py_XDECREF(key);
+        Py_XDECREF(bytes);
+        if (pair == NULL) {
+            return -1;
+        }
+        Py_XSETREF(pair_cache[slot].name, Py_NewRef(name));
+        Py_XSETREF(pair_cache[slot].value, Py_NewRef(value));
+        Py_XSETREF(pair_cache[slot].pair, pair);
+    }
+    return PyList_Append(raw, pair_cache[slot].pair);
+}
+
 /* The ASGI headers of `ctx._headers`, as `ResponseMixin._raw_headers` makes them. */
 static PyObject *
 raw_headers(PyObject *headers)
@@ -757,6 +854,12 @@ raw_headers(PyObject *headers)
     Py_ssize_t pos = 0;
     PyObject *name, *value;
     while (PyDict_Next(headers, &pos, &name, &value)) {
+        if (PyUnicode_CheckExact(name) && (PyUnicode_CheckExact(value) || PyLong_CheckExact(value))) {
+            if (append_cached_pair(raw, name, value) < 0) {
+                goto error;
+            }
+            continue;
+        }
         PyObject *key = encoded_name(name);
         if (key == NULL) {
             goto error;
@@ -860,8 +963,9 @@ respond(PyObject *module, PyObject *ctx)
     PyObject *headers = SLOT(ctx, off_headers);
     int usual = SLOT(ctx, off_respond) == Py_True && SLOT(ctx, off_ended) == Py_False && body != NULL &&
                 status != NULL && PyLong_CheckExact(status) && headers != NULL && PyDict_CheckExact(headers) &&
-                method != NULL && PyUnicode_CheckExact(method) && PyUnicode_Compare(method, s_head) != 0;
-    if (usual) {
+                method != NULL && PyUnicode_CheckExact(method) &&
+                (PyUnicode_GET_LENGTH(method) != 4 || PyUnicode_Compare(method, s_head) != 0);
+    if (usual && status != status_ok) {
         int empty = PySet_Contains(empty_statuses, status);
         if (empty < 0) {
             return NULL;
@@ -894,6 +998,38 @@ respond(PyObject *module, PyObject *ctx)
     return data;
 }
 
+/* finish's work: respond(), then the messages of a complete body. Returns 1 with the start
+ * message (None once the headers are out) in *out and the body message in *end; 0 with
+ * what respond() returned in *out when that is not bytes (None, a stream's awaitable). */
+static int
+finish_parts(PyObject *ctx, PyObject **out, PyObject **end)
+{
+    *out = *end = NULL;
+    Py_XSETREF(SLOT(ctx, off_finished), Py_NewRef(Py_True));
+    PyObject *body = respond(NULL, ctx);
+    if (body == NULL || !PyBytes_CheckExact(body)) {
+        *out = body;
+        return body == NULL ? -1 : 0;
+    }
+    int sent = SLOT(ctx, off_header_sent) == NULL ? -1 : PyObject_IsTrue(SLOT(ctx, off_header_sent));
+    PyObject *start = sent < 0 ? NULL : sent ? Py_NewRef(Py_None) : start_message(NULL, ctx);
+    PyObject *message = start == NULL ? NULL : PyDict_New();
+    if (message == NULL || PyDict_SetItem(message, s_type, s_end) < 0 || PyDict_SetItem(message, s_body, body) < 0) {
+        if (sent < 0 && !PyErr_Occurred()) {
+            PyErr_SetString(PyExc_AttributeError, "the context has no _header_sent");
+        }
+        Py_XDECREF(start);
+        Py_XDECREF(message);
+        Py_DECREF(body);
+        return -1;
+    }
+    Py_DECREF(body);
+    Py_XSETREF(SLOT(ctx, off_ended), Py_NewRef(Py_True));
+    *out = start;
+    *end = message;
+    return 1;
+}
+
 /* finish(ctx): respond.finish: the response's (start, body) messages, or what respond()
  * returned when that is not a complete body (None, or a stream's awaitable). */
 static PyObject *
@@ -903,29 +1039,581 @@ finish(PyObject *module, PyObject *ctx)
         PyErr_SetString(PyExc_TypeError, "finish() takes a context");
         return NULL;
     }
-    Py_XSETREF(SLOT(ctx, off_finished), Py_NewRef(Py_True));
-    PyObject *body = respond(module, ctx);
-    if (body == NULL || !PyBytes_CheckExact(body)) {
-        return body;
+    PyObject *out, *end;
+    int made = finish_parts(ctx, &out, &end);
+    if (made <= 0) {
+        return out;
     }
-    int sent = SLOT(ctx, off_header_sent) == NULL ? -1 : PyObject_IsTrue(SLOT(ctx, off_header_sent));
-    PyObject *start = sent < 0 ? NULL : sent ? Py_NewRef(Py_None) : start_message(module, ctx);
-    PyObject *end = start == NULL ? NULL : PyDict_New();
-    if (end == NULL || PyDict_SetItem(end, s_type, s_end) < 0 || PyDict_SetItem(end, s_body, body) < 0) {
-        if (sent < 0 && !PyErr_Occurred()) {
-            PyErr_SetString(PyExc_AttributeError, "the context has no _header_sent");
-        }
-        Py_XDECREF(start);
-        Py_XDECREF(end);
-        Py_DECREF(body);
+    PyObject *messages = PyTuple_Pack(2, out, end);
+    Py_DECREF(out);
+    Py_DECREF(end);
+    return messages;
+}
+
+/* -- Koa.__call__ ------------------------------------------------------------------ */
+
+/* The C twin of `Koa.__call__`, installed as the class's call slot by `serve_in_c()`: the
+ * Python method stays in the class (what `app.__call__` and introspection see, and the
+ * reference), but calling an app makes one Serve object instead of a coroutine frame. A
+ * Serve is a coroutine written as a state machine: it drives the chain, then the two
+ * sends. It is also the next() of layer 0 (its first fields are a Run): one object fewer. */
+
+enum { FRESH, CHAIN, STREAM, START, END, TAIL, DONE };
+
+typedef struct {
+    Run run;                                  /* first: step() takes a Serve as a Run */
+    PyObject *app, *scope, *receive, *send;   /* the call's arguments, until it starts */
+    PyObject *inner;                          /* the awaitable being driven */
+    PyObject *end;                            /* the body message, while the start is sent */
+    int state, running;
+} Serve;
+
+static PyTypeObject ServeType;
+static PyTypeObject *app_type = NULL;
+static Py_ssize_t off_app_step, off_app_make_context;
+static PyObject *serve_python = NULL, *check_downstream = NULL, *failed_python = NULL;
+static PyObject *s_http, *s__compose, *s__other, *s___call__, *s_throw, *s_close;
+
+/* bind_serve(Koa, check_downstream, failed): the app's slots, and the Python steps C
+ * leaves to Python. */
+static PyObject *
+bind_serve(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyType_Check(args[0]) || !PyCallable_Check(args[1]) || !PyCallable_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "bind_serve(Koa, check_downstream, failed)");
         return NULL;
     }
-    Py_DECREF(body);
-    Py_XSETREF(SLOT(ctx, off_ended), Py_NewRef(Py_True));
-    PyObject *out = PyTuple_Pack(2, start, end);
+    PyTypeObject *cls = (PyTypeObject *)args[0];
+    if (named_offset(cls, "_step", &off_app_step) < 0 || named_offset(cls, "_make_context", &off_app_make_context) < 0) {
+        return NULL;
+    }
+    Py_XSETREF(app_type, (PyTypeObject *)Py_NewRef(cls));
+    Py_XSETREF(check_downstream, Py_NewRef(args[1]));
+    Py_XSETREF(failed_python, Py_NewRef(args[2]));
+    Py_RETURN_NONE;
+}
+
+/* The iterator `await awaitable` drives (CPython's _PyCoro_GetAwaitableIter); steals it. */
+static PyObject *
+await_iter(PyObject *awaitable)
+{
+    if (PyCoro_CheckExact(awaitable)) {
+        return awaitable;
+    }
+    PyAsyncMethods *async = Py_TYPE(awaitable)->tp_as_async;
+    if (async == NULL || async->am_await == NULL) {
+        PyErr_Format(PyExc_TypeError, "object %.100s can't be used in 'await' expression", Py_TYPE(awaitable)->tp_name);
+        Py_DECREF(awaitable);
+        return NULL;
+    }
+    PyObject *iter = async->am_await(awaitable);
+    Py_DECREF(awaitable);
+    if (iter != NULL && (PyCoro_CheckExact(iter) || !PyIter_Check(iter))) {
+        PyErr_Format(PyExc_TypeError, "__await__() returned %s of type '%.100s'",
+                     PyCoro_CheckExact(iter) ? "a coroutine" : "a non-iterator", Py_TYPE(iter)->tp_name);
+        Py_CLEAR(iter);
+    }
+    return iter;
+}
+
+/* The steps below return -1 (an exception is set), 0 (the request is over) or 1 (`inner`
+ * is the next awaitable to drive). */
+
+static int
+await_into(Serve *self, PyObject *awaitable, int state)
+{
+    PyObject *iter = awaitable == NULL ? NULL : await_iter(awaitable);
+    if (iter == NULL) {
+        return -1;
+    }
+    self->inner = iter;
+    self->state = state;
+    return 1;
+}
+
+static int
+send_message(Serve *self, PyObject *message, int state)
+{
+    PyObject *send = SLOT(self->run.ctx, off_send); /* ctx._send, which the trace may wrap */
+    if (send == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "the context has no _send");
+        return -1;
+    }
+    return await_into(self, PyObject_CallOneArg(send, message), state);
+}
+
+static int guarded(Serve *self, int code);
+
+/* The start message (None once the headers are out) and the body message; steals both. */
+static int
+send_messages(Serve *self, PyObject *start, PyObject *end)
+{
+    int code;
+    if (start != Py_None) {
+        self->end = end;
+        code = send_message(self, start, START);
+    }
+    else {
+        code = send_message(self, end, END);
+        Py_DECREF(end);
+    }
     Py_DECREF(start);
-    Py_DECREF(end);
-    return out;
+    return code;
+}
+
+/* What finish() or failed() returned: (start, end) to send, None, or a stream; steals it. */
+static int
+respond_with(Serve *self, PyObject *out)
+{
+    if (out == Py_None) {
+        Py_DECREF(out);
+        return 0;
+    }
+    if (!PyTuple_CheckExact(out) || PyTuple_GET_SIZE(out) != 2) {
+        return guarded(self, await_into(self, out, STREAM)); /* a stream sends itself */
+    }
+    int code = send_messages(self, Py_NewRef(PyTuple_GET_ITEM(out, 0)), Py_NewRef(PyTuple_GET_ITEM(out, 1)));
+    Py_DECREF(out);
+    return code;
+}
+
+/* `except Exception as err:` the error response (respond.failed), with err as the
+ * exception being handled, as inside Python's except block. */
+static int
+failure(Serve *self)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb != NULL) {
+        PyException_SetTraceback(value, tb);
+    }
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    PyObject *handled = PyErr_GetHandledException();
+    PyErr_SetHandledException(value);
+    PyObject *args[2] = {self->run.ctx, value};
+    PyObject *out = PyObject_Vectorcall(failed_python, args, 2, NULL);
+    PyErr_SetHandledException(handled);
+    Py_XDECREF(handled);
+    Py_DECREF(value);
+    return out == NULL ? -1 : respond_with(self, out);
+}
+
+/* The `try:` of Koa.__call__ covers the chain, the checks after it and a stream. */
+static int
+guarded(Serve *self, int code)
+{
+    return code < 0 && PyErr_ExceptionMatches(PyExc_Exception) ? failure(self) : code;
+}
+
+static int
+chain_returned(Serve *self)
+{
+    PyObject *ctx = self->run.ctx;
+    if (SLOT(ctx, off_pending) != Py_None) {
+        PyObject *checked = PyObject_CallOneArg(check_downstream, ctx);
+        if (checked == NULL) {
+            return -1;
+        }
+        Py_DECREF(checked);
+    }
+    PyObject *out, *end;
+    int made = finish_parts(ctx, &out, &end);
+    return made < 0 ? -1 : made ? send_messages(self, out, end) : respond_with(self, out);
+}
+
+/* The start of `Koa.__call__`: other scopes, the context, the chain's first awaitable. */
+static int
+begin(Serve *self, PyObject *app, PyObject *scope, PyObject *receive, PyObject *send)
+{
+    PyObject *kind = PyObject_GetItem(scope, s_type);
+    int http = kind == NULL                                                     ? -1
+               : PyUnicode_CheckExact(kind) && PyUnicode_IS_COMPACT_ASCII(kind) ? PyUnicode_GET_LENGTH(kind) == 4 &&
+                                                                                    !memcmp(PyUnicode_DATA(kind), "http", 4)
+                                                                              : PyObject_RichCompareBool(kind, s_http, Py_EQ);
+    Py_XDECREF(kind);
+    if (http <= 0) {
+        PyObject *args[4] = {app, scope, receive, send};
+        return http < 0 ? -1 : await_into(self, PyObject_VectorcallMethod(s__other, args, 4, NULL), TAIL);
+    }
+    PyObject *step = Py_XNewRef(SLOT(app, off_app_step)); /* app is a Koa: see serve_in_c */
+    int ready = step == NULL ? -1 : PyObject_IsTrue(step);
+    if (ready == 0) {
+        Py_SETREF(step, PyObject_CallMethodNoArgs(app, s__compose));
+    }
+    PyObject *make = ready < 0 || step == NULL ? NULL : Py_XNewRef(SLOT(app, off_app_make_context));
+    if (make == NULL && !PyErr_Occurred()) {
+        PyErr_SetString(PyExc_AttributeError, "the app has no _step or _make_context");
+    }
+    PyObject *args[4] = {app, scope, receive, send};
+    PyObject *ctx = make == NULL ? NULL : PyObject_Vectorcall(make, args, 4, NULL);
+    Py_XDECREF(make);
+    if (ctx != NULL && !is_context(ctx)) {
+        PyErr_Format(PyExc_TypeError, "app.context made %R, not an aiokoa Context", ctx);
+        Py_CLEAR(ctx);
+    }
+    if (ctx == NULL) {
+        Py_XDECREF(step);
+        return -1;
+    }
+    self->run.ctx = ctx;
+    self->state = CHAIN;
+    PyObject *awaitable;
+    if (Py_IS_TYPE(step, &ChainType) && PyTuple_GET_SIZE(((Chain *)step)->fns) > 0) {
+        Chain *chain = (Chain *)step;
+        self->run.chain = (Chain *)Py_NewRef(chain); /* as chain_vectorcall, with this as the Run */
+        self->run.outer = Py_NewRef(Py_None);
+        PyObject *call[2] = {ctx, (PyObject *)self};
+        awaitable = PyObject_Vectorcall(PyTuple_GET_ITEM(chain->fns, 0), call, 2, NULL);
+    }
+    else {
+        PyObject *call[2] = {ctx, Py_None};
+        awaitable = PyObject_Vectorcall(step, call, 2, NULL);
+    }
+    Py_DECREF(step);
+    return guarded(self, await_into(self, awaitable, CHAIN));
+}
+
+/* `inner` has returned (or raised, with `failed`): the next step. */
+static int
+advance(Serve *self, int failed)
+{
+    switch (self->state) {
+    case CHAIN:
+        return guarded(self, failed ? -1 : chain_returned(self));
+    case STREAM:
+        return guarded(self, failed ? -1 : 0);
+    case START: {
+        PyObject *end = self->end;
+        self->end = NULL;
+        int code = failed ? -1 : send_message(self, end, END);
+        Py_DECREF(end);
+        return code;
+    }
+    default:
+        return failed ? -1 : 0;
+    }
+}
+
+static PySendResult
+over(Serve *self, int code, PyObject **result)
+{
+    self->state = DONE;
+    Py_CLEAR(self->inner);
+    Py_CLEAR(self->end);
+    *result = code < 0 ? NULL : Py_NewRef(Py_None);
+    return code < 0 ? PYGEN_ERROR : PYGEN_RETURN;
+}
+
+/* Send `arg` into inner, then take every step that does not wait. */
+static PySendResult
+drive(Serve *self, PyObject *arg, PyObject **result)
+{
+    for (;;) {
+        PyObject *inner = Py_NewRef(self->inner), *value = NULL;
+        PySendResult status = PyIter_Send(inner, arg, &value);
+        if (status == PYGEN_NEXT) {
+            Py_DECREF(inner);
+            *result = value;
+            return PYGEN_NEXT;
+        }
+        Py_XDECREF(value);
+        if (self->inner == inner) {
+            Py_CLEAR(self->inner);
+        }
+        Py_DECREF(inner);
+        int code = advance(self, status == PYGEN_ERROR);
+        if (code <= 0) {
+            return over(self, code, result);
+        }
+        arg = Py_None;
+    }
+}
+
+static int
+not_running(Serve *self)
+{
+    if (self->running) {
+        PyErr_SetString(PyExc_ValueError, "coroutine already executing");
+        return 0;
+    }
+    return 1;
+}
+
+static PySendResult
+serve_am_send(Serve *self, PyObject *arg, PyObject **result)
+{
+    *result = NULL;
+    if (!not_running(self)) {
+        return PYGEN_ERROR;
+    }
+    if (self->state == DONE || (self->state == FRESH && arg != Py_None)) {
+        PyErr_SetString(self->state == DONE ? PyExc_RuntimeError : PyExc_TypeError,
+                         self->state == DONE ? "cannot reuse already awaited coroutine"
+                                             : "can't send non-None value to a just-started coroutine");
+        return PYGEN_ERROR;
+    }
+    self->running = 1;
+    PySendResult status;
+    if (self->state == FRESH) {
+        PyObject *app = self->app, *scope = self->scope, *receive = self->receive, *send = self->send;
+        self->app = self->scope = self->receive = self->send = NULL;
+        int code = begin(self, app, scope, receive, send);
+        Py_DECREF(app);
+        Py_DECREF(scope);
+        Py_DECREF(receive);
+        Py_DECREF(send);
+        status = code <= 0 ? over(self, code, result) : drive(self, Py_None, result);
+    }
+    else {
+        status = drive(self, arg, result);
+    }
+    self->running = 0;
+    return status;
+}
+
+static PyObject *
+returned(PySendResult status, PyObject *value)
+{
+    if (status == PYGEN_RETURN) {
+        Py_DECREF(value); /* always None */
+        PyErr_SetNone(PyExc_StopIteration);
+        return NULL;
+    }
+    return value;
+}
+
+static PyObject *
+serve_send(Serve *self, PyObject *arg)
+{
+    PyObject *value;
+    PySendResult status = serve_am_send(self, arg, &value);
+    return returned(status, value);
+}
+
+static PyObject *
+serve_iternext(Serve *self)
+{
+    PyObject *value;
+    PySendResult status = serve_am_send(self, Py_None, &value);
+    if (status == PYGEN_RETURN) {
+        Py_DECREF(value);
+        return NULL; /* StopIteration */
+    }
+    return value;
+}
+
+/* raise the exception throw() was given, as Python's coroutine.throw() does */
+static void
+raise_thrown(PyObject *args)
+{
+    PyObject *type, *value = Py_None, *tb = NULL;
+    if (!PyArg_ParseTuple(args, "O|OO:throw", &type, &value, &tb)) {
+        return;
+    }
+    if (PyExceptionInstance_Check(type)) {
+        PyErr_SetObject((PyObject *)Py_TYPE(type), type);
+    }
+    else if (PyExceptionClass_Check(type)) {
+        PyErr_SetObject(type, value);
+    }
+    else {
+        PyErr_SetString(PyExc_TypeError, "exceptions must be classes or instances deriving from BaseException");
+    }
+}
+
+/* throw(exc): into the awaitable being driven, as `await` passes it on; raised here before
+ * the start or after the end. */
+static PyObject *
+serve_throw(Serve *self, PyObject *args)
+{
+    PyObject *result = NULL;
+    if (!not_running(self)) {
+        return NULL;
+    }
+    if (self->inner == NULL) {
+        over(self, -1, &result);
+        raise_thrown(args);
+        return NULL;
+    }
+    self->running = 1;
+    PyObject *inner = Py_NewRef(self->inner);
+    PyObject *throw = PyObject_GetAttr(inner, s_throw);
+    if (throw == NULL && PyErr_ExceptionMatches(PyExc_AttributeError)) {
+        PyErr_Clear();
+        raise_thrown(args); /* an iterator without throw(): raised at the await */
+    }
+    PyObject *value = throw == NULL ? NULL : PyObject_Call(throw, args, NULL);
+    Py_XDECREF(throw);
+    PySendResult status = PYGEN_NEXT;
+    result = value;
+    if (value == NULL) {
+        int failed = !PyErr_ExceptionMatches(PyExc_StopIteration);
+        if (!failed) {
+            PyErr_Clear();
+        }
+        if (self->inner == inner) {
+            Py_CLEAR(self->inner);
+        }
+        int code = advance(self, failed);
+        status = code <= 0 ? over(self, code, &result) : drive(self, Py_None, &result);
+    }
+    Py_DECREF(inner);
+    self->running = 0;
+    return returned(status, result);
+}
+
+static PyObject *
+serve_close(Serve *self, PyObject *unused)
+{
+    if (!not_running(self)) {
+        return NULL;
+    }
+    PyObject *inner = self->inner, *result = NULL;
+    self->inner = NULL;
+    over(self, 0, &result);
+    Py_DECREF(result);
+    if (inner == NULL) {
+        Py_RETURN_NONE;
+    }
+    self->running = 1;
+    PyObject *close = PyObject_GetAttr(inner, s_close);
+    if (close == NULL && PyErr_ExceptionMatches(PyExc_AttributeError)) {
+        PyErr_Clear();
+        close = Py_NewRef(Py_None); /* nothing to close */
+    }
+    result = close == NULL ? NULL : close == Py_None ? Py_NewRef(Py_None) : PyObject_CallNoArgs(close);
+    Py_XDECREF(close);
+    Py_DECREF(inner);
+    self->running = 0;
+    if (result == NULL) {
+        return NULL;
+    }
+    Py_DECREF(result);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+serve_await(PyObject *self)
+{
+    return Py_NewRef(self);
+}
+
+static int
+serve_traverse(Serve *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->app);
+    Py_VISIT(self->scope);
+    Py_VISIT(self->receive);
+    Py_VISIT(self->send);
+    Py_VISIT(self->inner);
+    Py_VISIT(self->end);
+    return run_traverse(&self->run, visit, arg);
+}
+
+static int
+serve_clear(Serve *self)
+{
+    Py_CLEAR(self->app);
+    Py_CLEAR(self->scope);
+    Py_CLEAR(self->receive);
+    Py_CLEAR(self->send);
+    Py_CLEAR(self->inner);
+    Py_CLEAR(self->end);
+    return run_clear(&self->run);
+}
+
+static void
+serve_dealloc(Serve *self)
+{
+    PyObject_GC_UnTrack(self);
+    serve_clear(self);
+    PyObject_GC_Del(self);
+}
+
+static PyObject *
+serve_repr(Serve *self)
+{
+    return self->run.chain != NULL ? run_repr(&self->run) : PyUnicode_FromString("<Koa.__call__ coroutine>");
+}
+
+static PyAsyncMethods serve_async = {
+    .am_await = serve_await,
+    .am_send = (sendfunc)serve_am_send,
+};
+
+static PyMethodDef serve_methods[] = {
+    {"send", (PyCFunction)serve_send, METH_O, "send(value): resume, as coroutine.send"},
+    {"throw", (PyCFunction)serve_throw, METH_VARARGS, "throw(exc): raise exc at the await, as coroutine.throw"},
+    {"close", (PyCFunction)serve_close, METH_NOARGS, "close(): stop, as coroutine.close"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject ServeType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "aiokoa._speedups.Serve",
+    .tp_basicsize = sizeof(Serve),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_vectorcall_offset = offsetof(Serve, run.vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_as_async = &serve_async,
+    .tp_iternext = (iternextfunc)serve_iternext,
+    .tp_methods = serve_methods,
+    .tp_traverse = (traverseproc)serve_traverse,
+    .tp_clear = (inquiry)serve_clear,
+    .tp_dealloc = (destructor)serve_dealloc,
+    .tp_repr = (reprfunc)serve_repr,
+    .tp_doc = "One call of an app: Koa.__call__ as a coroutine, and the next() of its first layer",
+};
+
+/* The call slot of an app class: app(scope, receive, send) */
+static PyObject *
+serve_call(PyObject *app, PyObject *args, PyObject *kwargs)
+{
+    if ((kwargs != NULL && PyDict_GET_SIZE(kwargs) != 0) || PyTuple_GET_SIZE(args) != 3) {
+        PyObject *bound = PyMethod_New(serve_python, app); /* Python says what is wrong */
+        PyObject *result = bound == NULL ? NULL : PyObject_Call(bound, args, kwargs);
+        Py_XDECREF(bound);
+        return result;
+    }
+    Serve *self = PyObject_GC_New(Serve, &ServeType);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->run.chain = NULL;
+    self->run.ctx = NULL;
+    self->run.outer = NULL;
+    self->run.index = 0;
+    self->run.vectorcall = run_vectorcall;
+    self->app = Py_NewRef(app);
+    self->scope = Py_NewRef(PyTuple_GET_ITEM(args, 0));
+    self->receive = Py_NewRef(PyTuple_GET_ITEM(args, 1));
+    self->send = Py_NewRef(PyTuple_GET_ITEM(args, 2));
+    self->inner = self->end = NULL;
+    self->state = FRESH;
+    self->running = 0;
+    PyObject_GC_Track(self);
+    return (PyObject *)self;
+}
+
+/* serve_in_c(cls, call): calling an app of cls runs call (Koa.__call__) in C, unless cls
+ * has its own __call__. Returns whether it does. */
+static PyObject *
+serve_in_c(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyType_Check(args[0]) || !PyType_HasFeature((PyTypeObject *)args[0], Py_TPFLAGS_HEAPTYPE) ||
+        !PyFunction_Check(args[1]) || app_type == NULL || !PyType_IsSubtype((PyTypeObject *)args[0], app_type)) {
+        PyErr_SetString(PyExc_TypeError, "serve_in_c(cls, Koa.__call__), once bind_serve() has run");
+        return NULL;
+    }
+    PyTypeObject *cls = (PyTypeObject *)args[0];
+    if (_PyType_Lookup(cls, s___call__) != args[1]) {
+        Py_RETURN_FALSE;
+    }
+    Py_XSETREF(serve_python, Py_NewRef(args[1]));
+    cls->tp_call = serve_call;
+    Py_RETURN_TRUE;
 }
 
 /* -- the router's tree walk ------------------------------------------------------- */
@@ -1404,6 +2092,10 @@ static PyMethodDef methods[] = {
      "bind_respond(respond, EMPTY, dumps): the Python respond() for the cases C leaves to it"},
     {"respond", respond, METH_O, "respond(ctx): the body to send once the chain has returned"},
     {"finish", finish, METH_O, "finish(ctx): the messages to send once the chain has returned"},
+    {"bind_serve", (PyCFunction)(void (*)(void))bind_serve, METH_FASTCALL,
+     "bind_serve(Koa, check_downstream, failed): the app's slots, the Python steps of its call"},
+    {"serve_in_c", (PyCFunction)(void (*)(void))serve_in_c, METH_FASTCALL,
+     "serve_in_c(cls, Koa.__call__): calling an app of cls runs Koa.__call__ in C"},
     {"bind_router", (PyCFunction)(void (*)(void))bind_router, METH_FASTCALL,
      "bind_router(Node, decode, BadParam, NO_PARAMS): read the router node's slots once"},
     {"hits", hits, METH_O, "hits(found): the matched layers with their decoded parameters"},
@@ -1440,11 +2132,19 @@ PyInit__speedups(void)
     s_groups = PyUnicode_InternFromString("groups");
     s_lower = PyUnicode_InternFromString("lower");
     empty_tuple = PyTuple_New(0);
+    s_http = PyUnicode_InternFromString("http");
+    s__compose = PyUnicode_InternFromString("_compose");
+    s__other = PyUnicode_InternFromString("_other");
+    s___call__ = PyUnicode_InternFromString("__call__");
+    s_throw = PyUnicode_InternFromString("throw");
+    s_close = PyUnicode_InternFromString("close");
     if (s_type == NULL || s_status == NULL || s_headers == NULL || s_start == NULL || s_slash == NULL ||
         s_empty == NULL || s_fullmatch == NULL || s_groups == NULL || s_lower == NULL || empty_tuple == NULL ||
         s_method == NULL || s_head == NULL || s_content_length == NULL ||
         s_body == NULL || s_end == NULL || s_content_type == NULL || s_transfer_encoding == NULL || status_ok == NULL || s_pending == NULL ||
-        s_pending_by == NULL || s_finished == NULL || PyType_Ready(&ContextFactoryType) < 0 ||
+        s_pending_by == NULL || s_finished == NULL || s_http == NULL ||
+        s__compose == NULL || s__other == NULL || s___call__ == NULL || s_throw == NULL ||
+        s_close == NULL || PyType_Ready(&ContextFactoryType) < 0 || PyType_Ready(&ServeType) < 0 ||
         PyType_Ready(&ChainType) < 0 || PyType_Ready(&RunType) < 0 || PyType_Ready(&NextType) < 0) {
         return NULL;
     }

@@ -6,13 +6,16 @@ once with `AIOKOA_PURE_PYTHON=1`.
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import inspect
 import os
 import shutil
+import sys
 import sysconfig
 import weakref
-from collections.abc import Generator
-from typing import cast
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from typing import Any, cast
 
 import pytest
 from hypothesis import given
@@ -53,6 +56,20 @@ def test_a_context_made_in_c_is_the_one_python_makes():
     assert _slots(made) == _slots(expected)
     assert made._headers is not expected._headers  # each context has its own headers
     made.user = "extension attributes work"  # type: ignore[attr-defined]
+
+
+def test_making_and_freeing_contexts_leaves_every_reference_count_as_it_was():
+    """C copies the prototype's fields in one go and adds their references per value."""
+    app = Koa()
+    scope = make_context().scope
+    make = compiled.context_maker(app.context)
+    first = make(app, scope, None, None)  # type: ignore[arg-type]
+    values = [getattr(first, name) for name in Context.__slots__ if hasattr(first, name)]
+    del first
+    before = [sys.getrefcount(value) for value in values]
+    for _ in range(1000):
+        make(app, scope, None, None)  # type: ignore[arg-type]
+    assert [sys.getrefcount(value) for value in values] == before
 
 
 def test_a_context_class_with_its_own_init_is_called_as_is():
@@ -217,3 +234,242 @@ def test_a_context_class_set_after_the_first_request_is_used():
         assert client.get("/").text == "Context"
         app.context = Custom
         assert client.get("/").text == "Custom"
+
+
+# -- Koa.__call__: calling an app runs its C twin; `Koa.__call__(app, ...)` is the Python ---
+
+
+class _Gone(Exception):
+    pass
+
+
+async def _ok(ctx: Context, next: Next) -> None:
+    ctx.body = "hello"
+
+
+async def _teapot(ctx: Context, next: Next) -> None:
+    ctx.throw(418, "short and stout")
+
+
+async def _crash(ctx: Context, next: Next) -> None:
+    raise ValueError("boom")
+
+
+async def _quiet(ctx: Context, next: Next) -> None:
+    ctx.respond = False
+    await ctx.send({"type": "http.response.start", "status": 202, "headers": []})
+    await ctx.send({"type": "http.response.body", "body": b"by hand"})
+
+
+async def _late_crash(ctx: Context, next: Next) -> None:
+    await ctx._send_start()
+    raise ValueError("after the headers")
+
+
+async def _stream(ctx: Context, next: Next) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"a"
+        yield b"b"
+
+    ctx.body = chunks()
+
+
+async def _broken_stream(ctx: Context, next: Next) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        raise ValueError("no first chunk")
+        yield b""  # pragma: no cover
+
+    ctx.body = chunks()
+
+
+async def _forgets_next(ctx: Context, next: Next) -> None:
+    next()
+
+
+async def _json_after_timer(ctx: Context, next: Next) -> None:
+    await asyncio.sleep(0)
+    ctx.body = {"id": 42}
+
+
+async def _passes(ctx: Context, next: Next) -> None:
+    await next()
+    ctx.set("X-After", "1")
+
+
+APPS = {
+    "hello": [_ok],
+    "json after a timer": [_passes, _json_after_timer],
+    "http error": [_passes, _teapot],
+    "crash": [_crash],
+    "respond=False": [_quiet],
+    "error after the headers": [_late_crash],
+    "stream": [_stream],
+    "stream failing before its first chunk": [_broken_stream],
+    "next() not awaited": [_forgets_next, _ok],
+    "nothing": [],
+}
+
+
+def _scope(kind: str = "http", method: str = "GET") -> dict[str, object]:
+    return {"type": kind, "method": method, "path": "/", "raw_path": b"/", "query_string": b"", "headers": []}
+
+
+def _outcome(call: Callable[..., Awaitable[None]], middleware: list[Any], method: str, failing: str) -> object:
+    """What one call sends, the `error` events it emits, and what it raises."""
+    app = Koa(env="production")
+    app.silent = True
+    for fn in middleware:
+        app.use(fn)
+    errors: list[str] = []
+    app.on("error", lambda err, ctx: errors.append(f"{err!r} handling {sys.exc_info()[1]!r}"))
+    sent: list[object] = []
+
+    async def receive() -> dict[str, object]:
+        await asyncio.sleep(0)
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == failing:
+            raise _Gone(failing)
+        sent.append(message)
+
+    async def run() -> str | None:
+        try:
+            await call(app, _scope(method=method), receive, send)
+        except Exception as err:
+            return repr(err)
+        return None
+
+    raised = asyncio.run(run())
+    return sent, errors, raised
+
+
+@pytest.mark.parametrize("name", APPS)
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+@pytest.mark.parametrize("failing", ["", "http.response.start", "http.response.body"])
+def test_calling_an_app_does_what_the_python_method_does(name: str, method: str, failing: str) -> None:
+    def in_c(app: Koa, *args: Any) -> Awaitable[None]:
+        return app(*args)
+
+    python = _outcome(Koa.__call__, APPS[name], method, failing)
+    assert _outcome(in_c, APPS[name], method, failing) == python
+
+
+def test_the_c_twin_is_what_calling_an_app_runs():
+    class Plain(Koa):
+        pass
+
+    class Own(Koa):
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            await super().__call__(scope, receive, send)
+
+    twin = "Koa.__call__" if speedups is None else "Serve"
+    for app, expected in ((Koa(), twin), (Plain(), twin), (Own(), "Own.__call__")):
+        running = app(_scope(), None, None)  # type: ignore[arg-type]
+        assert getattr(running, "__qualname__", type(running).__name__).endswith(expected), app
+        running.close()
+        # what servers inspect: uvicorn tells an ASGI 3 app by its coroutine __call__
+        assert inspect.iscoroutinefunction(app.__call__) and asyncio.iscoroutinefunction(app.__call__)
+
+
+def test_a_call_is_a_coroutine_to_asyncio_and_takes_keywords():
+    app = Koa().use(_ok)
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    running = app(scope=_scope(), receive=None, send=send)  # type: ignore[arg-type]
+    assert asyncio.iscoroutine(running) and inspect.isawaitable(running)
+    asyncio.run(running)
+    assert sent[-1]["body"] == b"hello"
+    with pytest.raises(TypeError):
+        app(_scope())  # type: ignore[call-arg, unused-coroutine]
+
+
+def _coroutine_protocol(call: Callable[..., Any]) -> list[str]:
+    """The coroutine protocol's edges, as Python's own coroutines behave at them."""
+    seen: list[str] = []
+
+    async def waits(ctx: Context, next: Next) -> None:
+        try:
+            await _Never()
+        except _Gone:
+            seen.append("thrown in")
+            ctx.body = "recovered"
+        finally:
+            seen.append("finally")
+
+    app = Koa().use(waits)
+    sent: list[object] = []
+
+    async def send(message: object) -> None:
+        sent.append(message)
+
+    def attempt(fn: Callable[[], object]) -> None:
+        try:
+            seen.append(f"-> {fn()!r}")
+        except BaseException as err:
+            seen.append(f"!! {type(err).__name__}")
+
+    fresh = call(app, _scope(), None, send)
+    attempt(lambda: fresh.send(1))  # a just-started coroutine takes only None
+    attempt(lambda: fresh.send(None))  # and is over once it failed
+    thrown = call(app, _scope(), None, send)
+    attempt(lambda: thrown.throw(_Gone("before the start")))
+    attempt(lambda: thrown.send(None))
+    recovering = call(app, _scope(), None, send)
+    attempt(lambda: recovering.send(None))  # suspended in the middleware
+    attempt(lambda: recovering.throw(_Gone("at the await")))  # caught there: the response goes out
+    attempt(lambda: recovering.send(None))
+    seen.append(repr([m["type"] for m in sent]))  # type: ignore[index]
+    closing = call(app, _scope(), None, send)
+    attempt(lambda: closing.send(None))
+    attempt(closing.close)  # the middleware's finally runs
+    attempt(closing.close)
+    attempt(lambda: closing.send(None))
+    fresh.close()  # left suspended above
+    seen.append("end")
+    return seen
+
+
+def test_a_call_follows_the_coroutine_protocol_as_python_does():
+    def in_c(app: Koa, *args: Any) -> Any:
+        return app(*args)
+
+    python = _coroutine_protocol(Koa.__call__)
+    assert "-> None" in python and "thrown in" in python and "finally" in python
+    assert _coroutine_protocol(in_c) == python
+
+
+def test_a_call_left_suspended_is_collected():
+    """The running call is the next() of its first layer, which the suspended middleware
+    holds: a cycle only the garbage collector frees."""
+    made: list[weakref.ref[Context]] = []
+
+    async def stuck(ctx: Context, next: Next) -> None:
+        made.append(weakref.ref(ctx))
+        await next()
+
+    async def waits(ctx: Context, next: Next) -> None:
+        await _Never()
+
+    running = Koa().use(stuck).use(waits)(_scope(), None, None)  # type: ignore[arg-type]
+    running.send(None)
+    del running
+    gc.collect()
+    assert made and made[0]() is None
+
+
+def test_the_c_twin_refuses_calls_it_cannot_make():
+    if speedups is None:
+        return
+    for cls in (int, type("NotAnApp", (), {})):
+        with pytest.raises(TypeError):
+            speedups.serve_in_c(cls, Koa.__call__)
+
+    class Own(Koa):
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            pass
+
+    assert speedups.serve_in_c(Own, Koa.__call__) is False

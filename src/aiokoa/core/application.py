@@ -18,13 +18,13 @@ from typing import Any, Self, TypeVar, overload
 
 from ..tracing import Tracer, tracer_for
 from ..types import ASGIApp, Receive, Scope, Send
-from .compiled import ContextMaker, context_maker, finish
+from .compiled import ContextMaker, bind_app, context_maker, finish, serve_in_c
 from .compose import Step, adapt, chain, check_arity, check_downstream
 from .context import Context
 from .errorpage import ErrorFormatter
 from .proxy import TrustedProxies
 from .request import Request
-from .respond import error_body, messages
+from .respond import failed
 from .response import Response
 
 Listener = Callable[..., Any]
@@ -111,6 +111,8 @@ class Koa(EventEmitter):
     `keep_headers_on_error`, `error_formatter` (see `core/errorpage.py`), and `trace` and
     `server_timing` (see `aiokoa.trace`; off, they cost nothing per request).
     """
+
+    __slots__ = ("_make_context", "_step")  # read per request, in C by their offsets; apps keep a __dict__
 
     def __init__(
         self,
@@ -228,8 +230,13 @@ class Koa(EventEmitter):
         storage = self.ctx_storage
         return None if storage is None else storage.get(None)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        serve_in_c(cls, Koa.__call__)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # Hot path: one context, the precomposed chain, one check, respond.
+        # Hot path: one context, the precomposed chain, one check, respond. With the C
+        # extension, calling an app runs this method's twin in C (see `serve_in_c`).
         if scope["type"] != "http":
             return await self._other(scope, receive, send)
         step = self._step or self._compose()
@@ -244,11 +251,9 @@ class Koa(EventEmitter):
                     await out  # type: ignore[misc]  # a stream sends itself
                 return
         except Exception as err:
-            ctx._finished = True
-            body = error_body(ctx, err)
-            if body is None:
+            out = failed(ctx, err)
+            if out is None:
                 return
-            out = messages(ctx, body)
         # A complete body: two messages, sent here rather than in one more coroutine.
         start, end = out
         send = ctx._send  # which the trace may have wrapped
@@ -302,6 +307,7 @@ class Koa(EventEmitter):
 
 
 Application = Koa
+bind_app(Koa)
 
 
 def _storing(context: type[Context], storage: ContextVar[Context | None]) -> type[Context]:

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeAlias
 
 from . import respond as respond_module
+from .compose import check_downstream
 from .context import Context
 from .extension import speedups
 from .jsonbody import dumps
@@ -35,6 +36,22 @@ finish: Callable[[Context], tuple[Message | None, Message] | Awaitable[None] | N
     respond_module.finish if speedups is None else speedups.finish
 )
 """`respond.finish`: in C for GET-like requests with a str, bytes, dict or list body."""
+
+
+def bind_app(koa: type[Koa]) -> None:
+    """Calling a `koa` app runs the C twin of `koa.__call__`; so does calling an app of a
+    subclass that keeps that `__call__` (`serve_in_c`). Only the class's call slot changes:
+    `app.__call__` stays the Python method, which servers inspect (uvicorn tells ASGI 3
+    apps by it) and subclasses extend."""
+    if speedups is not None:
+        speedups.bind_serve(koa, check_downstream, respond_module.failed)
+        speedups.serve_in_c(koa, koa.__call__)
+
+
+def serve_in_c(cls: type[Koa], call: Callable[..., Awaitable[None]]) -> None:
+    """A subclass of the bound app class: its calls run in C too, unless it has its own `__call__`."""
+    if speedups is not None:
+        speedups.serve_in_c(cls, call)
 
 
 def context_maker(cls: type[Context]) -> ContextMaker:

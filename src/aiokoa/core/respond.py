@@ -104,14 +104,15 @@ def _status_body(ctx: Context) -> str:
     return text
 
 
-def error_body(ctx: Context, err: Exception) -> bytes | None:
-    """The error response's body (`ctx.onerror` has rewritten the response), or None when
-    the headers are already out: the response is then left unfinished, which makes the
+def failed(ctx: Context, err: Exception) -> tuple[Message | None, Message] | None:
+    """The error response's messages, once `ctx.onerror` has rewritten the response; None
+    when the headers are already out: the response is then left unfinished, which makes the
     server abort it rather than present a truncated body as complete."""
+    ctx._finished = True
     ctx.onerror(err)
     if ctx._header_sent or ctx._ended:
         return None
-    return b"" if ctx.method == "HEAD" else ctx._body.encode()
+    return messages(ctx, b"" if ctx.method == "HEAD" else ctx._body.encode())
 
 
 async def _chunks(body: Any) -> AsyncGenerator[bytes, None]:
