@@ -3,7 +3,8 @@
 Every server runs under ``taskset -c 0`` and wrk under ``taskset -c 1``, so the
 load generator never steals the server's core. All servers for one scenario are
 started together on their own ports and then loaded one at a time, round-robin,
-so each run of each target sees the same machine conditions. Server CPU time is
+so each run of each target sees the same machine conditions; every round starts
+them afresh, so each figure is a median over processes. Server CPU time is
 read from ``/proc/<pid>/stat`` (the server and any worker it forked), which tells
 what each request costs independently of how fast wrk could drive it.
 """
@@ -320,25 +321,31 @@ def _warm_up(servers: list[Server], case: Case, settings: Settings, workdir: Pat
         p.wait(timeout=settings.warmup_s + 30)
 
 
-def run_case(case: Case, targets: list[Target], settings: Settings, workdir: Path) -> list[NetMeasurement]:
-    """Check then load every target on one case, interleaved round by round."""
-    servers = _start_all(targets, case.app.key, workdir)
-    results = [
-        NetMeasurement(s.target.name, s.target.framework, s.target.server, case.label, case.scenario) for s in servers
-    ]
-    try:
-        for s in servers:
-            status, headers, body = fetch(s.port, case)
-            check_response(s.target.name, case, status, headers, body)
-        if settings.warmup_s > 0 and settings.warmup_together:
-            _warm_up(servers, case, settings, workdir)
-            for s in servers:  # a shared second is too little for V8's JIT: Node gets its own
-                if s.target.server in JIT_SERVERS:
-                    run_wrk(s.port, case, settings.warmup_s, settings.connections, workdir)
-        elif settings.warmup_s > 0:
-            for s in servers:  # one at a time: each gets the whole core, as Node's JIT needs
+def _warm_up_all(servers: list[Server], case: Case, settings: Settings, workdir: Path) -> None:
+    if settings.warmup_s > 0 and settings.warmup_together:
+        _warm_up(servers, case, settings, workdir)
+        for s in servers:  # a shared second is too little for V8's JIT: Node gets its own
+            if s.target.server in JIT_SERVERS:
                 run_wrk(s.port, case, settings.warmup_s, settings.connections, workdir)
-        for round_no in range(settings.rounds):
+    elif settings.warmup_s > 0:
+        for s in servers:  # one at a time: each gets the whole core, as Node's JIT needs
+            run_wrk(s.port, case, settings.warmup_s, settings.connections, workdir)
+
+
+def run_case(case: Case, targets: list[Target], settings: Settings, workdir: Path) -> list[NetMeasurement]:
+    """Check then load every target on one case, interleaved round by round.
+
+    Each round starts fresh server processes: a process's own luck (its hash seed, its
+    memory layout) moves a figure by a few percent and lasts as long as the process, so
+    the median is taken over as many processes as rounds, not over runs of one."""
+    results = [NetMeasurement(t.name, t.framework, t.server, case.label, case.scenario) for t in targets]
+    for round_no in range(settings.rounds):
+        servers = _start_all(targets, case.app.key, workdir)
+        try:
+            for s in servers:
+                status, headers, body = fetch(s.port, case)
+                check_response(s.target.name, case, status, headers, body)
+            _warm_up_all(servers, case, settings, workdir)
             shift = round_no % len(servers)
             for i in list(range(shift, len(servers))) + list(range(shift)):
                 s, m = servers[i], results[i]
@@ -352,9 +359,9 @@ def run_case(case: Case, targets: list[Target], settings: Settings, workdir: Pat
                 m.cpu_us.append(used / max(w.requests, 1) * 1e6)
                 if w.errors and "timeout 0" not in w.errors:
                     print(f"    note: {s.target.name}: {w.errors}")
-    finally:
-        for s in servers:
-            s.stop()
+        finally:
+            for s in servers:
+                s.stop()
     for m in results:
         print(
             f"  {case.label:<8} {m.target:<30} {m.median('rps'):>10,.0f} req/s  p50 {m.median('p50_ms'):6.2f} ms"

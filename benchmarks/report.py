@@ -423,7 +423,7 @@ def write(
         ]
     if net:
         lines += [
-            "## Network (wrk on 127.0.0.1; server on core 0, wrk on core 1; median of runs)",
+            "## Network (wrk on 127.0.0.1; server on core 0, wrk on core 1; median of rounds, each with fresh servers)",
             "",
             *_net_table(net),
             "",
