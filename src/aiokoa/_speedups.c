@@ -628,6 +628,16 @@ static PyTypeObject RunType = {
     .tp_doc = "One request's pass through a chain, and the next() of its first layer",
 };
 
+/* Layer 0's awaitable, with `run` (its ctx and outer set) as its next(). */
+static PyObject *
+run_first(Run *run, Chain *chain)
+{
+    run->chain = (Chain *)Py_NewRef(chain);
+    run->index = 0;
+    PyObject *call[2] = {run->ctx, (PyObject *)run};
+    return PyObject_Vectorcall(PyTuple_GET_ITEM(chain->fns, 0), call, 2, NULL);
+}
+
 /* chain(ctx, outer): compose's `start`: layer 0's awaitable. */
 static PyObject *
 chain_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
@@ -645,14 +655,11 @@ chain_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject 
     if (run == NULL) {
         return NULL;
     }
-    run->chain = (Chain *)Py_NewRef(chain);
     run->ctx = Py_NewRef(ctx);
     run->outer = Py_NewRef(outer);
-    run->index = 0;
     run->vectorcall = run_vectorcall;
     PyObject_GC_Track(run);
-    PyObject *call[2] = {ctx, (PyObject *)run};
-    PyObject *awaitable = PyObject_Vectorcall(PyTuple_GET_ITEM(chain->fns, 0), call, 2, NULL);
+    PyObject *awaitable = run_first(run, chain);
     Py_DECREF(run);
     return awaitable;
 }
@@ -1258,14 +1265,11 @@ begin(Serve *self, PyObject *app, PyObject *scope, PyObject *receive, PyObject *
         return -1;
     }
     self->run.ctx = ctx;
+    self->run.outer = Py_NewRef(Py_None);
     self->state = CHAIN;
     PyObject *awaitable;
     if (Py_IS_TYPE(step, &ChainType) && PyTuple_GET_SIZE(((Chain *)step)->fns) > 0) {
-        Chain *chain = (Chain *)step;
-        self->run.chain = (Chain *)Py_NewRef(chain); /* as chain_vectorcall, with this as the Run */
-        self->run.outer = Py_NewRef(Py_None);
-        PyObject *call[2] = {ctx, (PyObject *)self};
-        awaitable = PyObject_Vectorcall(PyTuple_GET_ITEM(chain->fns, 0), call, 2, NULL);
+        awaitable = run_first(&self->run, (Chain *)step); /* as chain_vectorcall, with this as the Run */
     }
     else {
         PyObject *call[2] = {ctx, Py_None};

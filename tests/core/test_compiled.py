@@ -310,6 +310,11 @@ APPS = {
 }
 
 
+def _in_c(app: Koa, *args: Any) -> Any:
+    """Calling the app: its class's call slot (C where built); `Koa.__call__` is the Python."""
+    return app(*args)
+
+
 def _scope(kind: str = "http", method: str = "GET") -> dict[str, object]:
     return {"type": kind, "method": method, "path": "/", "raw_path": b"/", "query_string": b"", "headers": []}
 
@@ -348,11 +353,8 @@ def _outcome(call: Callable[..., Awaitable[None]], middleware: list[Any], method
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
 @pytest.mark.parametrize("failing", ["", "http.response.start", "http.response.body"])
 def test_calling_an_app_does_what_the_python_method_does(name: str, method: str, failing: str) -> None:
-    def in_c(app: Koa, *args: Any) -> Awaitable[None]:
-        return app(*args)
-
     python = _outcome(Koa.__call__, APPS[name], method, failing)
-    assert _outcome(in_c, APPS[name], method, failing) == python
+    assert _outcome(_in_c, APPS[name], method, failing) == python
 
 
 def test_the_c_twin_is_what_calling_an_app_runs():
@@ -434,12 +436,9 @@ def _coroutine_protocol(call: Callable[..., Any]) -> list[str]:
 
 
 def test_a_call_follows_the_coroutine_protocol_as_python_does():
-    def in_c(app: Koa, *args: Any) -> Any:
-        return app(*args)
-
     python = _coroutine_protocol(Koa.__call__)
     assert "-> None" in python and "thrown in" in python and "finally" in python
-    assert _coroutine_protocol(in_c) == python
+    assert _coroutine_protocol(_in_c) == python
 
 
 def test_a_call_left_suspended_is_collected():

@@ -45,7 +45,7 @@ def bind_app(koa: type[Koa]) -> None:
     apps by it) and subclasses extend."""
     if speedups is not None:
         speedups.bind_serve(koa, check_downstream, respond_module.failed)
-        speedups.serve_in_c(koa, koa.__call__)
+        serve_in_c(koa, koa.__call__)
 
 
 def serve_in_c(cls: type[Koa], call: Callable[..., Awaitable[None]]) -> None:
