@@ -472,3 +472,170 @@ def test_the_c_twin_refuses_calls_it_cannot_make():
             pass
 
     assert speedups.serve_in_c(Own, Koa.__call__) is False
+
+
+# -- contexts made again: a finished context nothing holds is reset and reused (C only) --
+
+
+def _pooled(app: Koa) -> int:
+    """How many finished contexts the app keeps to make again: none in pure Python."""
+    return 0 if speedups is None else cast(Any, app._make_context).pooled
+
+
+def _serve(app: Koa, times: int = 1, path: str = "/") -> list[dict[str, Any]]:
+    """Call the app `times` times in one event loop; the messages each call sent."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def main() -> None:
+        for _ in range(times):
+            await _in_c(app, {**_scope(), "path": path, "raw_path": path.encode()}, receive, send)
+
+    asyncio.run(main())
+    return sent
+
+
+def test_a_finished_context_is_made_again_as_new() -> None:
+    seen: list[tuple[int, dict[str, object], dict[str, object]]] = []
+    app = Koa()
+
+    @app.use
+    async def record(ctx: Context, next: Next) -> None:
+        fresh = Context(ctx.app, ctx.scope, ctx.receive, ctx._send)
+        now = {name: dict(value) if isinstance(value, dict) else value for name, value in _slots(ctx).items()}
+        seen.append((id(ctx), now, _slots(fresh)))  # not ctx itself: a context still held is not reused
+        await next()
+
+    @app.use
+    async def use_everything(ctx: Context, next: Next) -> None:
+        ctx.state["user"] = "ann"
+        ctx.set("X-Kept", "no")
+        ctx.keep_on_error("x-kept")
+        ctx.cookies.set("sid", "1")
+        _ = (ctx.request, ctx.response, ctx.query, ctx.path, ctx.ip, ctx.accepts("json"), ctx.params)
+        ctx.status = 201
+        ctx.body = {"ok": True}
+
+    sent = _serve(app, times=3)
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [201, 201, 201]
+    for _, fields, fresh in seen:
+        assert fields == fresh
+    if speedups is not None:
+        assert seen[0][0] == seen[1][0] == seen[2][0]  # one context, reset each time
+        assert _pooled(app) == 1
+
+
+def test_a_context_something_still_holds_is_left_as_it_was() -> None:
+    kept: list[Context] = []
+    headers: list[dict[str, Any]] = []
+    app = Koa()
+
+    @app.use
+    async def keep(ctx: Context, next: Next) -> None:
+        ctx.state["n"] = len(kept)
+        ctx.set("X-N", str(len(kept)))
+        ctx.body = f"request {len(kept)}"
+        if ctx.path == "/keep":
+            kept.append(ctx)
+        if ctx.path == "/headers":
+            headers.append(ctx.response.headers)
+
+    _serve(app, path="/keep")
+    _serve(app, path="/headers")
+    _serve(app, times=2)
+    assert kept[0].state == {"n": 0} and kept[0].body == "request 0" and kept[0].response.get("X-N") == "0"
+    assert headers[0]["x-n"] == "1" and headers[0]["content-type"] == "text/plain; charset=utf-8"
+    assert kept[0].app is app and kept[0].scope["path"] == "/keep"
+
+
+def test_a_context_given_attributes_a_weak_reference_or_a_finalizer_is_freed() -> None:
+    refs: list[weakref.ref[Context]] = []
+    attributes: list[bool] = []
+    app = Koa()
+
+    @app.use
+    async def mark(ctx: Context, next: Next) -> None:
+        attributes.append(hasattr(ctx, "user"))
+        if ctx.path == "/attribute":
+            ctx.user = "ann"  # type: ignore[attr-defined]
+        if ctx.path == "/weak":
+            refs.append(weakref.ref(ctx))
+        ctx.body = "ok"
+
+    _serve(app, path="/attribute")
+    assert _pooled(app) == 0
+    _serve(app, path="/weak")
+    assert refs[0]() is None and _pooled(app) == 0
+    _serve(app)
+    assert attributes == [False, False, False]
+    finalized: list[str] = []
+    app.context.__del__ = lambda self: finalized.append(self.path)  # type: ignore[attr-defined]
+    try:
+        _serve(app, path="/finalized")
+    finally:
+        del app.context.__del__  # type: ignore[attr-defined]
+    gc.collect()
+    assert "/finalized" in finalized
+
+
+def test_contexts_in_use_at_once_are_distinct_and_few_are_kept() -> None:
+    many = 40
+    live: list[int] = []
+    app = Koa()
+
+    @app.use
+    async def wait(ctx: Context, next: Next) -> None:
+        live.append(id(ctx))
+        await asyncio.sleep(0.01)
+        ctx.body = "ok"
+
+    async def main() -> None:
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request"}
+
+        async def send(message: dict[str, Any]) -> None:
+            pass
+
+        await asyncio.gather(*(_in_c(app, _scope(), receive, send) for _ in range(many)))
+
+    asyncio.run(main())
+    asyncio.run(main())
+    assert len(set(live[:many])) == many and len(set(live[many:])) == many
+    assert _pooled(app) == (0 if speedups is None else 16)
+
+
+def test_requests_leave_every_reference_count_as_it_was() -> None:
+    """Resetting a context drops the values a request set and takes the image's again."""
+    app = Koa()
+
+    @app.use
+    async def ok(ctx: Context, next: Next) -> None:
+        ctx.status = 202
+        ctx.body = "ok"
+
+    first = compiled.context_maker(app.context)(app, _scope(), None, None)  # type: ignore[arg-type]
+    values = [getattr(first, name) for name in Context.__slots__ if hasattr(first, name)]
+    values = [value for value in values if value not in (None, True, False)]  # also used by asyncio itself
+    del first
+
+    async def main() -> list[int]:
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request"}
+
+        async def send(message: dict[str, Any]) -> None:
+            pass
+
+        counts: list[int] = []
+        for round_no in range(3):
+            for _ in range(300):
+                await _in_c(app, _scope(), receive, send)
+            counts.append(sum(sys.getrefcount(value) for value in values))
+        return counts
+
+    counts = asyncio.run(main())
+    assert counts[1] == counts[2], counts

@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, TypeAlias
 from . import respond as respond_module
 from .compose import check_downstream
 from .context import Context
+from .cookies import Cookies
 from .extension import speedups
 from .jsonbody import dumps
-from .response import _encoded_names
+from .request import Request
+from .response import Response, _encoded_names
 from .statuses import EMPTY
 
 if TYPE_CHECKING:
@@ -30,6 +32,8 @@ if speedups is not None:
     Context.__init__(_prototype, None, None, None, None)  # type: ignore[arg-type]
     speedups.bind(Context, _prototype, _encoded_names)
     del _prototype
+    # A finished context is reset and made again when only its own views still refer to it.
+    speedups.bind_views((("_request", Request, "ctx"), ("_response", Response, "ctx"), ("_cookies", Cookies, "_ctx")))
     speedups.bind_respond(respond_module.respond, EMPTY, dumps)
 
 finish: Callable[[Context], tuple[Message | None, Message] | Awaitable[None] | None] = (
