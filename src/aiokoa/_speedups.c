@@ -69,21 +69,6 @@ named_offset(PyTypeObject *type, const char *name, Py_ssize_t *offset)
     return result;
 }
 
-static void
-clear_image(void)
-{
-    for (Py_ssize_t i = 0; i < share_count; i++) {
-        Py_DECREF(shares[i].value);
-    }
-    PyMem_Free(image);
-    PyMem_Free(shares);
-    PyMem_Free(fresh_dicts);
-    image = NULL;
-    shares = NULL;
-    fresh_dicts = NULL;
-    image_count = share_count = fresh_count = 0;
-}
-
 static PyTypeObject *context_seen = NULL; /* the last class that passed: each app has its own */
 
 static int
@@ -101,13 +86,18 @@ is_context(PyObject *ctx)
 }
 
 /* bind(Context, prototype, encoded_names): learn the slots' offsets, and take each new
- * context's field values from a prototype made by the real `Context.__init__`. */
+ * context's field values from a prototype made by the real `Context.__init__`. Once: the
+ * contexts already made (and those kept to be made again) have this image's layout. */
 static PyObject *
 bind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs != 3 || !PyType_Check(args[0]) || !PyObject_TypeCheck(args[1], (PyTypeObject *)args[0]) ||
         !PyDict_CheckExact(args[2])) {
         PyErr_SetString(PyExc_TypeError, "bind(Context, prototype, encoded_names)");
+        return NULL;
+    }
+    if (context_type != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "bind() runs once");
         return NULL;
     }
     PyTypeObject *type = (PyTypeObject *)args[0];
@@ -174,7 +164,6 @@ bind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         named_offset(type, "_message", &off_message) < 0) {
         goto error;
     }
-    clear_image();
     image = values;
     image_start = count ? first : 0;
     image_count = count;
@@ -184,8 +173,8 @@ bind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     fresh_count = dict_count;
     PyMem_Free(offsets);
     Py_DECREF(names);
-    Py_XSETREF(context_type, (PyTypeObject *)Py_NewRef(type));
-    Py_XSETREF(encoded_names, Py_NewRef(args[2]));
+    context_type = (PyTypeObject *)Py_NewRef(type);
+    encoded_names = Py_NewRef(args[2]);
     Py_RETURN_NONE;
 
 error:
@@ -218,7 +207,6 @@ typedef struct {
     PyTypeObject *cls;
     vectorcallfunc vectorcall;
     int reusable;          /* cls's instances hold nothing outside the image's fields */
-    PyObject **pool_image; /* the image the pooled contexts were reset to */
     Py_ssize_t pooled;
     PyObject *pool[POOL_SIZE];
 } ContextFactory;
@@ -246,7 +234,8 @@ bind_views(PyObject *module, PyObject *specs)
     Py_ssize_t count = PySequence_Fast_GET_SIZE(items), done = 0;
     if (context_type == NULL || count > VIEWS) {
         PyErr_SetString(PyExc_TypeError, "bind_views() takes up to 4 views, once bind() has run");
-        count = -1;
+        Py_DECREF(items);
+        return NULL;
     }
     for (; done < count; done++) {
         PyObject *spec = PySequence_Fast_GET_ITEM(items, done), *field, *back;
@@ -302,7 +291,7 @@ factory_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObjec
         return NULL;
     }
     PyObject *ctx;
-    if (factory->pooled > 0 && factory->pool_image == image) {
+    if (factory->pooled > 0) {
         ctx = factory->pool[--factory->pooled]; /* hot path: reset when it was released */
     }
     else {
@@ -327,6 +316,18 @@ factory_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObjec
     return ctx;
 }
 
+/* Whether cls's instances keep their dict before the object, where CPython 3.11 puts it
+ * (and its values) for a class without __slots__; later versions are not looked into. */
+static int
+dict_before(PyTypeObject *cls)
+{
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+    return PyType_HasFeature(cls, Py_TPFLAGS_MANAGED_DICT);
+#else
+    return 0;
+#endif
+}
+
 /* Whether cls's instances are the image's fields and nothing else, besides an instance
  * dict and a weakref list that release() can see are empty. */
 static int
@@ -340,10 +341,8 @@ plain_layout(PyTypeObject *cls)
     if (PyType_HasFeature(cls, Py_TPFLAGS_MANAGED_DICT | Py_TPFLAGS_MANAGED_WEAKREF)) {
         return 0; /* their layout is CPython's own business from 3.12 on */
     }
-#elif PY_VERSION_HEX >= 0x030B0000
-    if (!PyType_HasFeature(cls, Py_TPFLAGS_MANAGED_DICT))
 #endif
-    {
+    if (!dict_before(cls)) {
         if (cls->tp_dictoffset != 0 && (cls->tp_dictoffset < end || cls->tp_dictoffset >= cls->tp_basicsize)) {
             return 0;
         }
@@ -369,11 +368,9 @@ idle(ContextFactory *factory, PyObject *ctx)
     if (cls->tp_weaklistoffset != 0 && SLOT(ctx, cls->tp_weaklistoffset) != NULL) {
         return 0;
     }
-#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
-    if (PyType_HasFeature(cls, Py_TPFLAGS_MANAGED_DICT)) { /* 3.11: the dict and its values precede the object */
+    if (dict_before(cls)) { /* the dict, then its values, precede the object */
         return ((PyObject **)ctx)[-3] == NULL && ((PyObject **)ctx)[-4] == NULL;
     }
-#endif
     return cls->tp_dictoffset == 0 || SLOT(ctx, cls->tp_dictoffset) == NULL;
 }
 
@@ -384,12 +381,6 @@ release(ContextFactory *factory, PyObject *ctx)
     if (!idle(factory, ctx)) {
         Py_DECREF(ctx);
         return;
-    }
-    if (factory->pool_image != image) { /* bind() ran again: the pooled ones are stale */
-        while (factory->pooled > 0) {
-            Py_DECREF(factory->pool[--factory->pooled]);
-        }
-        factory->pool_image = image;
     }
     /* Hot path: the image copied over the fields, whose old values are dropped after; the
      * fresh dicts are kept, emptied, when nothing else has them. */
@@ -414,7 +405,7 @@ release(ContextFactory *factory, PyObject *ctx)
     for (Py_ssize_t i = 0; i < image_count; i++) {
         Py_XDECREF(old[i]);
     }
-    if (ctx != NULL && Py_REFCNT(ctx) == 1 && factory->pooled < POOL_SIZE && factory->pool_image == image) {
+    if (ctx != NULL && Py_REFCNT(ctx) == 1 && factory->pooled < POOL_SIZE) {
         factory->pool[factory->pooled++] = ctx;
     }
     else {
@@ -440,7 +431,6 @@ factory_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->cls = (PyTypeObject *)Py_NewRef(cls);
     self->vectorcall = factory_vectorcall;
     self->reusable = plain_layout((PyTypeObject *)cls);
-    self->pool_image = image;
     self->pooled = 0;
     return (PyObject *)self;
 }

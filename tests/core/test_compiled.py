@@ -94,6 +94,8 @@ def test_the_factory_takes_only_contexts():
         factory(None, None)
     with pytest.raises(TypeError):
         speedups.finish(object())
+    with pytest.raises(RuntimeError):  # once: contexts already made have the first image's layout
+        speedups.bind(Context, Context(Koa(), {}, None, None), {})  # type: ignore[arg-type]
 
 
 class Text(str):
@@ -482,8 +484,9 @@ def _pooled(app: Koa) -> int:
     return 0 if speedups is None else cast(Any, app._make_context).pooled
 
 
-def _serve(app: Koa, times: int = 1, path: str = "/") -> list[dict[str, Any]]:
-    """Call the app `times` times in one event loop; the messages each call sent."""
+def _serve(app: Koa, times: int = 1, path: str = "/", together: bool = False) -> list[dict[str, Any]]:
+    """Call the app `times` times in one event loop, one after the other or all at once;
+    the messages the calls sent."""
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
@@ -492,9 +495,14 @@ def _serve(app: Koa, times: int = 1, path: str = "/") -> list[dict[str, Any]]:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
+    def call() -> Awaitable[None]:
+        return cast(Awaitable[None], _in_c(app, {**_scope(), "path": path, "raw_path": path.encode()}, receive, send))
+
     async def main() -> None:
-        for _ in range(times):
-            await _in_c(app, {**_scope(), "path": path, "raw_path": path.encode()}, receive, send)
+        if together:
+            await asyncio.gather(*(call() for _ in range(times)))
+        for _ in range(0 if together else times):
+            await call()
 
     asyncio.run(main())
     return sent
@@ -594,17 +602,8 @@ def test_contexts_in_use_at_once_are_distinct_and_few_are_kept() -> None:
         await asyncio.sleep(0.01)
         ctx.body = "ok"
 
-    async def main() -> None:
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request"}
-
-        async def send(message: dict[str, Any]) -> None:
-            pass
-
-        await asyncio.gather(*(_in_c(app, _scope(), receive, send) for _ in range(many)))
-
-    asyncio.run(main())
-    asyncio.run(main())
+    _serve(app, times=many, together=True)
+    _serve(app, times=many, together=True)
     assert len(set(live[:many])) == many and len(set(live[many:])) == many
     assert _pooled(app) == (0 if speedups is None else 16)
 
@@ -623,19 +622,8 @@ def test_requests_leave_every_reference_count_as_it_was() -> None:
     values = [value for value in values if value not in (None, True, False)]  # also used by asyncio itself
     del first
 
-    async def main() -> list[int]:
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request"}
-
-        async def send(message: dict[str, Any]) -> None:
-            pass
-
-        counts: list[int] = []
-        for round_no in range(3):
-            for _ in range(300):
-                await _in_c(app, _scope(), receive, send)
-            counts.append(sum(sys.getrefcount(value) for value in values))
-        return counts
-
-    counts = asyncio.run(main())
+    counts = []
+    for _ in range(3):
+        _serve(app, times=300)
+        counts.append(sum(sys.getrefcount(value) for value in values))
     assert counts[1] == counts[2], counts
