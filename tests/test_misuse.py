@@ -320,7 +320,7 @@ def test_use_rejects_what_cannot_run() -> None:
         f"Fix: take `ctx`, and `next` second to run what follows it: `async def mw(ctx, next)`. {SEE_ORDER}"
     )
     with pytest.raises(TypeError) as called:
-        Koa().use(downstream(None, None))  # type: ignore[arg-type]
+        Koa().use(downstream(None, None))  # type: ignore[arg-type, call-overload]
     assert str(called.value) == (
         f"{where(downstream)} was called: use() got the coroutine downstream(...).\n"
         f"Fix: pass the function, `use(downstream)`. {SEE_ORDER}"
