@@ -75,7 +75,8 @@ class _Compiled:
 
 
 class _BoundVerb:
-    """`router.get(...)`: register a route, or return a decorator when given no middleware."""
+    """`router.get(...)`: register a route (a `Registration`), or return a decorator when
+    given no middleware."""
 
     __slots__ = ("_methods", "_router", "_verb")
 
@@ -133,7 +134,8 @@ class Registration:
         return fn
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.router, name)
+        # Read without falling back here, so a half-made copy cannot recurse.
+        return getattr(object.__getattribute__(self, "router"), name)
 
     def __repr__(self) -> str:
         return f"<Registration on {self.router!r}>"
