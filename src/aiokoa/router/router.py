@@ -75,8 +75,7 @@ class _Compiled:
 
 
 class _BoundVerb:
-    """`router.get(...)`: register a route (a `Registration`), or return a decorator when
-    given no middleware."""
+    """`router.get(...)`: register a route; given no middleware, the function it decorates."""
 
     __slots__ = ("_methods", "_router", "_verb")
 
@@ -85,12 +84,8 @@ class _BoundVerb:
         self._verb = verb
         self._methods = methods
 
-    @overload
-    def __call__(self, path: PathSpec, /, *, name: str | None = None) -> Callable[[M], M]: ...
-    @overload
-    def __call__(self, path: PathSpec, handler: Any, /, *middleware: Any, name: str | None = None) -> Registration: ...
-    def __call__(self, *args: Any, name: str | None = None) -> Any:
-        return self._router._verb(self._verb, self._methods, args, name)
+    def __call__(self, path: PathSpec, /, *middleware: Any, name: str | None = None) -> Registration:
+        return self._router._verb(self._verb, self._methods, (path, *middleware), name)
 
 
 class _Verb:
@@ -116,12 +111,12 @@ class _Url:
 
 
 class Registration:
-    """What a verb or `router.use()` returns once it registered middleware.
+    """What a verb or `router.use()` returns.
 
-    As a decorator it adds the function below it after that middleware, and leaves the name
-    bound to the function: `@router.post("/notes", require_user)` runs `require_user`, then
-    the handler. Every other attribute is the router's, so Koa's chaining
-    (`router.get(...).post(...)`) works as before."""
+    As a decorator it adds the function below it after the middleware given (if any), and
+    leaves the name bound to the function: `@router.post("/notes", require_user)` runs
+    `require_user`, then the handler. Every other attribute is the router's, so Koa's
+    chaining (`router.get(...).post(...)`) works as before."""
 
     __slots__ = ("_add", "router")
 
@@ -228,12 +223,10 @@ class Router:
         for fn in stack:
             _check_middleware(fn, path)
         verbs = normalize_methods(tuple(methods))
-        defs = []
         for one in _paths(path):
             if isinstance(one, str):
                 parse(one)  # a malformed pattern fails here, where it was written
-            defs.append(_Def(one, verbs, stack, name, True))
-        self._entries.extend(defs)
+            self._entries.append(_Def(one, verbs, stack, name, True))
         self._changed()
 
         def add(fn: Any) -> None:
@@ -243,7 +236,7 @@ class Router:
 
         return Registration(self, add)
 
-    def _verb(self, verb: str, methods: tuple[str, ...], args: tuple[Any, ...], name: str | None) -> Any:
+    def _verb(self, verb: str, methods: tuple[str, ...], args: tuple[Any, ...], name: str | None) -> Registration:
         if len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], (str, re.Pattern)):
             if name is not None:
                 raise TypeError(f"router.{verb}(): the name is given twice")
@@ -254,18 +247,9 @@ class Router:
         _check_path(path, verb)
         if middleware:
             return self._register(path, methods, middleware, name)
+        return Registration(self, lambda fn: self._register(path, methods, [fn], name))
 
-        def decorator(fn: M) -> M:
-            self._register(path, methods, [fn], name)
-            return fn
-
-        return decorator
-
-    @overload
-    def use(self, path: str | list[str] | tuple[str, ...], /) -> Callable[[M], M]: ...
-    @overload
-    def use(self, *args: Any) -> Registration: ...
-    def use(self, *args: Any) -> Any:
+    def use(self, *args: Any) -> Registration:
         """Add middleware or nested routers, for every path or under a path (or paths).
 
         `use(mw)`, `use("/admin", auth, admin_router)`, `use(["/a", "/b"], mw)`; a router (or
@@ -287,15 +271,8 @@ class Router:
             parse(path or "")
         items = flatten(items)
         where = () if paths == [None] else args[:1]  # the path as given, for what is added later
-        if not items:
-            if paths == [None]:
-                raise TypeError("router.use() needs at least one middleware or router")
-
-            def decorator(fn: M) -> M:
-                self.use(*where, fn)
-                return fn
-
-            return decorator
+        if not items and not where:
+            raise TypeError("router.use() needs at least one middleware or router")
         for path in paths:
             for item in items:
                 child = _router_of(item)
