@@ -317,7 +317,7 @@ def test_use_rejects_what_cannot_run() -> None:
     assert str(arity.value) == (
         f"{where(three_arguments)} takes (ctx: 'Context', next: 'Next', user: 'str') -> 'None', "
         "but a middleware is called as fn(ctx) or fn(ctx, next).\n"
-        f"Fix: take `ctx`, and `next` second to run what follows it: `async def mw(ctx, next)`. {SEE_ORDER}"
+        f"Fix: take `ctx`, and `next` second when it runs what follows: `async def mw(ctx, next)`. {SEE_ORDER}"
     )
     with pytest.raises(TypeError) as called:
         Koa().use(downstream(None, None))  # type: ignore[arg-type, call-overload]

@@ -106,7 +106,7 @@ def passes_next(fn: Any) -> Passing:
         raise misuse.not_a_middleware(
             fn,
             f"takes {signature}, but a middleware is called as fn(ctx) or fn(ctx, next)",
-            "take `ctx`, and `next` second to run what follows it: `async def mw(ctx, next)`",
+            "take `ctx`, and `next` second when it runs what follows: `async def mw(ctx, next)`",
         )
     if required or (rest and rest[0].name == "next"):
         return "positional"
