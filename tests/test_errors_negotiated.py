@@ -25,7 +25,9 @@ async def failing(ctx: Context, next: Next) -> None:
 
 
 def app_for(**options: Any) -> Koa:
-    return Koa(silent=True, **options).use(failing)
+    app = Koa(silent=True, **options)
+    app.use(failing)
+    return app
 
 
 @pytest.mark.parametrize("accept", [None, "*/*", "text/plain", "image/png", "application/json;q=0.5, text/plain"])
@@ -108,7 +110,8 @@ def test_error_formatter_replaces_the_body_and_keeps_the_error_event(serve: Serv
             return None
         return "application/problem+json", json.dumps({"status": status, "title": message})
 
-    app = Koa(error_formatter=problem).use(failing)
+    app = Koa(error_formatter=problem)
+    app.use(failing)
     app.on("error", lambda err, ctx: events.append(err))
     client = serve(app)
     answer = client.get("/404")
@@ -149,7 +152,8 @@ def test_headers_kept_per_app_and_per_response(serve: Serve) -> None:
         ctx.keep_on_error("X-Request-Id", "Set-Cookie")
         await next()
 
-    app = Koa(silent=True, keep_headers_on_error=["Access-Control-Allow-Origin"]).use(headers).use(failing)
+    app = Koa(silent=True, keep_headers_on_error=["Access-Control-Allow-Origin"])
+    app.use(headers, failing)
     answer = serve(app).get("/404")
     assert answer.status_code == 404
     assert answer.headers["access-control-allow-origin"] == "*"
@@ -166,6 +170,8 @@ def test_kept_headers_are_per_request(serve: Serve) -> None:
             ctx.keep_on_error("X-Once")
         await next()
 
-    client = serve(Koa(silent=True).use(keep_once).use(failing))
+    app = Koa(silent=True)
+    app.use(keep_once, failing)
+    client = serve(app)
     assert client.get("/404?keep=1").headers.get("x-once") == "1"
     assert "x-once" not in client.get("/404").headers

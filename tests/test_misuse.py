@@ -71,7 +71,8 @@ async def callback_body(ctx: Context, next: Next) -> Any:
 
 def test_unawaited_callback_setting_the_body(serve: Serve, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.ERROR, logger="asyncio")
-    app = Koa().use(fixed).use(callback_body)
+    app = Koa()
+    app.use(fixed, callback_body)
     client = serve(app)
     answer = client.get("/callback")
     assert (answer.status_code, answer.text) == (404, "Not Found")
@@ -107,7 +108,8 @@ async def downstream(ctx: Context, next: Next) -> None:
 
 
 def test_next_not_awaited(serve: Serve) -> None:
-    app = Koa().use(fixed).use(not_awaited).use(downstream)
+    app = Koa()
+    app.use(fixed, not_awaited, downstream)
     errors = errors_of(app)
     client = serve(app)
     answer = client.get("/")
@@ -131,7 +133,8 @@ async def twice(ctx: Context, next: Next) -> None:
 
 
 def test_next_called_twice(serve: Serve) -> None:
-    app = Koa().use(fixed).use(twice).use(downstream)
+    app = Koa()
+    app.use(fixed, twice, downstream)
     errors = errors_of(app)
     client = serve(app)
     assert client.get("/").status_code == 500
@@ -188,7 +191,9 @@ def test_every_late_mutation_names_the_field_and_the_middleware(serve: Serve, na
         task = asyncio.ensure_future(later())  # started, never awaited
         task.add_done_callback(lambda _: done.set())
 
-    client = serve(Koa().use(fixed).use(late_task))
+    app = Koa()
+    app.use(fixed, late_task)
+    client = serve(app)
     answer = client.get("/late")
     assert (answer.status_code, answer.text) == (200, "sent")
     deadline = time.monotonic() + 5
@@ -217,7 +222,8 @@ async def slow(ctx: Context, next: Next) -> None:
 
 
 def test_next_left_running_in_a_task(serve: Serve) -> None:
-    app = Koa().use(fixed).use(detached).use(slow)
+    app = Koa()
+    app.use(fixed, detached, slow)
     errors = errors_of(app)
     client = serve(app)
     assert client.get("/").status_code == 500
@@ -238,7 +244,9 @@ async def next_in_callback(ctx: Context, next: Next) -> Any:
 
 def test_next_called_by_a_callback_after_the_response(serve: Serve, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.ERROR, logger="asyncio")
-    client = serve(Koa().use(fixed).use(next_in_callback).use(downstream))
+    app = Koa()
+    app.use(fixed, next_in_callback, downstream)
+    client = serve(app)
     assert client.get("/later").status_code == 404
     [err] = loop_errors(caplog)
     assert isinstance(err, MiddlewareError)
@@ -282,7 +290,9 @@ def test_sync_middleware_is_supported(serve: Serve) -> None:
         ctx.set("X-Sync", "yes")
         return next()
 
-    answer = serve(Koa().use(passing).use(downstream)).get("/")
+    app = Koa()
+    app.use(passing, downstream)
+    answer = serve(app).get("/")
     assert (answer.text, answer.headers["x-sync"]) == ("downstream", "yes")
 
 
@@ -290,7 +300,7 @@ def plain_generator(ctx: Context) -> Any:
     yield
 
 
-async def one_argument(ctx: Context) -> None:
+async def three_arguments(ctx: Context, next: Next, user: str) -> None:
     ctx.body = "never"
 
 
@@ -303,13 +313,14 @@ def test_use_rejects_what_cannot_run() -> None:
         f"(Koa 1 style). {SEE_ORDER}"
     )
     with pytest.raises(TypeError) as arity:
-        Koa().use(one_argument)
+        Koa().use(three_arguments)
     assert str(arity.value) == (
-        f"{where(one_argument)} takes (ctx: 'Context') -> 'None', but a middleware is called as fn(ctx, next).\n"
-        f"Fix: accept both, `async def mw(ctx, next)`, and `await next()` to run what follows it. {SEE_ORDER}"
+        f"{where(three_arguments)} takes (ctx: 'Context', next: 'Next', user: 'str') -> 'None', "
+        "but a middleware is called as fn(ctx) or fn(ctx, next).\n"
+        f"Fix: take `ctx`, and `next` second when it runs what follows: `async def mw(ctx, next)`. {SEE_ORDER}"
     )
     with pytest.raises(TypeError) as called:
-        Koa().use(downstream(None, None))  # type: ignore[arg-type]
+        Koa().use(downstream(None, None))  # type: ignore[arg-type, call-overload]
     assert str(called.value) == (
         f"{where(downstream)} was called: use() got the coroutine downstream(...).\n"
         f"Fix: pass the function, `use(downstream)`. {SEE_ORDER}"

@@ -91,6 +91,29 @@ def test_mounted_router_and_middleware(serve):
     assert client.get("/users/3").status_code == 404
 
 
+def test_mounted_middleware_gets_next_by_the_same_rule_as_use(serve):
+    app = Koa()
+    for i in range(2):
+
+        async def numbered(ctx: Context, i: int = i) -> None:
+            ctx.body = f"{i} {ctx.path}"
+
+        app.use(mount(f"/n{i}", numbered))
+
+    async def extra(ctx: Context, next: Next, note: str = "kept") -> None:
+        ctx.set("X-Note", note)  # three parameters, but a middleware: not an ASGI app
+        await next()
+
+    async def below(ctx: Context, next: Next) -> None:
+        ctx.body = "below"
+
+    app.use(mount("/x", extra), below)
+    client = serve(app)
+    assert [client.get(f"/n{i}/a").text for i in range(2)] == ["0 /a", "1 /a"]
+    answer = client.get("/x/y")
+    assert (answer.text, answer.headers["x-note"]) == ("below", "kept")
+
+
 def test_starlette_app_mounted_in_aiokoa_gets_root_path_as_asgi_expects(serve):
     app = Koa()
     app.use(mount("/star", starlette_app()))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,9 @@ def test_koa_trace_true_logs_to_stderr(capsys: pytest.CaptureFixture[str]) -> No
     async def hello(ctx: Context, next: Next) -> None:
         ctx.body = "hi"
 
-    with TestClient(Koa(trace=True).use(hello)) as client:
+    app = Koa(trace=True)
+    app.use(hello)
+    with TestClient(app) as client:
         client.get("/x?y=1")
     err = capsys.readouterr().err
     assert re.search(
@@ -103,7 +105,7 @@ def test_errors_raised_caught_and_uncaught() -> None:
             raise RuntimeError("boom")
         ctx.throw(409, "taken")
 
-    app.use(handler).use(passing).use(failing)
+    app.use(handler, passing, failing)
     with TestClient(app) as client:
         assert client.get("/").status_code == 409
         assert client.get("/crash").status_code == 500
@@ -136,7 +138,7 @@ def test_misuse_is_still_reported_and_named_when_traced() -> None:
     async def below(ctx: Context, next: Next) -> None:
         ctx.body = "never"
 
-    app.use(forgetful).use(below)
+    app.use(forgetful, below)
     with TestClient(app) as client:
         assert client.get("/").status_code == 500
     assert str(errors[0]).startswith("next() was called but not awaited in middleware ")
@@ -155,7 +157,8 @@ def test_the_route_that_handled_the_request() -> None:
     async def show(ctx: Context, next: Next) -> None:
         ctx.body = {"id": ctx.params["id"]}
 
-    app = Koa(trace=Tracer(log=log.append)).use(router.routes())
+    app = Koa(trace=Tracer(log=log.append))
+    app.use(router.routes())
     with TestClient(app) as client:
         assert client.get("/users/7").json() == {"id": 7}
     text = blank(log[0])
@@ -173,7 +176,8 @@ def test_server_timing_over_http_and_on_error_responses(serve: Serve) -> None:
             raise RuntimeError("no")
         ctx.body = "ok"
 
-    app = Koa(server_timing=True, silent=True).use(outer).use(inner)
+    app = Koa(server_timing=True, silent=True)
+    app.use(outer, inner)
     client = serve(app)
     for path, status in (("/", 200), ("/fail", 500)):
         answer = client.get(path)
@@ -188,9 +192,28 @@ def test_server_timing_alone_logs_nothing(capsys: pytest.CaptureFixture[str]) ->
     async def hello(ctx: Context, next: Next) -> None:
         ctx.body = "hi"
 
-    with TestClient(Koa(server_timing=True).use(hello)) as client:
+    app = Koa(server_timing=True)
+    app.use(hello)
+    with TestClient(app) as client:
         assert "server-timing" in client.get("/").headers
     assert capsys.readouterr().err == ""
+
+
+def test_traced_middleware_without_next_keeps_its_defaults() -> None:
+    log: list[str] = []
+    app = Koa(trace=Tracer(log=log.append))
+
+    @app.use
+    async def around(ctx: Context) -> AsyncIterator[None]:
+        yield  # Koa 1 style: downstream runs here
+
+    @app.use
+    async def answer(ctx: Context, greeting: str = "hi") -> None:
+        ctx.body = greeting
+
+    with TestClient(app) as client:
+        assert client.get("/").text == "hi"
+    assert "answer" in log[0]
 
 
 def test_off_is_the_plain_chain_with_nothing_added() -> None:
@@ -200,7 +223,8 @@ def test_off_is_the_plain_chain_with_nothing_added() -> None:
         seen.append(of(ctx))
         ctx.body = "hi"
 
-    app = Koa().use(hello)
+    app = Koa()
+    app.use(hello)
     step = app._compose()
     assert step.layers == (hello,)  # type: ignore[attr-defined]  # the user's function itself, not a wrapper
     with TestClient(app) as client:
@@ -214,7 +238,8 @@ def test_trace_middleware_marks_the_app_and_takes_no_part() -> None:
     async def hello(ctx: Context, next: Next) -> None:
         ctx.body = "hi"
 
-    app = Koa().use(hello).use(aiokoa.trace(log=log.append))  # position does not matter
+    app = Koa()
+    app.use(hello, aiokoa.trace(log=log.append))  # position does not matter
     with TestClient(app) as client:
         client.get("/")
     assert len(blank(log[0]).splitlines()) == 2

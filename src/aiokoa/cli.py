@@ -84,16 +84,6 @@ def _name(fn: Any, qualname: str) -> str:
     return qualname
 
 
-def _handler(fn: Any) -> Any:
-    """The user's function behind a wrapper aiokoa made (a router's one-argument handler)."""
-    if getattr(fn, "__module__", "").startswith("aiokoa.") and not hasattr(fn, "__wrapped__"):
-        for cell in getattr(fn, "__closure__", None) or ():
-            inner = cell.cell_contents
-            if callable(inner) and not getattr(inner, "__module__", "aiokoa.").startswith("aiokoa."):
-                return inner
-    return fn
-
-
 def routes_table(app: Koa) -> list[tuple[str, str, str, str]]:
     """`(methods, path, name, handler file:line)` for every route of every router the app
     uses, nested routers included; `use()` layers show as methods `use`."""
@@ -109,7 +99,7 @@ def routes_table(app: Koa) -> list[tuple[str, str, str, str]]:
             path = path.pattern if hasattr(path, "pattern") else str(path)
             name = getattr(layer, "name", None) or ""
             stack = list(getattr(layer, "stack", ()) or ())
-            handler = Layer(_handler(stack[-1])) if stack else None
+            handler = Layer(stack[-1]) if stack else None
             where = f"{_name(stack[-1], handler.name)} ({handler.where})" if handler is not None else ""
             rows.append((methods, path or "(any)", name, where))
     return rows

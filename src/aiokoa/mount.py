@@ -130,7 +130,7 @@ def _child_scope(ctx: Context, prefix: str, path: str) -> Scope:
 
 
 def _is_asgi(app: Any) -> bool:
-    """An ASGI app takes (scope, receive, send); a middleware takes (ctx, next)."""
+    """An ASGI app requires (scope, receive, send); a middleware takes (ctx, next)."""
     target = app if inspect.isfunction(app) or inspect.ismethod(app) else getattr(app, "__call__", None)  # noqa: B004
     if target is None:
         raise TypeError(f"cannot mount {app!r}: not an app or a middleware")
@@ -138,5 +138,7 @@ def _is_asgi(app: Any) -> bool:
         parameters = inspect.signature(target).parameters.values()
     except (TypeError, ValueError):
         return False
-    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return len(positional) == 3
+    required = [
+        p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+    ]
+    return len(required) == 3  # a middleware's third parameter has a default

@@ -377,7 +377,8 @@ def test_the_c_twin_is_what_calling_an_app_runs():
 
 
 def test_a_call_is_a_coroutine_to_asyncio_and_takes_keywords():
-    app = Koa().use(_ok)
+    app = Koa()
+    app.use(_ok)
     sent: list[dict[str, Any]] = []
 
     async def send(message: dict[str, Any]) -> None:
@@ -404,7 +405,8 @@ def _coroutine_protocol(call: Callable[..., Any]) -> list[str]:
         finally:
             seen.append("finally")
 
-    app = Koa().use(waits)
+    app = Koa()
+    app.use(waits)
     sent: list[object] = []
 
     async def send(message: object) -> None:
@@ -455,7 +457,9 @@ def test_a_call_left_suspended_is_collected():
     async def waits(ctx: Context, next: Next) -> None:
         await _Never()
 
-    running = Koa().use(stuck).use(waits)(_scope(), None, None)  # type: ignore[arg-type]
+    app = Koa()
+    app.use(stuck, waits)
+    running = app(_scope(), None, None)  # type: ignore[arg-type]
     running.send(None)
     del running
     gc.collect()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from aiokoa import Context, Koa, MiddlewareError, Next, compose
+from aiokoa.core.compose import adapt
 
 MakeContext = Callable[..., Context]
 Serve = Callable[..., httpx.Client]
@@ -391,3 +393,151 @@ async def test_next_left_running_in_a_task_is_reported(context: MakeContext) -> 
         await compose([detached, slow])(ctx)
     release.set()
     await ctx.state["task"]
+
+
+# -- which functions get `next` ----------------------------------------------------------
+
+
+def got(ctx: Context, *values: object) -> None:
+    ctx.state["got"] = values
+
+
+async def only_ctx(ctx: Context) -> None:
+    got(ctx)
+
+
+async def named_next(ctx: Context, next: Next) -> None:
+    got(ctx, "next")
+    await next()
+
+
+async def other_name(ctx: Context, nxt: Next) -> None:
+    got(ctx, "next")
+    await nxt()
+
+
+async def keeps_default(ctx: Context, i: int = 7) -> None:
+    got(ctx, i)
+
+
+async def next_with_default(ctx: Context, next: Next | None = None) -> None:
+    got(ctx, "next" if next else None)
+    if next:
+        await next()
+
+
+async def keyword_next(ctx: Context, *, next: Next) -> None:
+    got(ctx, "next")
+    await next()
+
+
+async def keyword_default(ctx: Context, *, i: int = 7) -> None:
+    got(ctx, i)
+
+
+async def star_args(ctx: Context, *args: Next) -> None:
+    got(ctx, len(args))
+    await args[0]()
+
+
+def sync_keeps_default(ctx: Context, i: int = 7) -> None:
+    got(ctx, i)
+
+
+async def tagged(tag: str, ctx: Context, next: Next) -> None:
+    got(ctx, tag)
+    await next()
+
+
+async def with_i(ctx: Context, i: int) -> None:
+    got(ctx, i)
+
+
+class Handler:
+    async def __call__(self, ctx: Context) -> None:
+        got(ctx, "object")
+
+    async def show(self, ctx: Context, i: int = 7) -> None:
+        got(ctx, "method", i)
+
+    async def pass_on(self, ctx: Context, next: Next) -> None:
+        got(ctx, "method", "next")
+        await next()
+
+
+class Passing:
+    async def __call__(self, ctx: Context, next: Next) -> None:
+        got(ctx, "object", "next")
+        await next()
+
+
+SHAPES: list[tuple[str, Any, tuple[object, ...], bool]] = [
+    ("(ctx)", only_ctx, (), False),
+    ("(ctx, next)", named_next, ("next",), True),
+    ("(ctx, nxt)", other_name, ("next",), True),
+    ("(ctx, i=i)", keeps_default, (7,), False),
+    ("(ctx, next=None)", next_with_default, ("next",), True),
+    ("(ctx, *, next)", keyword_next, ("next",), True),
+    ("(ctx, *, i=i)", keyword_default, (7,), False),
+    ("(ctx, *args)", star_args, (1,), True),
+    ("def (ctx, i=i)", sync_keeps_default, (7,), False),
+    ("partial(tag, ctx, next)", functools.partial(tagged, "p"), ("p",), True),
+    ("partial(ctx, i), i=3", functools.partial(with_i, i=3), (3,), False),
+    ("object (ctx)", Handler(), ("object",), False),
+    ("object (ctx, next)", Passing(), ("object", "next"), True),
+    ("method (ctx, i=i)", Handler().show, ("method", 7), False),
+    ("method (ctx, next)", Handler().pass_on, ("method", "next"), True),
+]
+
+
+@pytest.mark.parametrize(("shape", "expected", "downstream"), [s[1:] for s in SHAPES], ids=[s[0] for s in SHAPES])
+async def test_next_goes_only_to_a_function_that_takes_it(
+    context: MakeContext, shape: Any, expected: tuple[object, ...], downstream: bool
+) -> None:
+    """A required second positional parameter (whatever its name), a parameter named `next`,
+    or `*args` gets `next`; a parameter with a default keeps its default."""
+    ran: list[bool] = []
+
+    async def below(ctx: Context, next: Next) -> None:
+        ran.append(True)
+
+    ctx = context()
+    await compose([shape, below])(ctx)
+    assert (ctx.state["got"], ran == [True]) == (expected, downstream)
+
+
+async def test_the_loop_idiom_keeps_each_default(context: MakeContext) -> None:
+    handlers = []
+    for i in range(3):
+
+        async def handler(ctx: Context, i: int = i) -> None:
+            got(ctx, i)
+
+        handlers.append(handler)
+    for i, handler in enumerate(handlers):
+        ctx = context()
+        await compose([handler])(ctx)
+        assert ctx.state["got"] == (i,)
+
+
+async def none(*, ctx: Context) -> None:
+    pass
+
+
+async def extra(ctx: Context, next: Next, user: str) -> None:
+    pass
+
+
+async def keyword_user(ctx: Context, *, user: str) -> None:
+    pass
+
+
+@pytest.mark.parametrize("shape", [none, extra, keyword_user], ids=["()", "(ctx, next, user)", "(ctx, *, user)"])
+def test_a_function_that_cannot_be_called_is_rejected_at_compose_time(shape: Any) -> None:
+    with pytest.raises(TypeError, match=r"but a middleware is called as fn\(ctx\) or fn\(ctx, next\)"):
+        compose([shape])
+
+
+def test_the_usual_shape_is_used_as_is() -> None:
+    assert compose([named_next]).middleware == [named_next]  # type: ignore[attr-defined]
+    assert adapt(named_next) is named_next  # no wrapper per layer for `async def mw(ctx, next)`

@@ -14,10 +14,10 @@ from aiokoa.testing import TestClient
 from .conftest import body
 
 
-def test_verbs_register_routes_and_return_the_router(client):
+def test_verbs_register_routes_and_chain_on_the_router(client):
     router = Router()
     for verb in ("get", "post", "put", "patch", "delete", "options"):
-        assert getattr(router, verb)("/thing", body(verb)) is router
+        assert getattr(router, verb)("/thing", body(verb)).router is router
     app = client(router)
     for verb in ("get", "post", "put", "patch", "delete", "options"):
         response = app.request(verb.upper(), "/thing")
@@ -85,6 +85,83 @@ def test_sync_one_argument_handler_and_koa_style_lambda(client):
     assert app.get("/lambda").text == "lambda"
 
 
+def test_handlers_with_defaults_keep_them(client):
+    router = Router()
+    for i in range(3):
+
+        @router.get(f"/n/{i}")
+        async def numbered(ctx: Context, i: int = i) -> None:
+            ctx.body = str(i)
+
+    @router.get("/keyword")
+    async def keyword(ctx: Context, *, next: Next) -> None:
+        ctx.set("X-Below", "ran")
+        await next()
+
+    router.use(body("below"))
+    app = client(router)
+    assert [app.get(f"/n/{i}").text for i in range(3)] == ["0", "1", "2"]
+    answer = app.get("/keyword")
+    assert (answer.text, answer.headers["x-below"]) == ("below", "ran")
+
+
+def require_user(ctx: Context, next: Next) -> Any:
+    if ctx.get("authorization") != "yes":
+        ctx.throw(401)
+    ctx.state["user"] = "ada"
+    return next()
+
+
+def test_route_middleware_in_decorator_form(client):
+    router = Router()
+
+    @router.post("/notes", require_user)
+    async def create_note(ctx: Context) -> None:
+        ctx.status = 201
+        ctx.body = {"by": ctx.state["user"]}
+
+    @router.all("/any", require_user, name="any")
+    async def any_method(ctx: Context) -> None:
+        ctx.body = ctx.method
+
+    @router.get("named", "/named", require_user)
+    async def named(ctx: Context, next: Next) -> None:
+        ctx.body = "named"
+
+    assert create_note.__name__ == "create_note"  # the decorator hands the function back
+    assert (any_method.__name__, named.__name__) == ("any_method", "named")
+    app = client(router)
+    assert app.post("/notes").status_code == 401
+    answer = app.post("/notes", headers={"authorization": "yes"})
+    assert (answer.status_code, answer.json()) == (201, {"by": "ada"})
+    assert app.delete("/any", headers={"authorization": "yes"}).text == "DELETE"
+    assert app.get("/named", headers={"authorization": "yes"}).text == "named"
+    assert router.url("any") == "/any"
+    assert router.url("named") == "/named"
+    assert [len(layer.stack) for layer in router.stack] == [2, 2, 2]
+
+
+def test_router_use_in_decorator_form(client):
+    router = Router()
+
+    @router.use("/admin")
+    async def admin_only(ctx: Context, next: Next) -> None:
+        ctx.set("X-Admin", "1")
+        await next()
+
+    @router.use("/admin", require_user)
+    async def audited(ctx: Context, next: Next) -> None:
+        ctx.set("X-Audited", ctx.state["user"])
+        await next()
+
+    router.get("/admin/page", body("page")).get("/admin/other", body("other"))  # Koa's chaining
+    assert (admin_only.__name__, audited.__name__) == ("admin_only", "audited")
+    app = client(router)
+    assert app.get("/admin/page").status_code == 401
+    answer = app.get("/admin/other", headers={"authorization": "yes"})
+    assert (answer.text, answer.headers["x-admin"], answer.headers["x-audited"]) == ("other", "1", "ada")
+
+
 def test_koa_name_first_form_and_name_keyword(client):
     router = Router()
     router.get("user", "/users/:id", body("u"))
@@ -118,11 +195,11 @@ def test_middleware_lists_are_flattened(client):
 def test_registration_errors_are_immediate():
     router = Router()
     with pytest.raises(TypeError, match="needs a path"):
-        router.get(body("x"))  # type: ignore[call-overload]
+        router.get(body("x"))  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="must be a function"):
         router.get("/x", "not middleware", 3)
     with pytest.raises(TypeError, match="at least one middleware"):
-        router.use("/x")
+        router.use()
     with pytest.raises(TypeError, match="needs at least one middleware"):
         router.register("/x", ["GET"])
     with pytest.raises(ValueError, match="exclusive"):

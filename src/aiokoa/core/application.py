@@ -8,7 +8,6 @@ serving the old chain then; here the new middleware takes part).
 from __future__ import annotations
 
 import asyncio
-import inspect
 import os
 import sys
 import traceback
@@ -19,7 +18,7 @@ from typing import Any, Self, TypeVar, overload
 from ..tracing import Tracer, tracer_for
 from ..types import ASGIApp, Receive, Scope, Send
 from .compiled import ContextMaker, bind_app, context_maker, finish, serve_in_c
-from .compose import Step, adapt, chain, check_arity, check_downstream
+from .compose import Step, adapt, chain, check_downstream
 from .context import Context
 from .errorpage import ErrorFormatter
 from .proxy import TrustedProxies
@@ -29,6 +28,7 @@ from .response import Response
 
 Listener = Callable[..., Any]
 L = TypeVar("L", bound=Listener)
+M = TypeVar("M", bound=Callable[..., Any])
 
 
 class EventEmitter:
@@ -170,14 +170,21 @@ class Koa(EventEmitter):
             self.ctx_storage = storage
             self.context = _storing(self.context, storage)
 
-    def use(self, middleware: Any) -> Koa:
-        """Add a middleware; returns the app, so calls chain. Works as `@app.use` too."""
-        adapt(middleware)  # reject what can never run now, at use() time
-        if not inspect.isasyncgenfunction(middleware):
-            check_arity(middleware)
-        self.middleware.append(middleware)
+    @overload
+    def use(self, middleware: M, /) -> M: ...
+    @overload
+    def use(self, first: Any, second: Any, /, *more: Any) -> None: ...
+    def use(self, *middleware: Any) -> Any:
+        """Add middleware, in order. `use(fn)` returns `fn`, so `@app.use` leaves the name bound
+        to the function; `use(a, b, c)` adds several and returns None (no Koa-style chaining:
+        a function cannot also be the app)."""
+        if not middleware:
+            raise TypeError("app.use() needs at least one middleware")
+        for fn in middleware:
+            adapt(fn)  # reject what can never run now, at use() time, before adding any
+        self.middleware.extend(middleware)
         self._step = None
-        return self
+        return middleware[0] if len(middleware) == 1 else None
 
     def callback(self) -> ASGIApp:
         """The ASGI callable, its chain composed now (else at the first request)."""

@@ -14,7 +14,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Iterable
 from functools import cache
 from types import CodeType, CoroutineType
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from . import misuse
 from .extension import speedups
@@ -44,7 +44,7 @@ def adapt(fn: Any) -> Middleware:
 
     `async def mw(ctx, next)` is used as is; `async def mw(ctx): ... yield ...` is Koa 1's
     generator style; a plain `def mw(ctx, next)` may return an awaitable (Koa's
-    `(ctx, next) => next()`).
+    `(ctx, next) => next()`). Whether a function gets `next`, and how, is `passes_next`'s rule.
     """
     if inspect.isasyncgenfunction(fn):
         return _from_generator(fn)
@@ -62,35 +62,79 @@ def adapt(fn: Any) -> Middleware:
             "is a plain generator, which cannot await downstream",
             "write `async def mw(ctx, next)` with `await next()`, or `async def mw(ctx)` with `yield` (Koa 1 style)",
         )
-    if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(type(fn).__call__):
+    passing = passes_next(fn)
+    is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(type(fn).__call__)
+    if passing == "positional" and is_async:
         return fn  # type: ignore[no-any-return]
-    return _from_function(fn)
+    call: Callable[[Context, Next], Any] = fn if passing == "positional" else _calling(fn, passing)
+    # An async function's coroutine is the layer's awaitable itself: no wrapper coroutine.
+    return _layer(call if is_async else _from_function(call), fn)
 
 
-def check_arity(fn: Any) -> None:
-    """Reject at `app.use()` time a function that cannot be called as `fn(ctx, next)`
-    (routers take one-argument handlers, so `adapt()` itself does not check this)."""
+_LAYER = inspect.Signature([inspect.Parameter(name, inspect.Parameter.POSITIONAL_ONLY) for name in ("ctx", "next")])
+
+
+def _layer(middleware: Any, fn: Any) -> Middleware:
+    """`middleware`, made from `fn`, marked as the chain calls it."""
+    middleware.__wrapped__ = fn  # misuse messages and traces name the user's function
+    middleware.__qualname__ = getattr(fn, "__qualname__", type(fn).__qualname__)
+    middleware.__signature__ = _LAYER  # adapted again (a mount, a trace), it is used as is
+    return middleware  # type: ignore[no-any-return]
+
+
+Passing: TypeAlias = Literal["positional", "keyword"] | None
+
+
+def passes_next(fn: Any) -> Passing:
+    """How `fn` gets `next`: "positional" (a required second positional parameter, whatever
+    its name, one named `next`, or `*args`), "keyword" (a keyword-only `next`), or None (it
+    takes only `ctx`; a parameter with a default keeps it, as `def h(ctx, i=i)` in a loop).
+
+    Raises when `fn` can be called neither as `fn(ctx)` nor as `fn(ctx, next)`."""
     try:
         signature = inspect.signature(fn)
     except (TypeError, ValueError):
-        return  # a builtin or C callable: nothing to check
-    try:
-        signature.bind(None, None)
-    except TypeError:
+        return "positional"  # a builtin or C callable: called as Koa calls it
+    parameters = signature.parameters.values()
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    rest = positional[1:]
+    varargs = any(p.kind is p.VAR_POSITIONAL for p in parameters)
+    keyword = [p for p in parameters if p.kind is p.KEYWORD_ONLY]
+    required = [p for p in rest if p.default is p.empty]
+    stray = [p for p in keyword if p.default is p.empty and p.name != "next"]
+    if (not positional and not varargs) or len(required) > 1 or stray:
         raise misuse.not_a_middleware(
             fn,
-            f"takes {signature}, but a middleware is called as fn(ctx, next)",
-            "accept both, `async def mw(ctx, next)`, and `await next()` to run what follows it",
-        ) from None
+            f"takes {signature}, but a middleware is called as fn(ctx) or fn(ctx, next)",
+            "take `ctx`, and `next` second when it runs what follows: `async def mw(ctx, next)`",
+        )
+    if required or (rest and rest[0].name == "next"):
+        return "positional"
+    if any(p.name == "next" for p in keyword):
+        return "keyword"
+    return "positional" if varargs and not rest else None
 
 
-def _from_function(fn: Callable[..., Any]) -> Middleware:
+def _calling(fn: Callable[..., Any], passing: Passing) -> Callable[[Context, Next], Any]:
+    """`fn` called as the chain calls every layer, `(ctx, next)`."""
+    if passing == "keyword":
+
+        def with_keyword(ctx: Context, next: Next) -> Any:
+            return fn(ctx, next=next)
+
+        return with_keyword
+
+    def without_next(ctx: Context, next: Next) -> Any:
+        return fn(ctx)
+
+    return without_next
+
+
+def _from_function(fn: Callable[[Context, Next], Any]) -> Middleware:
     async def sync_middleware(ctx: Context, next: Next) -> Any:
         result = fn(ctx, next)
         return await result if inspect.isawaitable(result) else result
 
-    sync_middleware.__wrapped__ = fn  # type: ignore[attr-defined]
-    sync_middleware.__qualname__ = getattr(fn, "__qualname__", sync_middleware.__qualname__)
     return sync_middleware
 
 
@@ -118,9 +162,7 @@ def _from_generator(fn: Callable[[Context], Any]) -> Middleware:
             f"{misuse.describe(fn)} yielded more than once; yield hands control downstream once"
         )
 
-    generator_middleware.__wrapped__ = fn  # type: ignore[attr-defined]
-    generator_middleware.__qualname__ = getattr(fn, "__qualname__", "generator_middleware")
-    return generator_middleware
+    return _layer(generator_middleware, fn)
 
 
 def flatten(middleware: Iterable[Any]) -> list[Any]:

@@ -2,7 +2,7 @@
 
 from .layer import Layer
 from .path import CONVERTERS, Converter, NoMatchFound, register_converter
-from .router import ALL_METHODS, DEFAULT_METHODS, Match, Router, RouterMiddleware
+from .router import ALL_METHODS, DEFAULT_METHODS, Match, Registration, Router, RouterMiddleware
 
 __all__ = [
     "ALL_METHODS",
@@ -12,6 +12,7 @@ __all__ = [
     "Layer",
     "Match",
     "NoMatchFound",
+    "Registration",
     "Router",
     "RouterMiddleware",
     "register_converter",

@@ -75,7 +75,7 @@ class _Compiled:
 
 
 class _BoundVerb:
-    """`router.get(...)`: register a route, or return a decorator when given no middleware."""
+    """`router.get(...)`: register a route; given no middleware, the function it decorates."""
 
     __slots__ = ("_methods", "_router", "_verb")
 
@@ -84,12 +84,8 @@ class _BoundVerb:
         self._verb = verb
         self._methods = methods
 
-    @overload
-    def __call__(self, path: PathSpec, /, *, name: str | None = None) -> Callable[[M], M]: ...
-    @overload
-    def __call__(self, path: PathSpec, handler: Any, /, *middleware: Any, name: str | None = None) -> Router: ...
-    def __call__(self, *args: Any, name: str | None = None) -> Any:
-        return self._router._verb(self._verb, self._methods, args, name)
+    def __call__(self, path: PathSpec, /, *middleware: Any, name: str | None = None) -> Registration:
+        return self._router._verb(self._verb, self._methods, (path, *middleware), name)
 
 
 class _Verb:
@@ -112,6 +108,32 @@ class _Url:
 
     def __get__(self, router: Router | None, owner: type[Router]) -> Callable[..., str]:
         return owner.url_for_path if router is None else router.url_for
+
+
+class Registration:
+    """What a verb or `router.use()` returns.
+
+    As a decorator it adds the function below it after the middleware given (if any), and
+    leaves the name bound to the function: `@router.post("/notes", require_user)` runs
+    `require_user`, then the handler. Every other attribute is the router's, so Koa's
+    chaining (`router.get(...).post(...)`) works as before."""
+
+    __slots__ = ("_add", "router")
+
+    def __init__(self, router: Router, add: Callable[[Any], object]) -> None:
+        self.router = router
+        self._add = add
+
+    def __call__(self, fn: M) -> M:
+        self._add(fn)
+        return fn
+
+    def __getattr__(self, name: str) -> Any:
+        # Read without falling back here, so a half-made copy cannot recurse.
+        return getattr(object.__getattribute__(self, "router"), name)
+
+    def __repr__(self) -> str:
+        return f"<Registration on {self.router!r}>"
 
 
 class Match:
@@ -189,20 +211,32 @@ class Router:
 
     def register(self, path: PathSpec, methods: Iterable[str], *middleware: Any, name: str | None = None) -> Router:
         """Add a route for `methods` (the verbs call this); at least one middleware."""
-        if not middleware:
+        self._register(path, methods, middleware, name)
+        return self
+
+    def _register(
+        self, path: PathSpec, methods: Iterable[str], middleware: Iterable[Any], name: str | None
+    ) -> Registration:
+        stack = flatten(middleware)
+        if not stack:
             raise TypeError(f"{list(methods)} {path!r}: a route needs at least one middleware")
-        verbs = normalize_methods(tuple(methods))
-        stack = [_endpoint(fn) for fn in flatten(middleware)]
         for fn in stack:
             _check_middleware(fn, path)
+        verbs = normalize_methods(tuple(methods))
         for one in _paths(path):
             if isinstance(one, str):
                 parse(one)  # a malformed pattern fails here, where it was written
             self._entries.append(_Def(one, verbs, stack, name, True))
         self._changed()
-        return self
 
-    def _verb(self, verb: str, methods: tuple[str, ...], args: tuple[Any, ...], name: str | None) -> Any:
+        def add(fn: Any) -> None:
+            _check_middleware(fn, path)
+            stack.append(fn)  # the route's defs share this one stack
+            self._changed()
+
+        return Registration(self, add)
+
+    def _verb(self, verb: str, methods: tuple[str, ...], args: tuple[Any, ...], name: str | None) -> Registration:
         if len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], (str, re.Pattern)):
             if name is not None:
                 raise TypeError(f"router.{verb}(): the name is given twice")
@@ -212,20 +246,17 @@ class Router:
         path, middleware = args[0], args[1:]
         _check_path(path, verb)
         if middleware:
-            return self.register(path, methods, *middleware, name=name)
+            return self._register(path, methods, middleware, name)
+        return Registration(self, lambda fn: self._register(path, methods, [fn], name))
 
-        def decorator(fn: M) -> M:
-            self.register(path, methods, fn, name=name)
-            return fn
-
-        return decorator
-
-    def use(self, *args: Any) -> Router:
+    def use(self, *args: Any) -> Registration:
         """Add middleware or nested routers, for every path or under a path (or paths).
 
         `use(mw)`, `use("/admin", auth, admin_router)`, `use(["/a", "/b"], mw)`; a router (or
         its `routes()`) is nested: its routes are served under this router's prefix and path,
-        and its parameters and `param()` handlers are inherited.
+        and its parameters and `param()` handlers are inherited. Given only a path it is a
+        decorator, `@router.use("/admin")`; given middleware, it can decorate too: the function
+        below is added after them.
         """
         items = list(args)
         paths: list[str | None] = [None]
@@ -239,7 +270,8 @@ class Router:
         for path in paths:
             parse(path or "")
         items = flatten(items)
-        if not items:
+        where = () if paths == [None] else args[:1]  # the path as given, for what is added later
+        if not items and not where:
             raise TypeError("router.use() needs at least one middleware or router")
         for path in paths:
             for item in items:
@@ -253,7 +285,7 @@ class Router:
                 else:
                     self._entries.append(_Def(path, (), [item], None, path == "/"))
         self._changed()
-        return self
+        return Registration(self, lambda fn: self.use(*where, fn))
 
     def _mount(self, child: Router, path: str) -> None:
         if child is self or self in child._ancestors_and_self_below():
@@ -299,7 +331,8 @@ class Router:
             _redirect(ctx, target)
             ctx.status = status
 
-        return self.all(source, redirect)
+        self.all(source, redirect)
+        return self
 
     def _changed(self) -> None:
         """Drop the compiled form here and in every router this one is nested in."""
@@ -617,32 +650,6 @@ def _check_middleware(fn: Any, path: object) -> None:
         adapt(fn)
     except TypeError as err:
         raise TypeError(f"{path!r}: {err}") from None
-
-
-def _endpoint(fn: Any) -> Any:
-    """Let a route handler be `async def show(ctx)`: a one-argument function gets no `next`."""
-    if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn) or not callable(fn):
-        return fn
-    try:
-        parameters = list(inspect.signature(fn).parameters.values())
-    except (TypeError, ValueError):
-        return fn
-    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if len(positional) != 1 or any(p.kind is p.VAR_POSITIONAL for p in parameters):
-        return fn
-    if inspect.iscoroutinefunction(fn):
-
-        async def endpoint(ctx: Context, next: Next) -> Any:
-            return await fn(ctx)
-
-    else:
-
-        async def endpoint(ctx: Context, next: Next) -> Any:
-            result = fn(ctx)
-            return await result if inspect.isawaitable(result) else result
-
-    endpoint.__qualname__ = getattr(fn, "__qualname__", "endpoint")
-    return endpoint
 
 
 def _redirect(ctx: Context, url: str) -> None:
