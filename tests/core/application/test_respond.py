@@ -190,6 +190,29 @@ def test_head_does_not_overwrite_a_content_type_set_by_hand(serve: Serve) -> Non
     assert response.headers["content-type"].startswith("application/javascript")
 
 
+def test_head_keeps_a_length_set_by_hand_without_a_body(serve: Serve) -> None:
+    async def mw(ctx: Context, next: Next) -> None:
+        ctx.length = 42
+
+    response = serve(app_with(mw)).head("/")
+    assert response.status_code == 404
+    assert response.headers["content-length"] == "42"
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"  # the GET's, none set by hand
+    assert response.content == b""
+
+
+def test_head_keeps_a_type_and_length_set_by_hand_without_a_body(serve: Serve) -> None:
+    async def mw(ctx: Context, next: Next) -> None:
+        ctx.status = 200
+        ctx.type = "json"
+        ctx.length = 42
+
+    response = serve(app_with(mw)).head("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json; charset=utf-8"
+    assert response.headers["content-length"] == "42"
+
+
 # -- when no middleware is present --------------------------------------------------------
 
 
