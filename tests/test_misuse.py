@@ -13,8 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from aiokoa import Context, Koa, MiddlewareError, Next, ResponseSentError
+from aiokoa import Context, Koa, Middleware, MiddlewareError, Next, ResponseSentError
 from aiokoa.core.compose import _compiled
+from aiokoa.testing import TestClient
 
 Serve = Callable[..., httpx.Client]
 FILE = __file__
@@ -167,6 +168,16 @@ MUTATIONS: dict[str, tuple[Callable[[Context], Any], str]] = {
     "attachment": (lambda ctx: ctx.attachment("a.pdf"), "ctx.attachment('a.pdf') was called"),
     "cookies.set": (lambda ctx: ctx.cookies.set("sid", "1"), "ctx.cookies.set('sid') was called"),
     "response.body": (lambda ctx: setattr(ctx.response, "body", "late"), "ctx.body was changed"),
+    "response.status": (lambda ctx: setattr(ctx.response, "status", 201), "ctx.status was changed"),
+    "response.headers[]": (
+        lambda ctx: ctx.response.headers.__setitem__("x-late", "1"),
+        "ctx.response.headers['x-late'] was changed",
+    ),
+    "response.headers.pop": (lambda ctx: ctx.response.headers.pop("x-early"), "ctx.response.headers.pop() was called"),
+    "response.headers.update": (
+        lambda ctx: ctx.response.headers.update({"x-late": "1"}),
+        "ctx.response.headers.update() was called",
+    ),
 }
 
 
@@ -210,7 +221,125 @@ def test_every_late_mutation_names_the_field_and_the_middleware(serve: Serve, na
     assert client.get("/fixed").text == "still serving"
 
 
-# -- 5. next() left running in a task; next() called after the response -----------------------
+# -- 5. a header or the status changed after flush_headers() ----------------------------------
+
+SEE_STREAMING = "See aiokoa docs/onion.md#streaming"
+FLUSHED = {name: change for name, change in MUTATIONS.items() if name not in ("body", "message", "response.body")}
+
+
+async def chunks(*parts: bytes) -> Any:
+    for part in parts:
+        yield part
+
+
+@pytest.mark.parametrize("name", list(FLUSHED))
+def test_every_header_change_after_flush_headers_names_itself(serve: Serve, name: str) -> None:
+    mutate, what = FLUSHED[name]
+    caught: list[BaseException] = []
+
+    async def streaming(ctx: Context, next: Next) -> Any:
+        if ctx.path != "/stream":
+            return await next()
+        ctx.status = 200
+        ctx.set("X-Early", "1")
+        await ctx.flush_headers()
+        try:
+            mutate(ctx)
+        except ResponseSentError as err:
+            caught.append(err)
+        ctx.body = chunks(b"still ", b"streaming")
+
+    client = serve(app_of(fixed, streaming))
+    answer = client.get("/stream")
+    assert (answer.status_code, answer.text) == (200, "still streaming")
+    assert answer.headers["x-early"] == "1"
+    assert "x-late" not in answer.headers
+    [err] = caught
+    text = str(err)
+    assert text.startswith(
+        f"{what} after the headers of the response to GET /stream had already been sent (200 OK); the change is lost."
+    )
+    assert f"  changed at: {FILE}:" in text
+    assert f"  middleware: {where(streaming)}" in text
+    assert text.endswith(SEE_STREAMING)
+
+
+async def late_header(ctx: Context, next: Next) -> Any:
+    if ctx.path != "/late-header":
+        return await next()
+    ctx.status = 200
+    await ctx.flush_headers()
+    ctx.set("X-Late", "1")  # the headers went out
+    ctx.body = "never sent"
+
+
+LATE_HEADER = [
+    "ctx.set('X-Late') was called after the headers of the response to GET /late-header had already been sent "
+    "(200 OK); the change is lost.",
+    f"  changed at: {FILE}:{line_of(late_header, 'X-Late')} in late_header",
+    f"  middleware: {where(late_header)}",
+    "The status and headers went out with `await ctx.flush_headers()` (or through ctx.send);",
+    "only the body can follow them.",
+    "Fix: set the status and every header before `await ctx.flush_headers()`. A middleware",
+    "  that runs after downstream streamed its response checks `ctx.header_sent` first.",
+    SEE_STREAMING,
+]
+
+
+def test_header_after_flush_headers_aborts_the_response_with_an_error_naming_the_line(serve: Serve) -> None:
+    app = app_of(fixed, late_header)
+    errors = errors_of(app)
+    client = serve(app)
+    with client.stream("GET", "/late-header") as answer:
+        assert answer.status_code == 200
+        assert "x-late" not in answer.headers
+        with pytest.raises(httpx.RemoteProtocolError):  # an error after the headers went out
+            answer.read()
+    [err] = errors
+    assert isinstance(err, ResponseSentError)
+    assert getattr(err, "header_sent", False) is True
+    assert str(err) == "\n".join(LATE_HEADER)
+    assert client.get("/fixed").text == "still serving"
+
+
+def test_header_after_flush_headers_over_the_test_client() -> None:
+    caught: list[BaseException] = []
+
+    async def catching(ctx: Context, next: Next) -> None:
+        try:
+            await next()
+        except ResponseSentError as err:
+            caught.append(err)
+            ctx.body = "streamed anyway"  # the body may still follow the headers
+
+    with TestClient(app_of(catching, fixed, late_header)) as client:
+        answer = client.get("/late-header")
+        assert (answer.status_code, answer.text) == (200, "streamed anyway")
+        assert "x-late" not in answer.headers
+    [err] = caught
+    assert isinstance(err, ResponseSentError)
+    assert str(err) == "\n".join(LATE_HEADER)
+
+
+def test_headers_sent_through_ctx_send_are_final_too(serve: Serve) -> None:
+    async def raw(ctx: Context, next: Next) -> None:
+        ctx.respond = False
+        await ctx.send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"3")]})
+        await ctx.send({"type": "http.response.body", "body": b"raw"})
+        ctx.status = 201
+
+    app = app_of(raw)
+    errors = errors_of(app)
+    answer = serve(app).get("/")
+    assert (answer.status_code, answer.text) == (200, "raw")
+    [err] = errors
+    assert str(err).startswith(
+        "ctx.status was changed after the response to GET / had already been sent; the change is lost."
+    )
+    assert "(or through ctx.send)" in str(err)
+
+
+# -- 6. next() left running in a task; next() called after the response -----------------------
 
 
 async def detached(ctx: Context, next: Next) -> None:
@@ -282,7 +411,7 @@ def _checked(step: Any) -> bool:
     return "(checked)" in (code.co_filename if code is not None else repr(step))
 
 
-# -- 6. use() refuses what can never run -------------------------------------------------------
+# -- 7. use() refuses what can never run -------------------------------------------------------
 
 
 def test_sync_middleware_is_supported(serve: Serve) -> None:
@@ -325,3 +454,9 @@ def test_use_rejects_what_cannot_run() -> None:
         f"{where(downstream)} was called: use() got the coroutine downstream(...).\n"
         f"Fix: pass the function, `use(downstream)`. {SEE_ORDER}"
     )
+
+
+def app_of(*middleware: Middleware) -> Koa:
+    app = Koa()
+    app.use(*middleware)
+    return app

@@ -76,6 +76,26 @@ def test_nothing_happens_when_downstream_answered_or_the_router_did_not_run(serv
     assert plain.request("PURGE", "/users/1").status_code == 404  # ctx.matched never set
 
 
+def test_a_404_streamed_downstream_is_left_as_it_went_out(serve):
+    router = users_router()
+    app = Koa()
+    errors: list[BaseException] = []
+    app.on("error", lambda err, ctx: errors.append(err))
+    app.use(router.routes())
+    app.use(router.allowed_methods())
+
+    @app.use
+    async def streamed_404(ctx: Context, next: Next) -> None:
+        ctx.status = 404
+        await ctx.flush_headers()
+        ctx.body = "gone"
+
+    response = serve(app).delete("/users/1")
+    assert (response.status_code, response.text) == (404, "gone")
+    assert "allow" not in response.headers
+    assert errors == []
+
+
 def test_methods_option_sets_what_is_implemented(serve):
     router = Router(methods=["GET"])
     router.get("/x", body("x"))

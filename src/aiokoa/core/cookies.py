@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Protocol
 
 from . import misuse
 from .headers import http_date
-from .misuse import ResponseSentError
 
 if TYPE_CHECKING:
     from .context import Context
@@ -240,10 +239,8 @@ class Cookies:
         Set-Cookie headers for the same name. `signed=True` adds `<name>.sig`.
         """
         ctx = self._ctx
-        if ctx._finished:
+        if ctx._finished or ctx._header_sent:
             raise misuse.response_sent(ctx, f"cookies.set({name!r})")
-        if ctx._header_sent:
-            raise ResponseSentError(f"ctx.cookies.set({name!r}) after the response headers were sent")
         request_secure = ctx.secure if self.secure is None else self.secure
         if secure and not request_secure:
             raise CookieError(

@@ -73,29 +73,42 @@ def _middleware_for(frame: FrameType | None, middleware: Iterable[Any]) -> Any:
 
 
 def response_sent(ctx: Context, field: str) -> ResponseSentError:
-    """The error for `ctx.<field>` changed after the response went out (the classic Koa 404)."""
+    """The error for `ctx.<field>` changed after the response went out (the classic Koa 404),
+    or, while the chain still runs, after its headers went out (`flush_headers()`)."""
     frame = _user_frame(3)
     where = f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_qualname}" if frame else "?"
     owner = _middleware_for(frame, ctx.app.middleware)
-    sent = f"{ctx._status} {ctx.message}"
+    # A response sent through ctx.send has a status aiokoa never saw.
+    sent = "" if ctx.respond is False else f" ({ctx._status} {ctx.message})"
     change = "was called" if field.endswith(")") else "was changed"
+    what = "response" if ctx._finished or ctx._ended else "headers of the response"
     lines = [
-        f"ctx.{field} {change} after the response to {ctx.method} {ctx.original_url} "
-        f"had already been sent ({sent}); the change is lost.",
+        f"ctx.{field} {change} after the {what} to {ctx.method} {ctx.original_url} "
+        f"had already been sent{sent}; the change is lost.",
         f"  changed at: {where}",
     ]
     if owner is not None:
         lines.append(f"  middleware: {describe(owner)}")
-    lines += [
-        "The middleware returned before this code ran (a callback or task nobody awaited),",
-        "so the response was sent without it.",
-        "Fix: await the work inside the middleware before it returns, e.g.",
-        "    await asyncio.sleep(0.1)             # not loop.call_later(0.1, callback)",
-        "    ctx.body = await fetch_result()      # not asyncio.create_task(...) left running",
-        "  or turn a callback API into a Future (loop.create_future()) and await it.",
-        f"See {DOCS}#async-work-done-right",
-    ]
+    lines += _LATE if ctx._finished else _FLUSHED
     return ResponseSentError("\n".join(lines))
+
+
+_LATE = [
+    "The middleware returned before this code ran (a callback or task nobody awaited),",
+    "so the response was sent without it.",
+    "Fix: await the work inside the middleware before it returns, e.g.",
+    "    await asyncio.sleep(0.1)             # not loop.call_later(0.1, callback)",
+    "    ctx.body = await fetch_result()      # not asyncio.create_task(...) left running",
+    "  or turn a callback API into a Future (loop.create_future()) and await it.",
+    f"See {DOCS}#async-work-done-right",
+]
+_FLUSHED = [
+    "The status and headers went out with `await ctx.flush_headers()` (or through ctx.send);",
+    "only the body can follow them.",
+    "Fix: set the status and every header before `await ctx.flush_headers()`. A middleware",
+    "  that runs after downstream streamed its response checks `ctx.header_sent` first.",
+    f"See {DOCS}#streaming",
+]
 
 
 def _called_at(depth: int) -> str:

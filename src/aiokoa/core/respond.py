@@ -41,10 +41,10 @@ def respond(ctx: Context) -> bytes | Awaitable[None] | None:
         return b""
     if (ctx._method or ctx.scope["method"]) == "HEAD":  # ctx.method, without a property call
         if body is None and not ctx._explicit_null_body:
-            content_type = headers.get("content-type")
-            _status_body(ctx)  # the headers a GET would get (Koa sends none: a §2.18 quirk)
-            if content_type is not None:
-                headers["content-type"] = content_type  # but a type set by hand stays, as in Koa
+            # The headers a GET would get, but a type or length set by hand stays, as in Koa.
+            by_hand = [(name, headers[name]) for name in ("content-type", "content-length") if name in headers]
+            _status_body(ctx)
+            headers.update(by_hand)
         elif "content-length" not in headers and not ctx._header_sent:
             length = ctx.length
             if length is not None:

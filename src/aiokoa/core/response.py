@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import PurePath
 from posixpath import splitext
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from . import mime, misuse
 from .delegate import Delegate
@@ -140,10 +140,9 @@ class ResponseMixin:
 
     @status.setter
     def status(self, code: int) -> None:
-        if self._finished:
+        if self._finished or self._header_sent:
             raise misuse.response_sent(self, "status")  # type: ignore[arg-type]
-        if not self._header_sent:
-            self._set_status(code)
+        self._set_status(code)
 
     def _set_status(self, code: int) -> None:
         if type(code) is not int:
@@ -247,7 +246,7 @@ class ResponseMixin:
 
     @type.setter
     def type(self, value: str | None) -> None:
-        if self._finished:
+        if self._finished or self._header_sent:
             raise misuse.response_sent(self, "type")  # type: ignore[arg-type]
         content_type = mime.content_type(value) if value else None
         if content_type is None:
@@ -277,7 +276,7 @@ class ResponseMixin:
 
     @length.setter
     def length(self, value: int) -> None:
-        if self._finished:
+        if self._finished or self._header_sent:
             raise misuse.response_sent(self, "length")  # type: ignore[arg-type]
         if "transfer-encoding" not in self._headers:
             self.set("Content-Length", value)
@@ -285,10 +284,10 @@ class ResponseMixin:
     # -- header helpers ----------------------------------------------------------------
 
     def set(self, field: str | Mapping[str, Any], value: Any = None) -> None:
-        """Set a response header (or several from a mapping); ignored once headers went out."""
-        if self._finished:
+        """Set a response header (or several from a mapping)."""
+        if self._finished or self._header_sent:
             raise misuse.response_sent(self, f"set({field!r})")  # type: ignore[arg-type]
-        if self._header_sent or not field:
+        if not field:
             return
         if type(field) is not str and isinstance(field, Mapping):  # str first: ABC checks are slow
             for key, item in field.items():
@@ -302,7 +301,7 @@ class ResponseMixin:
 
     def append(self, field: str, value: str | list[str]) -> None:
         """Add values to a header, keeping the ones already there (Set-Cookie, Link, ...)."""
-        if self._finished:
+        if self._finished or self._header_sent:
             raise misuse.response_sent(self, f"append({field!r})")  # type: ignore[arg-type]
         previous = self._headers.get(header_name(field))
         if previous is not None:
@@ -311,10 +310,9 @@ class ResponseMixin:
         self.set(field, value)
 
     def remove(self, field: str) -> None:
-        if self._finished:
+        if self._finished or self._header_sent:
             raise misuse.response_sent(self, f"remove({field!r})")  # type: ignore[arg-type]
-        if not self._header_sent:
-            self._headers.pop(header_name(field), None)
+        self._headers.pop(header_name(field), None)
 
     def has(self, field: str) -> bool:
         return field.lower() in self._headers
@@ -368,10 +366,8 @@ class ResponseMixin:
 
     def vary(self, field: str | list[str]) -> None:
         """Add header names to `Vary` (no duplicates, case-insensitive; `*` wins)."""
-        if self._finished:
+        if self._finished or self._header_sent:
             raise misuse.response_sent(self, f"vary({field!r})")  # type: ignore[arg-type]
-        if self._header_sent:
-            return
         current = self._headers.get("vary")
         header = ", ".join(current) if isinstance(current, list) else str(current or "")
         value = vary_append(header, field)
@@ -386,7 +382,7 @@ class ResponseMixin:
     @etag.setter
     def etag(self, value: str) -> None:
         """`ctx.etag = "abc"` sends `"abc"`; a value already quoted (`"abc"`, `W/"abc"`) is kept."""
-        if self._finished:
+        if self._finished or self._header_sent:
             raise misuse.response_sent(self, "etag")  # type: ignore[arg-type]
         if not _quoted_etag(value):
             value = f'"{value}"'
@@ -401,14 +397,14 @@ class ResponseMixin:
     @last_modified.setter
     def last_modified(self, value: datetime | str | float) -> None:
         """A datetime (naive means UTC), a date string or a timestamp; sent as an HTTP date."""
-        if self._finished:
+        if self._finished or self._header_sent:
             raise misuse.response_sent(self, "last_modified")  # type: ignore[arg-type]
         self.set("Last-Modified", http_date(value))
 
     def redirect(self, url: str) -> None:
         """Redirect to `url` (302 unless a redirect status is already set), with a short
         HTML or text body. Absolute http(s) URLs are normalised, then the Location encoded."""
-        if self._finished:
+        if self._finished or self._header_sent:
             raise misuse.response_sent(self, f"redirect({url!r})")  # type: ignore[arg-type]
         ctx: Context = self  # type: ignore[assignment]
         if _absolute_http(url):
@@ -440,7 +436,7 @@ class ResponseMixin:
     def attachment(self, filename: str | None = None, *, type: str = "attachment", fallback: str | bool = True) -> None:
         """`Content-Disposition: attachment; filename="x.pdf"` (RFC 6266, `filename*` for
         non-Latin-1 names); the type comes from the extension unless one is set already."""
-        if self._finished:
+        if self._finished or self._header_sent:
             raise misuse.response_sent(self, f"attachment({filename!r})" if filename else "attachment()")  # type: ignore[arg-type]
         if filename and "content-type" not in self._headers:
             self.type = splitext(filename)[1]
@@ -465,6 +461,44 @@ if speedups is not None:  # str and bytes bodies are set in C
     ResponseMixin.body = _body.setter(speedups.set_body)  # type: ignore[method-assign, assignment]
 
 
+class SentHeaders(dict[str, "HeaderValue"]):
+    """`ctx.response.headers` after they went out: a write would be lost, so it raises
+    `ResponseSentError` at the user's line, as `ctx.set()` does."""
+
+    __slots__ = ("_ctx",)
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx._headers)
+        self._ctx = ctx
+
+    def _refuse(self, change: str) -> NoReturn:
+        raise misuse.response_sent(self._ctx, f"response.headers{change}")
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self._refuse(f"[{name!r}]")
+
+    def __delitem__(self, name: str) -> None:
+        self._refuse(f"[{name!r}]")
+
+    def __ior__(self, other: Any) -> NoReturn:  # type: ignore[misc]  # as in dict's own stub
+        self._refuse(".update()")
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._refuse(".update()")
+
+    def setdefault(self, *args: Any, **kwargs: Any) -> NoReturn:
+        self._refuse(".setdefault()")
+
+    def pop(self, *args: Any, **kwargs: Any) -> NoReturn:
+        self._refuse(".pop()")
+
+    def popitem(self) -> NoReturn:
+        self._refuse(".popitem()")
+
+    def clear(self) -> None:
+        self._refuse(".clear()")
+
+
 class Response:
     """`ctx.response`: the same state as `ctx`, with the response's own `get`/`is_`/`headers`."""
 
@@ -483,7 +517,11 @@ class Response:
 
     @property
     def headers(self) -> dict[str, HeaderValue]:
-        return self.ctx._headers
+        """The response headers; once they went out, a copy that refuses to change."""
+        ctx = self.ctx
+        if ctx._header_sent or ctx._finished:
+            return SentHeaders(ctx)
+        return ctx._headers
 
     def get(self, field: str) -> HeaderValue | None:
         """A response header's raw value, or None (Koa: `undefined`)."""

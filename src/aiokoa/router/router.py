@@ -430,7 +430,7 @@ class Router:
         async def allowed_methods(ctx: Context, next: Next) -> None:
             await next()
             matched = ctx.matched
-            if matched is None or ctx.status != 404:
+            if matched is None or ctx.status != 404 or ctx.header_sent:  # a streamed 404 is downstream's answer
                 return
             allowed: dict[str, None] = {}
             for layer in matched:

@@ -65,29 +65,27 @@ def test_respond_false_lets_middleware_answer_through_send(serve: Serve) -> None
     assert response.text == "lol"
 
 
-def test_respond_false_ignores_set_after_headers_sent(serve: Serve) -> None:
+@pytest.mark.parametrize(
+    "change",
+    [lambda ctx: ctx.set("foo", "bar"), lambda ctx: setattr(ctx, "status", 201)],
+    ids=["set", "status"],
+)
+def test_respond_false_change_after_headers_sent_raises(serve: Serve, errors: Errors, change: Any) -> None:
+    """Koa ignores the change; aiokoa raises, as the response it answered cannot change."""
+
     async def mw(ctx: Context, next: Next) -> None:
         ctx.body = "Hello"
         ctx.respond = False
         await _answer_lol(ctx)
-        ctx.set("foo", "bar")
+        change(ctx)
 
-    response = serve(app_with(mw)).get("/")
+    app = app_with(mw)
+    events = errors(app)
+    response = serve(app).get("/")
     assert response.status_code == 200
     assert response.text == "lol"
     assert "foo" not in response.headers
-
-
-def test_respond_false_ignores_status_after_headers_sent(serve: Serve) -> None:
-    async def mw(ctx: Context, next: Next) -> None:
-        ctx.body = "Hello"
-        ctx.respond = False
-        await _answer_lol(ctx)
-        ctx.status = 201
-
-    response = serve(app_with(mw)).get("/")
-    assert response.status_code == 200
-    assert response.text == "lol"
+    assert [type(err).__name__ for err in events] == ["ResponseSentError"]
 
 
 # -- when ctx.type is None ----------------------------------------------------------------
@@ -188,6 +186,29 @@ def test_head_does_not_overwrite_a_content_type_set_by_hand(serve: Serve) -> Non
     response = serve(app_with(mw)).head("/")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/javascript")
+
+
+def test_head_keeps_a_length_set_by_hand_without_a_body(serve: Serve) -> None:
+    async def mw(ctx: Context, next: Next) -> None:
+        ctx.length = 42
+
+    response = serve(app_with(mw)).head("/")
+    assert response.status_code == 404
+    assert response.headers["content-length"] == "42"
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"  # the GET's, none set by hand
+    assert response.content == b""
+
+
+def test_head_keeps_a_type_and_length_set_by_hand_without_a_body(serve: Serve) -> None:
+    async def mw(ctx: Context, next: Next) -> None:
+        ctx.status = 200
+        ctx.type = "json"
+        ctx.length = 42
+
+    response = serve(app_with(mw)).head("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json; charset=utf-8"
+    assert response.headers["content-length"] == "42"
 
 
 # -- when no middleware is present --------------------------------------------------------

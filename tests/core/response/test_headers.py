@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aiokoa import Koa
+from aiokoa import Koa, ResponseSentError
 from aiokoa.testing import make_context
 
 
@@ -127,18 +127,42 @@ def test_response_is():
     assert ctx.response.is_("text/*") is False
 
 
-async def test_helpers_do_nothing_after_the_headers_went_out():
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda ctx: ctx.vary("Accept"),
+        lambda ctx: setattr(ctx, "etag", "x"),
+        lambda ctx: setattr(ctx, "last_modified", datetime.now(UTC)),
+        lambda ctx: ctx.attachment("a.pdf"),
+        lambda ctx: ctx.redirect("/elsewhere"),
+        lambda ctx: ctx.response.set("X-Late", "1"),
+        lambda ctx: ctx.response.remove("X-Early"),
+        lambda ctx: ctx.response.headers.setdefault("x-late", "1"),
+        lambda ctx: ctx.response.headers.clear(),
+    ],
+    ids=["vary", "etag", "last_modified", "attachment", "redirect", "set", "remove", "setdefault", "clear"],
+)
+async def test_helpers_raise_after_the_headers_went_out(change):
+    """Koa ignores them silently; the change could never reach the client, so aiokoa says so."""
     ctx = make_context()
     ctx.status = 200
+    ctx.set("X-Early", "1")
     await ctx.flush_headers()
     assert ctx.header_sent and ctx.response.header_sent
-    ctx.vary("Accept")
-    ctx.etag = "x"
-    ctx.last_modified = datetime.now(UTC)
-    ctx.attachment("a.pdf")
-    ctx.redirect("/elsewhere")
+    with pytest.raises(ResponseSentError, match="after the headers of the response to GET / had already been sent"):
+        change(ctx)
     assert ctx.status == 200
-    assert not {"vary", "etag", "last-modified", "content-disposition", "location"} & set(ctx.response.headers)
+    assert ctx.response.headers == {"x-early": "1"}
+
+
+async def test_response_headers_stay_readable_after_they_went_out():
+    ctx = make_context()
+    ctx.set("X-Early", "1")
+    before = ctx.response.headers
+    await ctx.flush_headers()
+    after = ctx.response.headers
+    assert after == before == {"x-early": "1"} and isinstance(after, dict)
+    assert ctx.response.get("X-Early") == "1" and ctx.has("x-early")
 
 
 def test_redirect_keeps_a_redirect_status_and_overrides_type_and_body():
@@ -202,10 +226,9 @@ def test_flush_headers_over_http(serve):
         ctx.status = 200
         ctx.set("X-Early", "1")
         await ctx.response.flush_headers()
-        ctx.set("X-Late", "1")  # ignored: the headers went out
         ctx.body = "body"
 
     response = serve(app).get("/")
     assert response.status_code == 200
-    assert response.headers["x-early"] == "1" and "x-late" not in response.headers
+    assert response.headers["x-early"] == "1"
     assert response.text == "body"

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from aiokoa import Context, Koa, Next
+from aiokoa import Context, Koa, Next, ResponseSentError
 from aiokoa.core.statuses import MESSAGES
 from aiokoa.testing import AsyncTestClient, TestClient
 from aiokoa.types import Message, Receive, Scope, Send
@@ -57,12 +57,16 @@ def test_status_that_is_not_an_int_raises(context: MakeContext, code: Any) -> No
         context().status = code
 
 
-async def test_status_is_ignored_once_headers_are_sent(context: MakeContext) -> None:
+async def test_status_raises_once_headers_are_sent(context: MakeContext) -> None:
+    """Koa ignores it silently; the status could never reach the client, so aiokoa says so."""
     sent: list[Message] = []
     ctx = context(sent=sent)
     ctx.status = 200
     await ctx.flush_headers()
-    ctx.status = 500
+    with pytest.raises(ResponseSentError, match=r"ctx\.status was changed after the headers"):
+        ctx.status = 500
+    with pytest.raises(ResponseSentError, match=r"ctx\.status was changed after the headers"):
+        ctx.response.status = 500
     assert ctx.status == 200
     assert [m["status"] for m in sent] == [200]
 
