@@ -200,7 +200,7 @@ def test_off_is_the_plain_chain_with_nothing_added() -> None:
         seen.append(of(ctx))
         ctx.body = "hi"
 
-    app = Koa().use(hello)
+    app = Koa(env="production").use(hello)  # development wraps each middleware in its checks
     step = app._compose()
     assert step.layers == (hello,)  # type: ignore[attr-defined]  # the user's function itself, not a wrapper
     with TestClient(app) as client:

@@ -21,6 +21,7 @@ from ..types import ASGIApp, Receive, Scope, Send
 from .compiled import ContextMaker, bind_app, context_maker, finish, serve_in_c
 from .compose import Step, adapt, chain, check_arity, check_downstream
 from .context import Context
+from .diagnostics import checked_context
 from .errorpage import ErrorFormatter
 from .proxy import TrustedProxies
 from .request import Request
@@ -113,6 +114,7 @@ class Koa(EventEmitter):
     """
 
     __slots__ = ("_make_context", "_step")  # read per request, in C by their offsets; apps keep a __dict__
+    _make_context: ContextMaker
 
     def __init__(
         self,
@@ -192,14 +194,18 @@ class Koa(EventEmitter):
     def _compose(self) -> Step:
         if not self.listeners("error"):
             self.on("error", self.onerror)
-        late = self.env != "production"  # next() called after the response: a clear error
+        # In development: next() called after the response is a clear error, and the
+        # development checks watch the middleware and the names set on contexts.
+        development = self.env != "production"
+        context = checked_context(self._context) if development else self._context
+        self._make_context = context_maker(context)
         tracer = tracer_for(self)  # None unless asked for: then nothing traces per request
         if self.compose is not None:
             step = self._step = self.compose(self.middleware)
         elif tracer is None:
-            step = self._step = chain(self.middleware, late=late)
+            step = self._step = chain(self.middleware, late=development, checked=development)
         else:
-            step = self._step = tracer.instrument(self.middleware, late=late)
+            step = self._step = tracer.instrument(self.middleware, late=development)
         return step
 
     @property
@@ -210,7 +216,7 @@ class Koa(EventEmitter):
     @context.setter
     def context(self, cls: type[Context]) -> None:
         self._context = cls
-        self._make_context: ContextMaker = context_maker(cls)  # the hot path's way to make one
+        self._make_context = context_maker(cls)  # the hot path's way to make one
 
     @property
     def trusted_proxies(self) -> TrustedProxies | None:
