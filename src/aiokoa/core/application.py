@@ -99,7 +99,8 @@ class EventEmitter:
 class Koa(EventEmitter):
     """A Koa application; it is itself an ASGI 3 app (`uvicorn module:app`).
 
-    Options are Koa's: `env` (default `$AIOKOA_ENV` or "development"), `keys` (for signed
+    Options are Koa's: `env` (default `$AIOKOA_ENV` or "development"; any env but
+    "production" runs the development checks of docs/onion.md), `keys` (for signed
     cookies), `proxy` (trust X-Forwarded-*), `subdomain_offset`, `proxy_ip_header`,
     `max_ips_count`, `compose` (a custom chain builder), and `silent` (the default error
     listener logs nothing).
