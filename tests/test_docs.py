@@ -33,7 +33,9 @@ def test_page_snippets_run(page: Path, capsys: pytest.CaptureFixture[str]) -> No
 def test_the_onion_page_has_the_anchors_the_error_messages_link() -> None:
     headings = re.findall(r"^#+ (.+)$", (ROOT / "docs" / "onion.md").read_text(), re.M)
     anchors = {re.sub(r"[^a-z0-9 -]", "", heading.lower()).replace(" ", "-") for heading in headings}
-    assert {"the-order", "async-work-done-right", "streaming", "where-errors-go"} <= anchors
+    linked = {"the-order", "async-work-done-right", "streaming", "where-errors-go"}
+    linked |= {"the-response-is-ctxbody", "blocking-the-event-loop", "your-own-data-on-ctx"}
+    assert linked <= anchors
 
 
 def test_the_onion_page_runs_python_blocks() -> None:

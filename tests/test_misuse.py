@@ -8,13 +8,15 @@ import inspect
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
 
-from aiokoa import Context, Koa, Middleware, MiddlewareError, Next, ResponseSentError
+from aiokoa import Context, Koa, Middleware, MiddlewareError, Next, ResponseSentError, Router, compose
 from aiokoa.core.compose import _compiled
+from aiokoa.core.diagnostics import close_member
+from aiokoa.core.extension import speedups
 from aiokoa.testing import TestClient
 
 Serve = Callable[..., httpx.Client]
@@ -456,7 +458,229 @@ def test_use_rejects_what_cannot_run() -> None:
     )
 
 
-def app_of(*middleware: Middleware) -> Koa:
+# -- 7. next() twice, wherever it is called, in the chain this run uses (C or Python) ----------
+
+
+def test_the_chain_under_test_is_the_c_one_when_built() -> None:
+    step = app_of(twice, downstream, env="production")._compose()
+    assert type(step).__name__ == ("function" if speedups is None else "Chain")
+
+
+async def last_twice(ctx: Context, next: Next) -> None:
+    ctx.body = "last"
+    await next()
+    await next()
+
+
+def sync_twice(ctx: Context, next: Next) -> Any:
+    next()
+    return next()
+
+
+@pytest.mark.parametrize("env", ["development", "production"])
+@pytest.mark.parametrize(
+    ("stack", "culprit", "second"),
+    [
+        ([twice, downstream], twice, "await next()\n    await next()"),  # the first layer: its next is the Run
+        ([fixed, twice, downstream], twice, "await next()\n    await next()"),
+        ([fixed, last_twice], last_twice, "await next()\n    await next()"),  # below the last layer
+        ([fixed, sync_twice], sync_twice, "return next()"),  # a plain function, adapted
+    ],
+    ids=["first", "middle", "last", "sync"],
+)
+def test_next_called_twice_in_every_layer(env: str, stack: list[Any], culprit: Any, second: str) -> None:
+    app = Koa(env=env)
+    for fn in stack:
+        app.use(fn)
+    errors = errors_of(app)
+    with TestClient(app) as client:
+        assert client.get("/").status_code == 500
+    [err] = errors
+    lines, first = inspect.getsourcelines(culprit)
+    source = "".join(lines)
+    at = first + source[: source.index(second) + len(second)].count("\n")
+    assert isinstance(err, MiddlewareError)
+    assert str(err) == (
+        f"next() called multiple times in middleware {where(culprit)}.\n"
+        f"  called at: {FILE}:{at} in {culprit.__qualname__}\n"
+        "Each middleware may call next() once: it runs everything downstream.\n"
+        f"Fix: call `await next()` exactly once. {SEE_ORDER}"
+    )
+
+
+def test_next_called_twice_in_a_route_and_in_compose() -> None:
+    router = Router()
+    router.get("/", twice, downstream)
+    app = app_of(router.routes())
+    errors = errors_of(app)
+    with TestClient(app) as client:
+        assert client.get("/").status_code == 500
+    assert str(errors[0]).startswith(f"next() called multiple times in middleware {where(twice)}.\n")
+
+    async def run() -> None:
+        await compose(twice, downstream)(Koa().create_context(SCOPE, None, None))  # type: ignore[arg-type]
+
+    with pytest.raises(MiddlewareError, match=r"^next\(\) called multiple times in middleware twice "):
+        asyncio.run(run())
+
+
+# -- 8. development checks: a returned value, a blocked loop, a misspelt attribute -----------
+
+SCOPE: dict[str, Any] = {"type": "http", "method": "GET", "path": "/", "headers": [], "query_string": b""}
+
+
+def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "aiokoa" and r.levelno == logging.WARNING]
+
+
+async def returns_dict(ctx: Context, next: Next) -> Any:
+    if ctx.path == "/fixed":
+        return await next()
+    return {"id": 1}
+
+
+def test_a_returned_value_with_no_body_is_reported_once(caplog: pytest.LogCaptureFixture) -> None:
+    app = app_of(fixed, returns_dict)
+    with TestClient(app) as client:
+        assert client.get("/notes").status_code == 404
+        assert client.get("/notes").status_code == 404
+        assert client.get("/fixed").text == "still serving"
+    assert warnings_of(caplog) == [
+        f"{where(returns_dict)} returned a dict; set `ctx.body = ...`: return values are not sent, so "
+        "GET /notes was answered 404 Not Found. See aiokoa docs/onion.md#the-response-is-ctxbody"
+    ]
+
+
+async def passes_on(ctx: Context, next: Next) -> Any:
+    return await next()
+
+
+def test_the_innermost_returner_is_named_even_through_a_router(caplog: pytest.LogCaptureFixture) -> None:
+    router = Router()
+
+    @router.get("/notes")
+    async def list_notes(ctx: Context) -> Any:
+        return ["a note"]
+
+    app = app_of(passes_on, router.routes())
+    with TestClient(app) as client:
+        assert client.get("/notes").status_code == 404
+    [warning] = warnings_of(caplog)
+    assert warning.startswith(f"{where(list_notes)} returned a list; set `ctx.body = ...`")
+
+
+def test_no_report_when_the_value_becomes_the_body_or_nothing_is_returned(caplog: pytest.LogCaptureFixture) -> None:
+    async def to_body(ctx: Context, next: Next) -> None:
+        ctx.body = await next()  # a value-to-body middleware: the returned value is sent
+
+    with TestClient(app_of(to_body, returns_dict)) as client:
+        assert client.get("/").json() == {"id": 1}
+    with TestClient(app_of(passes_on, downstream)) as client:
+        assert client.get("/").text == "downstream"
+    assert warnings_of(caplog) == []
+
+
+async def blocks(ctx: Context, next: Next) -> None:
+    time.sleep(0.15)  # a synchronous call: nothing else runs meanwhile
+    await next()
+
+
+async def waits(ctx: Context, next: Next) -> None:
+    await asyncio.sleep(0.15)
+    ctx.body = "waited"
+
+
+def test_a_middleware_holding_the_loop_is_named_and_not_its_upstream(caplog: pytest.LogCaptureFixture) -> None:
+    app = app_of(passes_on, blocks, waits)
+    with TestClient(app) as client:
+        assert client.get("/").text == "waited"
+        assert client.get("/").text == "waited"
+    [warning] = warnings_of(caplog)
+    held = int(warning.split(" held the event loop for ")[1].split(" ms")[0])
+    assert 150 <= held < 1000
+    assert warning == (
+        f"{where(blocks)} held the event loop for {held} ms without awaiting (in GET /): no other request ran "
+        "meanwhile.\nFix: await an async version of the slow call, or run it in a thread: "
+        "`await asyncio.to_thread(slow_call, ...)`. See aiokoa docs/onion.md#blocking-the-event-loop"
+    )
+
+
+def test_a_blocking_route_handler_is_named(caplog: pytest.LogCaptureFixture) -> None:
+    router = Router()
+
+    @router.get("/report")
+    def report(ctx: Context) -> None:
+        time.sleep(0.12)
+        ctx.body = "done"
+
+    with TestClient(app_of(passes_on, router.routes())) as client:
+        assert client.get("/report").text == "done"
+    [warning] = warnings_of(caplog)
+    assert warning.startswith(f"{where(report)} held the event loop for ")
+
+
+async def misspells(ctx: Context, next: Next) -> None:
+    if ctx.path == "/status":
+        ctx.stauts = 201  # type: ignore[attr-defined]
+    elif ctx.path == "/body":
+        ctx.bodyy = "hello"  # type: ignore[attr-defined]
+    else:
+        ctx.user = "ada"  # type: ignore[attr-defined]  # custom attributes work, as in Koa
+        ctx.start = 1.0  # type: ignore[attr-defined]  # two letters from `state`, but short
+        ctx.body = ctx.user  # type: ignore[attr-defined]
+
+
+def test_a_misspelt_attribute_raises_and_custom_ones_work() -> None:
+    app = app_of(misspells)
+    errors = errors_of(app)
+    with TestClient(app) as client:
+        assert client.get("/status").status_code == 500
+        assert client.get("/body").status_code == 500
+        assert client.get("/user").text == "ada"
+    assert [type(err) for err in errors] == [AttributeError, AttributeError]
+    assert str(errors[0]) == (
+        "ctx.stauts = ...: 'stauts' is not a context attribute; did you mean 'status'? aiokoa never reads "
+        "ctx.stauts, so the value would be lost. For your own data, use ctx.state['stauts'] (or a name further "
+        "from ctx's own). See aiokoa docs/onion.md#your-own-data-on-ctx"
+    )
+    assert "did you mean 'body'?" in str(errors[1])
+
+
+def test_members_added_to_the_app_context_are_not_typos() -> None:
     app = Koa()
+    app.context.bodyy = None  # type: ignore[attr-defined]
+    app.use(misspells)
+    with TestClient(app) as client:
+        assert client.get("/body").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("name", "member"),
+    [("bodyy", "body"), ("stauts", "status"), ("lenght", "length"), ("bdoy", "body"), ("mesage", "message")],
+)
+def test_close_members(name: str, member: str) -> None:
+    assert close_member(Context, name) == member
+
+
+@pytest.mark.parametrize("name", ["user", "start", "db", "id", "session", "tenant", "items"])
+def test_not_close_members(name: str) -> None:
+    assert close_member(Context, name) is None
+
+
+def test_production_has_none_of_the_development_checks(caplog: pytest.LogCaptureFixture) -> None:
+    router = Router()
+    router.get("/", blocks, returns_dict)
+    app = app_of(misspells, router.routes(), env="production")
+    step = app._compose()
+    assert getattr(step, "layers", None) == (misspells, app.middleware[1])  # the functions themselves
+    assert cast(Any, router.stack[0].step).layers == (blocks, returns_dict)
+    with TestClient(app) as client:
+        assert client.get("/body").status_code == 404  # ctx.bodyy is set, as Koa would
+    assert type(app._make_context(app, SCOPE, None, None)) is app.context  # type: ignore[arg-type]
+    assert warnings_of(caplog) == []
+
+
+def app_of(*middleware: Middleware, **options: Any) -> Koa:
+    app = Koa(**options)
     app.use(*middleware)
     return app

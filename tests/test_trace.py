@@ -223,7 +223,7 @@ def test_off_is_the_plain_chain_with_nothing_added() -> None:
         seen.append(of(ctx))
         ctx.body = "hi"
 
-    app = Koa()
+    app = Koa(env="production")  # development wraps each middleware in its checks
     app.use(hello)
     step = app._compose()
     assert step.layers == (hello,)  # type: ignore[attr-defined]  # the user's function itself, not a wrapper

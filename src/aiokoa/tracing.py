@@ -59,7 +59,7 @@ class Tracer:
         """The app's chain with every middleware wrapped, and a trace made per request."""
         fns = [fn for fn in flatten(middleware) if not isinstance(fn, Tracer)]
         layers = [Layer(fn) for fn in fns]
-        step = chain([_wrap(adapt(fn), layer) for fn, layer in zip(fns, layers, strict=True)], late=late)
+        step = chain([_wrap(adapt(fn), layer) for fn, layer in zip(fns, layers, strict=True)], late=late, checked=late)
         tracer = self
 
         def start(ctx: Context, outer: Next | None) -> Any:

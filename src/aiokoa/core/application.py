@@ -20,6 +20,7 @@ from ..types import ASGIApp, Receive, Scope, Send
 from .compiled import ContextMaker, bind_app, context_maker, finish, serve_in_c
 from .compose import Step, adapt, chain, check_downstream
 from .context import Context
+from .diagnostics import checked_context
 from .errorpage import ErrorFormatter
 from .proxy import TrustedProxies
 from .request import Request
@@ -98,7 +99,8 @@ class EventEmitter:
 class Koa(EventEmitter):
     """A Koa application; it is itself an ASGI 3 app (`uvicorn module:app`).
 
-    Options are Koa's: `env` (default `$AIOKOA_ENV` or "development"), `keys` (for signed
+    Options are Koa's: `env` (default `$AIOKOA_ENV` or "development"; any env but
+    "production" runs the development checks of docs/onion.md), `keys` (for signed
     cookies), `proxy` (trust X-Forwarded-*), `subdomain_offset`, `proxy_ip_header`,
     `max_ips_count`, `compose` (a custom chain builder), and `silent` (the default error
     listener logs nothing).
@@ -113,6 +115,7 @@ class Koa(EventEmitter):
     """
 
     __slots__ = ("_make_context", "_step")  # read per request, in C by their offsets; apps keep a __dict__
+    _make_context: ContextMaker
 
     def __init__(
         self,
@@ -199,14 +202,18 @@ class Koa(EventEmitter):
     def _compose(self) -> Step:
         if not self.listeners("error"):
             self.on("error", self.onerror)
-        late = self.env != "production"  # next() called after the response: a clear error
+        # In development: next() called after the response is a clear error, and the
+        # development checks watch the middleware and the names set on contexts.
+        development = self.env != "production"
+        context = checked_context(self._context) if development else self._context
+        self._make_context = context_maker(context)
         tracer = tracer_for(self)  # None unless asked for: then nothing traces per request
         if self.compose is not None:
             step = self._step = self.compose(self.middleware)
         elif tracer is None:
-            step = self._step = chain(self.middleware, late=late)
+            step = self._step = chain(self.middleware, late=development, checked=development)
         else:
-            step = self._step = tracer.instrument(self.middleware, late=late)
+            step = self._step = tracer.instrument(self.middleware, late=development)
         return step
 
     @property
@@ -217,7 +224,7 @@ class Koa(EventEmitter):
     @context.setter
     def context(self, cls: type[Context]) -> None:
         self._context = cls
-        self._make_context: ContextMaker = context_maker(cls)  # the hot path's way to make one
+        self._make_context = context_maker(cls)  # the hot path's way to make one
 
     @property
     def trusted_proxies(self) -> TrustedProxies | None:

@@ -16,7 +16,7 @@ from functools import cache
 from types import CodeType, CoroutineType
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
-from . import misuse
+from . import diagnostics, misuse
 from .extension import speedups
 
 if TYPE_CHECKING:
@@ -175,13 +175,22 @@ def flatten(middleware: Iterable[Any]) -> list[Any]:
     return out
 
 
-def chain(middleware: Iterable[Any], *, late: bool = False) -> Step:
+def chain(middleware: Iterable[Any], *, late: bool = False, checked: bool = False) -> Step:
     """The precomposed chain: `step(ctx, outer_next)` returns the first layer's awaitable.
 
     With `late` (the app's chain in development), a `next()` called after the response
     was sent raises a clear error instead of running downstream for nobody; it costs one
-    check per layer, so production chains are built without it."""
+    check per layer, so production chains are built without it. With `checked` (the chains
+    of a development app and of its routers), each middleware is wrapped by the development
+    checks (`diagnostics`); a chain that is both is the app's own, whose first layer reports
+    a value returned where no body was set."""
     fns = [adapt(fn) for fn in flatten(middleware)]
+    if checked:
+        for fn in fns:
+            check_routes = getattr(inspect.unwrap(fn), "check_routes", None)
+            if check_routes is not None:
+                check_routes()  # a router's route chains get the same checks
+        fns = diagnostics.watched(fns, outermost=late)
     if speedups is not None:  # the same steps in C
         return speedups.Chain(tuple(fns), late, misuse.next_called_twice, misuse.next_called_late, DONE)  # type: ignore[no-any-return]
     namespace: dict[str, Any] = {f"f{k}": fn for k, fn in enumerate(fns)}

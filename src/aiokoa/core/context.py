@@ -60,9 +60,11 @@ class Context(RequestMixin, ResponseMixin):
         # the last next() handed out, checked once when the chain returns
         "_pending",
         "_pending_by",
-        # set only when used (never in __init__): aiokoa.trace's record, keep_on_error names
+        # set only when used (never in __init__): aiokoa.trace's record, keep_on_error names,
+        # and in development the innermost middleware that returned a value
         "_trace",
         "_keep",
+        "_returned_by",
         # routing (aiokoa.Router): set by the router that matched, None before
         "_params",
         "matched",
@@ -84,6 +86,7 @@ class Context(RequestMixin, ResponseMixin):
     _cookies: Cookies | None
     _trace: Trace
     _keep: set[str]
+    _returned_by: tuple[Any, Any, set[str]]
 
     request_class: type[Request] = Request
     response_class: type[Response] = Response

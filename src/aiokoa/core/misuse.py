@@ -175,13 +175,12 @@ def _unawaited_next(fn: Any) -> str | None:
         return None
     name = code.co_varnames[1]
     instructions = list(dis.get_instructions(code))
-    line = None
     for index, ins in enumerate(instructions):
-        if ins.starts_line is not None:
-            line = ins.starts_line
         if ins.opname == "LOAD_FAST" and ins.argval == name:
             rest = [i.opname for i in instructions[index + 1 : index + 5]]
             call = next((k for k, op in enumerate(rest) if op.startswith("CALL")), None)
             if call is not None and rest[call + 1 : call + 2] == ["POP_TOP"]:
-                return f"{code.co_filename}:{line}"
+                # The call's own position (`starts_line` became a bool in 3.13).
+                line = ins.positions.lineno if ins.positions else None
+                return f"{code.co_filename}:{line}" if line else None
     return None

@@ -194,6 +194,7 @@ class Router:
         self._entries: list[_Def | _Mount] = []
         self._parents: list[Router] = []
         self._compiled: _Compiled | None = None
+        self._checked = False  # route chains with the development checks (a development app serves it)
 
     # -- registration ------------------------------------------------------------------
 
@@ -371,7 +372,7 @@ class Router:
         layers = self._layers()
         compiled = _Compiled(layers, matcher)
         for order, layer in enumerate(layers):
-            layer.step = chain([*_param_middleware(layer), *layer.stack])
+            layer.step = chain([*_param_middleware(layer), *layer.stack], checked=self._checked)
             compile_layer(matcher, order, layer)
             if layer.name is not None:
                 compiled.by_name.setdefault(layer.name, layer)
@@ -515,6 +516,15 @@ class RouterMiddleware:
         if ctx._pending is not pending:  # the route handed out a next(): was it awaited?
             check_downstream(ctx)
         return result
+
+    def check_routes(self) -> None:
+        """Compose the router's route chains with the development checks (a development
+        app's chain asks this of the routers in it)."""
+        router = self.router
+        if not router._checked:
+            router._checked = True
+            router._changed()
+            router._compile()  # now, not in the first request's timed step
 
     def __repr__(self) -> str:
         return f"<RouterMiddleware {self.router!r}>"
