@@ -100,4 +100,6 @@ def test_run_serves_the_app_with_python_m_aiokoa(server_process: Callable[..., S
     answer = httpx.get(running.url + "/")
     assert (answer.status_code, answer.text) == (200, "Hello World")
     out, _ = running.output()
-    assert f"aiokoa listening on http://127.0.0.1:{port}" in out
+    # granian binds in its own supervisor and says itself when it listens
+    said = "aiokoa listening on" if server == "uvicorn" else "aiokoa starting granian on"
+    assert f"{said} http://127.0.0.1:{port}" in out

@@ -6,6 +6,7 @@ failing snippet (or a traceback, or a trace) points at the line of the page."""
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,19 @@ def test_the_onion_page_has_the_anchors_the_error_messages_link() -> None:
 
 def test_the_onion_page_runs_python_blocks() -> None:
     assert len(blocks(ROOT / "docs" / "onion.md")) >= 8
+
+
+PIP_INSTALL = re.compile(r"pip install [\"']?([^\s\"'`]+)")
+
+
+def test_install_lines_work_from_this_repository() -> None:
+    """aiokoa is not on the package index: every `pip install` the docs show installs this
+    repository (a path, with extras it declares) or a tool that is on the index."""
+    extras = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"])
+    targets = [target for page in [ROOT / "README.md", *PAGES] for target in PIP_INSTALL.findall(page.read_text())]
+    assert {".", ".[speed]", ".[testing]"} <= set(targets)
+    for target in targets:
+        name, _, wanted = target.partition("[")
+        assert not name.lower().startswith("aiokoa"), f"pip install {target}: aiokoa is not on the package index"
+        if name in (".", "/path/to/aiokoa"):
+            assert set(wanted.rstrip("]").split(",")) - {""} <= extras, target

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
+import zlib
+from collections.abc import AsyncIterator, Callable
 
+import brotli
+import httpx
 import pytest
+import zstandard
 
 from aiokoa import Context, Koa, Next
 from aiokoa.testing import AsyncTestClient, TestClient
@@ -94,3 +100,53 @@ def test_client_without_context_manager_skips_lifespan():
     assert client.get("/").status_code == 200
     client.close()
     assert events == []
+
+
+TEXT = "encoded " * 200
+ENCODERS: dict[str, Callable[[bytes], bytes]] = {
+    "gzip": gzip.compress,
+    "deflate": zlib.compress,
+    "br": brotli.compress,
+    "zstd": zstandard.compress,
+}
+
+
+def encoded_app(encoding: str) -> Koa:
+    """An app that sends TEXT compressed, as a compression middleware would: in one piece
+    at `/`, in three chunks at `/stream`."""
+    app = Koa()
+    payload = ENCODERS[encoding](TEXT.encode())
+
+    async def chunks() -> AsyncIterator[bytes]:
+        third = len(payload) // 3
+        yield payload[:third]
+        yield payload[third : 2 * third]
+        yield payload[2 * third :]
+
+    @app.use
+    async def compressed(ctx: Context, next: Next) -> None:
+        ctx.set("Content-Encoding", encoding)
+        ctx.type = "text/plain"
+        ctx.body = chunks() if ctx.path == "/stream" else payload
+
+    return app
+
+
+@pytest.mark.parametrize("path", ["/", "/stream"])
+@pytest.mark.parametrize("encoding", sorted(ENCODERS))
+def test_clients_decode_content_encoding_as_over_a_socket(serve, encoding: str, path: str):
+    """httpx decodes the body by its Content-Encoding, so the test clients must hand it the
+    bytes the app sent, not bytes already decoded once."""
+    app = encoded_app(encoding)
+    over_socket = serve(app).get(path)
+    with TestClient(app) as client:
+        sync = client.get(path)
+
+    async def fetch() -> httpx.Response:
+        async with AsyncTestClient(app) as client:
+            return await client.get(path)
+
+    for response in (over_socket, sync, asyncio.run(fetch())):
+        assert response.status_code == 200
+        assert response.headers["content-encoding"] == encoding
+        assert response.text == TEXT

@@ -3,23 +3,26 @@
 from .core.application import Application, Koa
 from .core.compose import compose
 from .core.context import Context
+from .core.cookies import CookieError
 from .core.errors import HttpError, create_error, is_http_error
 from .core.misuse import MiddlewareError, ResponseSentError
 from .core.request import Request
 from .core.response import Response
 from .mount import mount
-from .router import Router
+from .router import NoMatchFound, Router
 from .tracing import Tracer, trace
 from .types import Middleware, Next
 
 __all__ = [
     "Application",
     "Context",
+    "CookieError",
     "HttpError",
     "Koa",
     "Middleware",
     "MiddlewareError",
     "Next",
+    "NoMatchFound",
     "Request",
     "Response",
     "ResponseSentError",

@@ -20,6 +20,7 @@ from typing import Any
 
 from .core.application import Koa
 from .core.compose import flatten
+from .server import bind, serve, url
 from .tracing import Layer, Tracer
 
 SERVERS = ("uvicorn", "granian")
@@ -154,15 +155,25 @@ def run(args: argparse.Namespace) -> None:
         os.environ["AIOKOA_ENV"] = args.env
         if isinstance(app, Koa):
             app.env = args.env
+    if args.workers < 1:
+        raise CliError(f"--workers must be 1 or more, got {args.workers}")
+    if args.server == "uvicorn" and args.workers == 1 and not args.reload:
+        serve(app, host=args.host, port=args.port, log_level=args.log_level)
+        return
+    if args.server == "granian" and importlib.util.find_spec("granian") is None:
+        raise CliError("granian is not installed: pip install granian (or use --server uvicorn)")
+    # The server binds the address itself in its supervising process: try it first, so a
+    # port in use or an unknown host is one clear line rather than the server's traceback.
+    bind(args.host, args.port).close()
+    processes = f"{args.workers} worker{'s' * (args.workers > 1)}{', reloading' * args.reload}"
+    print(f"aiokoa starting {args.server} on {url(args.host, args.port)} ({processes})", flush=True)
     if args.server == "granian":
         _run_granian(args)
         return
     import uvicorn
 
-    target: Any = app if args.workers == 1 and not args.reload else args.app
-    print(f"aiokoa listening on http://{args.host}:{args.port}", flush=True)
     uvicorn.run(
-        target,
+        args.app,
         host=args.host,
         port=args.port,
         workers=args.workers if args.workers > 1 else None,
@@ -173,14 +184,11 @@ def run(args: argparse.Namespace) -> None:
 
 
 def _run_granian(args: argparse.Namespace) -> None:
-    if importlib.util.find_spec("granian") is None:
-        raise CliError("granian is not installed: pip install granian (or use --server uvicorn)")
     from granian import Granian
     from granian.constants import Interfaces
 
     paths = [os.path.abspath(args.app_dir), os.environ.get("PYTHONPATH")]
     os.environ["PYTHONPATH"] = os.pathsep.join(path for path in paths if path)
-    print(f"aiokoa listening on http://{args.host}:{args.port} (granian)", flush=True)
     Granian(
         args.app, address=args.host, port=args.port, interface=Interfaces.ASGI, workers=args.workers, reload=args.reload
     ).serve()

@@ -1,15 +1,78 @@
-"""Serving an app: uvicorn (with uvloop and httptools) is the embedded server."""
+"""Serving an app: uvicorn (with uvloop and httptools) is the embedded server.
+
+The socket is bound before anything is printed, so "listening on" is true when it shows;
+an address that cannot be used (a port in use, an unknown host, a port that needs
+privileges) ends the program with one line on stderr and exit status 1.
+"""
 
 from __future__ import annotations
 
+import errno
+import socket
+import sys
 from typing import Any
 
 from .types import ASGIApp
 
+# uvicorn's exit status when the app's startup fails.
+STARTUP_FAILURE = 3
+
+# What `listen()` cannot do in one process with an app object, and what does it.
+NOT_FROM_LISTEN = {
+    "workers": "several processes need the app by its import name: `aiokoa run module:app --workers N`",
+    "reload": "reloading needs the app by its import name: `aiokoa run module:app --reload`",
+    "fd": "listen() binds host:port itself: serve the app with `uvicorn module:app --fd N`",
+    "uds": "listen() binds host:port itself: serve the app with `uvicorn module:app --uds PATH`",
+}
+
+
+def url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on `host:port`; exits with one line on stderr if there is none."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)  # connections wait in the backlog until the server accepts them
+    except (OSError, OverflowError) as err:
+        sock.close()
+        print(f"aiokoa: cannot listen on {url(host, port)}: {reason(err, host, port)}", file=sys.stderr)
+        raise SystemExit(1) from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def reason(err: OSError | OverflowError, host: str, port: int) -> str:
+    if isinstance(err, OverflowError):
+        return "a port is a number from 0 to 65535"
+    if isinstance(err, socket.gaierror):
+        return f"unknown host {host!r}"
+    if err.errno == errno.EADDRINUSE:
+        return f"port {port} is in use (another server is running there: stop it or pick another port)"
+    if err.errno == errno.EACCES:
+        return "permission denied (ports below 1024 need privileges: pick a higher port)"
+    if err.errno == errno.EADDRNOTAVAIL:
+        return f"{host} is not an address of this machine"
+    return err.strerror or str(err)
+
 
 def serve(app: ASGIApp, *, host: str = "127.0.0.1", port: int = 3000, **options: Any) -> None:
+    """Serve `app` in this process until stopped; `options` are uvicorn's (`log_level`,
+    `proxy_headers`, ...), except the ones that need another process or another socket."""
+    for name, instead in NOT_FROM_LISTEN.items():
+        if name in options:
+            raise TypeError(f"app.listen() serves in this process and does not take {name}=: {instead}")
     import uvicorn
 
     options.setdefault("log_level", "warning")
-    print(f"aiokoa listening on http://{host}:{port}", flush=True)
-    uvicorn.run(app, host=host, port=port, **options)
+    config = uvicorn.Config(app, host=host, port=port, **options)
+    sock = bind(host, port)
+    print(f"aiokoa listening on {url(host, sock.getsockname()[1])}", flush=True)
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])
+    if not server.started:  # the app's startup failed; uvicorn has said why
+        raise SystemExit(STARTUP_FAILURE)

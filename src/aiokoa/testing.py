@@ -112,11 +112,12 @@ class _SyncASGITransport(httpx.BaseTransport):
 
         async def exchange() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
             response = await self._async.handle_async_request(copy)
-            body = await response.aread()
+            # The bytes as the app sent them: the client decodes Content-Encoding itself.
+            body = b"".join([chunk async for chunk in response.aiter_raw()])
             return response.status_code, response.headers.raw, body
 
         status, headers, body = self._loop.run(exchange())
-        return httpx.Response(status, headers=headers, content=body, request=request)
+        return httpx.Response(status, headers=headers, stream=httpx.ByteStream(body), request=request)
 
 
 class TestClient(httpx.Client):

@@ -483,6 +483,12 @@ def test_the_c_twin_refuses_calls_it_cannot_make():
 # -- contexts made again: a finished context nothing holds is reset and reused (C only) --
 
 
+# The versions genuinely differ here: contexts are made again on CPython 3.11 only. From 3.12
+# on, CPython lays out an instance's dict and weak references itself, and the extension does
+# not look into that layout, so each context is freed and a new one allocated.
+REUSED = speedups is not None and sys.version_info < (3, 12)
+
+
 def _pooled(app: Koa) -> int:
     """How many finished contexts the app keeps to make again: none in pure Python."""
     return 0 if speedups is None else cast(Any, app._make_context).pooled
@@ -538,8 +544,10 @@ def test_a_finished_context_is_made_again_as_new() -> None:
     for _, fields, fresh in seen:
         assert fields == fresh
     if speedups is not None:
+        assert cast(Any, app._make_context).reusable == REUSED
+    if REUSED:
         assert seen[0][0] == seen[1][0] == seen[2][0]  # one context, reset each time
-        assert _pooled(app) == 1
+    assert _pooled(app) == REUSED
 
 
 def test_a_context_something_still_holds_is_left_as_it_was() -> None:
@@ -609,7 +617,7 @@ def test_contexts_in_use_at_once_are_distinct_and_few_are_kept() -> None:
     _serve(app, times=many, together=True)
     _serve(app, times=many, together=True)
     assert len(set(live[:many])) == many and len(set(live[many:])) == many
-    assert _pooled(app) == (0 if speedups is None else 16)
+    assert _pooled(app) == (16 if REUSED else 0)
 
 
 def test_requests_leave_every_reference_count_as_it_was() -> None:

@@ -1,0 +1,129 @@
+"""`app.listen()` and `aiokoa run`: "listening on" only once the socket is bound, and an
+address that cannot be used is one line on stderr and exit status 1, never a traceback."""
+
+from __future__ import annotations
+
+import errno
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from aiokoa import Koa
+from aiokoa.server import reason
+
+from .conftest import ServerProcess, free_port
+
+ROOT = Path(__file__).parent.parent
+EXAMPLES = str(ROOT / "examples")
+LISTEN = "import sys; from aiokoa import Koa; Koa().listen(int(sys.argv[1]), host=sys.argv[2])"
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A port another server is listening on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def run(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, check=False, capture_output=True, text=True, timeout=30)
+
+
+def assert_one_line_and_exit_1(done: subprocess.CompletedProcess[str], message: str) -> None:
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.splitlines() == [message]
+    assert "listening" not in done.stdout
+
+
+def test_listen_on_a_port_in_use(taken_port: int) -> None:
+    done = run([sys.executable, "-c", LISTEN, str(taken_port), "127.0.0.1"])
+    assert_one_line_and_exit_1(
+        done,
+        f"aiokoa: cannot listen on http://127.0.0.1:{taken_port}: port {taken_port} is in use"
+        " (another server is running there: stop it or pick another port)",
+    )
+
+
+@pytest.mark.parametrize(
+    ("host", "reason"),
+    [
+        ("no-such-host.invalid", "unknown host 'no-such-host.invalid'"),
+        ("192.0.2.1", "192.0.2.1 is not an address of this machine"),  # a documentation-only address
+    ],
+)
+def test_listen_on_an_unusable_host(host: str, reason: str) -> None:
+    port = free_port()
+    done = run([sys.executable, "-c", LISTEN, str(port), host])
+    assert_one_line_and_exit_1(done, f"aiokoa: cannot listen on http://{host}:{port}: {reason}")
+
+
+def test_a_port_that_needs_privileges_says_so() -> None:
+    # Run as root, binding port 80 succeeds: the reason is checked on the error itself.
+    denied = PermissionError(errno.EACCES, "Permission denied")
+    assert reason(denied, "127.0.0.1", 80) == "permission denied (ports below 1024 need privileges: pick a higher port)"
+    assert reason(OverflowError("bind(): port must be 0-65535."), "127.0.0.1", 70000) == (
+        "a port is a number from 0 to 65535"
+    )
+
+
+def test_listen_serves_and_says_so_once_bound(server_process: Callable[..., ServerProcess]) -> None:
+    port = free_port()
+    running = server_process([sys.executable, "-c", LISTEN, str(port), "127.0.0.1"], port)
+    assert httpx.get(running.url + "/").status_code == 404  # an app with no middleware
+    out, err = running.output()
+    assert out == f"aiokoa listening on http://127.0.0.1:{port}\n"
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("option", "advice"),
+    [
+        ({"workers": 2}, "aiokoa run module:app --workers N"),
+        ({"reload": True}, "aiokoa run module:app --reload"),
+        ({"fd": 3}, "uvicorn module:app --fd N"),
+        ({"uds": "/tmp/app.sock"}, "uvicorn module:app --uds PATH"),
+    ],
+)
+def test_listen_refuses_what_needs_another_process_or_socket(option: dict[str, object], advice: str) -> None:
+    with pytest.raises(TypeError, match=f"^app.listen\\(\\) serves in this process and does not take .*{advice}"):
+        Koa().listen(free_port(), **option)  # type: ignore[arg-type]
+
+
+AIOKOA_RUN = [sys.executable, "-m", "aiokoa", "run", "hello:app", "--app-dir", EXAMPLES]
+
+
+@pytest.mark.parametrize("options", [[], ["--workers", "2"], ["--server", "granian"]])
+def test_run_on_a_port_in_use(taken_port: int, options: list[str]) -> None:
+    done = run([*AIOKOA_RUN, "--port", str(taken_port), *options])
+    assert_one_line_and_exit_1(
+        done,
+        f"aiokoa: cannot listen on http://127.0.0.1:{taken_port}: port {taken_port} is in use"
+        " (another server is running there: stop it or pick another port)",
+    )
+
+
+def test_run_with_two_workers_serves_from_two_processes(
+    server_process: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    (tmp_path / "pid_app.py").write_text(
+        "import os\nfrom aiokoa import Koa\napp = Koa()\n\n\n"
+        "@app.use\nasync def pid(ctx, next):\n    ctx.body = str(os.getpid())\n"
+    )
+    port = free_port()
+    argv = [sys.executable, "-m", "aiokoa", "run", "pid_app:app", "--app-dir", str(tmp_path), "--workers", "2"]
+    running = server_process([*argv, "--port", str(port)], port)
+    pids = set()
+    for _ in range(200):  # each request on a new connection, which either worker may accept
+        pids.add(httpx.get(running.url + "/").text)
+        if len(pids) == 2:
+            break
+    out, _ = running.output()
+    assert len(pids) == 2
+    assert out.startswith(f"aiokoa starting uvicorn on http://127.0.0.1:{port} (2 workers)")
