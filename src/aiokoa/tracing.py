@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from .core.compose import Step, adapt, chain, flatten
 from .core.misuse import _code_of
-from .core.statuses import MESSAGES
+from .http.statuses import MESSAGES
 
 if TYPE_CHECKING:
     from .core.application import Koa

@@ -16,13 +16,13 @@ from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from typing import Any, Self, TypeVar, overload
 
+from ..http.proxy import TrustedProxies
 from ..tracing import Tracer, tracer_for
 from ..types import ASGIApp, Receive, Scope, Send
 from .compiled import ContextMaker, bind_app, context_maker, finish, serve_in_c
 from .compose import Step, adapt, chain, check_arity, check_downstream
 from .context import Context
 from .errorpage import ErrorFormatter
-from .proxy import TrustedProxies
 from .request import Request
 from .respond import failed
 from .response import Response

@@ -12,12 +12,12 @@ import contextlib
 from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from ..http.statuses import MESSAGES
 from .cookies import Cookies
 from .errorpage import error_body
 from .errors import Assert, create_error, status_of
 from .request import Request, RequestMixin
 from .response import Response, ResponseMixin, _header_value, header_name
-from .statuses import MESSAGES
 
 if TYPE_CHECKING:
     from ..router import Layer, Router

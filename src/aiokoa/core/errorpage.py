@@ -16,7 +16,7 @@ from html import escape
 from typing import TYPE_CHECKING, TypeAlias
 
 from .. import tracing
-from .jsonbody import dumps
+from ..http.jsonbody import dumps
 from .response import HTML, JSON, TEXT
 
 if TYPE_CHECKING:

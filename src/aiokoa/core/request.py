@@ -13,11 +13,11 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
+from ..http.fresh import is_fresh
+from ..http.headers import parse_content_type, split_list
+from ..http.negotiation import Accepts, has_body, type_is
+from ..http.url import URL, parse_url
 from .delegate import Delegate
-from .fresh import is_fresh
-from .headers import parse_content_type, split_list
-from .negotiation import Accepts, has_body, type_is
-from .url import URL, parse_url
 
 if TYPE_CHECKING:
     from ..types import HeaderValue, Scope

@@ -16,9 +16,9 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
-from .jsonbody import dumps
+from ..http.jsonbody import dumps
+from ..http.statuses import EMPTY
 from .response import TEXT, discard, is_stream
-from .statuses import EMPTY
 
 if TYPE_CHECKING:
     from ..types import Message, Receive

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from aiokoa import Context, Koa, Next
-from aiokoa.core.statuses import MESSAGES
+from aiokoa.http.statuses import MESSAGES
 from aiokoa.testing import TestClient
 
 Serve = Callable[..., httpx.Client]

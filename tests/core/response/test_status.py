@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from aiokoa import Context, Koa, Next
-from aiokoa.core.statuses import MESSAGES
+from aiokoa.http.statuses import MESSAGES
 from aiokoa.testing import AsyncTestClient, TestClient
 from aiokoa.types import Message, Receive, Scope, Send
 
