@@ -1,7 +1,7 @@
 """aiokoa: Koa's middleware cascade for Python's asyncio and ASGI."""
 
 from .core.application import Application, Koa
-from .core.compose import compose
+from .core.compose import Middleware, Next, compose
 from .core.context import Context
 from .core.errors import HttpError, create_error, is_http_error
 from .core.misuse import MiddlewareError, ResponseSentError
@@ -10,7 +10,6 @@ from .core.response import Response
 from .mount import mount
 from .router import Router
 from .tracing import Tracer, trace
-from .types import Middleware, Next
 
 __all__ = [
     "Application",

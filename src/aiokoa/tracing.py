@@ -28,8 +28,9 @@ from .http.statuses import MESSAGES
 
 if TYPE_CHECKING:
     from .core.application import Koa
+    from .core.compose import Middleware, Next
     from .core.context import Context
-    from .types import Message, Middleware, Next, Send
+    from .types import Message, Send
 
 Log = Callable[[str], Any]
 

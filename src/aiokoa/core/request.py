@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 from ..http.fresh import is_fresh
-from ..http.headers import parse_content_type, split_list
+from ..http.headers import HeaderValue, parse_content_type, split_list
 from ..http.negotiation import Accepts, has_body, type_is
 from ..http.url import URL, parse_url
 from .delegate import Delegate
 
 if TYPE_CHECKING:
-    from ..types import HeaderValue, Scope
+    from ..types import Scope
     from .application import Koa
     from .context import Context
 

@@ -26,7 +26,8 @@ from .delegate import Delegate
 from .extension import speedups
 
 if TYPE_CHECKING:
-    from ..types import HeaderValue, Message, Send
+    from ..http.headers import HeaderValue
+    from ..types import Message, Send
     from .context import Context
     from .request import Socket
 

@@ -28,8 +28,8 @@ from .matcher import NO_PARAMS, Hit, Matcher, compile_layer
 from .path import NoMatchFound, build_url, param_names, parse
 
 if TYPE_CHECKING:
+    from ..core.compose import Middleware, Next
     from ..core.context import Context
-    from ..types import Middleware, Next
 
 PathSpec: TypeAlias = "str | re.Pattern[str] | list[str] | tuple[str, ...]"
 HostSpec: TypeAlias = "str | Iterable[str] | re.Pattern[str] | None"
