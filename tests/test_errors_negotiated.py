@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+import aiokoa
 from aiokoa import Context, Koa, Next
 from aiokoa.core.errorpage import default_error_body
 
@@ -54,7 +55,7 @@ def test_json_for_clients_that_prefer_it(serve: Serve, accept: str) -> None:
 
 
 def test_html_page_for_browsers_in_development_escapes_everything(serve: Serve) -> None:
-    answer = serve(app_for(env="development", trace=True)).get("/?q=<i>", headers={"accept": BROWSER})
+    answer = serve(app_for(env="development").use(aiokoa.trace(log=None))).get("/?q=<i>", headers={"accept": BROWSER})
     assert answer.status_code == 500
     assert answer.headers["content-type"] == "text/html; charset=utf-8"
     page = answer.text
@@ -69,7 +70,7 @@ def test_html_page_for_browsers_in_development_escapes_everything(serve: Serve) 
 
 def test_html_page_without_trace_says_how_to_get_one(serve: Serve) -> None:
     page = serve(app_for(env="development")).get("/", headers={"accept": BROWSER}).text
-    assert "<code>Koa(trace=True)</code>" in page
+    assert "<code>app.use(aiokoa.trace())</code>" in page
 
 
 @pytest.mark.parametrize(

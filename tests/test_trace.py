@@ -1,4 +1,4 @@
-"""`aiokoa.trace()`, `Koa(trace=...)` and Server-Timing: the cascade as a tree, the seed's
+"""`aiokoa.trace()` and Server-Timing: the cascade as a tree, the seed's
 numbering, errors raised and caught, routes, and nothing at all when off."""
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def test_koa_trace_true_logs_to_stderr(capsys: pytest.CaptureFixture[str]) -> No
     async def hello(ctx: Context, next: Next) -> None:
         ctx.body = "hi"
 
-    with TestClient(Koa(trace=True).use(hello)) as client:
+    with TestClient(Koa().use(hello).use(aiokoa.trace())) as client:
         client.get("/x?y=1")
     err = capsys.readouterr().err
     assert re.search(
@@ -85,7 +85,7 @@ def test_koa_trace_true_logs_to_stderr(capsys: pytest.CaptureFixture[str]) -> No
 
 def test_errors_raised_caught_and_uncaught() -> None:
     log: list[str] = []
-    app = Koa(trace=Tracer(log=log.append))
+    app = Koa().use(Tracer(log=log.append))
     app.on("error", lambda err, ctx: None)
 
     async def handler(ctx: Context, next: Next) -> None:
@@ -127,7 +127,7 @@ def test_errors_raised_caught_and_uncaught() -> None:
 def test_misuse_is_still_reported_and_named_when_traced() -> None:
     log: list[str] = []
     errors: list[BaseException] = []
-    app = Koa(trace=Tracer(log=log.append))
+    app = Koa().use(Tracer(log=log.append))
     app.on("error", lambda err, ctx: errors.append(err))
 
     async def forgetful(ctx: Context, next: Next) -> None:
@@ -155,7 +155,7 @@ def test_the_route_that_handled_the_request() -> None:
     async def show(ctx: Context, next: Next) -> None:
         ctx.body = {"id": ctx.params["id"]}
 
-    app = Koa(trace=Tracer(log=log.append)).use(router.routes())
+    app = Koa().use(Tracer(log=log.append)).use(router.routes())
     with TestClient(app) as client:
         assert client.get("/users/7").json() == {"id": 7}
     text = blank(log[0])
@@ -173,7 +173,7 @@ def test_server_timing_over_http_and_on_error_responses(serve: Serve) -> None:
             raise RuntimeError("no")
         ctx.body = "ok"
 
-    app = Koa(server_timing=True, silent=True).use(outer).use(inner)
+    app = Koa(silent=True).use(aiokoa.trace(log=None, server_timing=True)).use(outer).use(inner)
     client = serve(app)
     for path, status in (("/", 200), ("/fail", 500)):
         answer = client.get(path)
@@ -188,7 +188,7 @@ def test_server_timing_alone_logs_nothing(capsys: pytest.CaptureFixture[str]) ->
     async def hello(ctx: Context, next: Next) -> None:
         ctx.body = "hi"
 
-    with TestClient(Koa(server_timing=True).use(hello)) as client:
+    with TestClient(Koa().use(aiokoa.trace(log=None, server_timing=True)).use(hello)) as client:
         assert "server-timing" in client.get("/").headers
     assert capsys.readouterr().err == ""
 

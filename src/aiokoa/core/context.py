@@ -21,7 +21,6 @@ from .response import Response, ResponseMixin, _header_value, header_name
 
 if TYPE_CHECKING:
     from ..router import Layer, Router
-    from ..tracing import Trace
     from ..types import Receive, Scope, Send
     from .application import Koa
 
@@ -60,8 +59,7 @@ class Context(RequestMixin, ResponseMixin):
         # the last next() handed out, checked once when the chain returns
         "_pending",
         "_pending_by",
-        # set only when used (never in __init__): aiokoa.trace's record, keep_on_error names
-        "_trace",
+        # set only when used (never in __init__): keep_on_error's names
         "_keep",
         # routing (aiokoa.Router): set by the router that matched, None before
         "_params",
@@ -82,7 +80,6 @@ class Context(RequestMixin, ResponseMixin):
     _pending: Awaitable[Any] | None
     _pending_by: Any
     _cookies: Cookies | None
-    _trace: Trace
     _keep: set[str]
 
     request_class: type[Request] = Request
