@@ -290,10 +290,13 @@ class Koa(EventEmitter):
         print(f"\n  aiokoa: error{where}\n{indented}\n", file=sys.stderr)
 
     def listen(self, port: int = 3000, host: str = "127.0.0.1", **server_options: Any) -> None:
-        """Serve on uvicorn and block until stopped, like Koa's `app.listen(3000)`."""
-        from ..server import serve
+        """Serve on uvicorn and block until stopped, like Koa's `app.listen(3000)`; the
+        options go to `uvicorn.run` (the log level is "warning" unless given)."""
+        import uvicorn  # only here: an app that never listens needs no server
 
-        serve(self, host=host, port=port, **server_options)
+        server_options.setdefault("log_level", "warning")
+        print(f"aiokoa listening on http://{host}:{port}", flush=True)
+        uvicorn.run(self, host=host, port=port, **server_options)
 
     def to_json(self) -> dict[str, Any]:
         return {"subdomain_offset": self.subdomain_offset, "proxy": self.proxy, "env": self.env}
