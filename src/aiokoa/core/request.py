@@ -220,7 +220,7 @@ class RequestMixin:
 
     header = headers
 
-    # -- where the request came from (proxy-aware, §2.14) -------------------------------
+    # -- where the request came from (X-Forwarded-* believed only with `proxy`) ---------
 
     @property
     def socket(self) -> Socket:

@@ -42,7 +42,7 @@ def respond(ctx: Context) -> bytes | Awaitable[None] | None:
     if (ctx._method or ctx.scope["method"]) == "HEAD":  # ctx.method, without a property call
         if body is None and not ctx._explicit_null_body:
             content_type = headers.get("content-type")
-            _status_body(ctx)  # the headers a GET would get (Koa sends none: a §2.18 quirk)
+            _status_body(ctx)  # the headers a GET would get (Koa sends none; docs/koa-differences.md)
             if content_type is not None:
                 headers["content-type"] = content_type  # but a type set by hand stays, as in Koa
         elif "content-length" not in headers and not ctx._header_sent:

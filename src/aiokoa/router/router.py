@@ -391,7 +391,7 @@ class Router:
         method_not_allowed: Callable[[], Exception] | None = None,
     ) -> Middleware:
         """After downstream, answer what no route did: OPTIONS with 200 and `Allow`, a known
-        path with another method with 405, a method this router lacks with 501 (ref §4)."""
+        path with another method with 405, a method this router lacks with 501, as @koa/router."""
         router = self
 
         async def allowed_methods(ctx: Context, next: Next) -> None:
