@@ -189,12 +189,13 @@ class Koa(EventEmitter):
         if not self.listeners("error"):
             self.on("error", self.onerror)
         late = self.env != "production"  # next() called after the response: a clear error
-        instrument = self.instrument = None if self.compose is not None else instrument_of(self.middleware)
+        self.instrument = None
         if self.compose is not None:
             step = self._step = self.compose(self.middleware)
-        elif instrument is None:
+        elif (instrument := instrument_of(self.middleware)) is None:
             step = self._step = chain(self.middleware, late=late)
         else:
+            self.instrument = instrument
             step = self._step = instrument.chain(self.middleware, late=late)
         return step
 

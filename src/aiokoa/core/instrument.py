@@ -3,8 +3,9 @@
 An *instrument* is an object added with `app.use()`, anywhere in the stack, that has the
 two methods of `Instrument`. When the app composes its chain it asks the first instrument
 it finds to build it, instead of `compose.chain`: the instrument can then wrap each
-middleware once, at compose time, and start a record per request. When an error replaces the response, the app asks the instrument for its
-`report` on the request, which the development error page shows.
+middleware once, at compose time, and start a record per request. When an error replaces
+the response, the app asks the instrument for its `report` on the request, which the
+development error page shows.
 
 An app without an instrument composes its plain chain: nothing here runs per request.
 """
