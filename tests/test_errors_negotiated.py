@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from aiokoa import Context, Koa, Next
+import aiokoa
+from aiokoa import Context, Koa, Middleware, Next
 from aiokoa.core.errorpage import default_error_body
 
 Serve = Callable[..., httpx.Client]
@@ -24,9 +25,9 @@ async def failing(ctx: Context, next: Next) -> None:
     raise RuntimeError("secret <script>alert(1)</script>")
 
 
-def app_for(**options: Any) -> Koa:
+def app_for(*first: Middleware, **options: Any) -> Koa:
     app = Koa(silent=True, **options)
-    app.use(failing)
+    app.use(*first, failing)
     return app
 
 
@@ -56,7 +57,7 @@ def test_json_for_clients_that_prefer_it(serve: Serve, accept: str) -> None:
 
 
 def test_html_page_for_browsers_in_development_escapes_everything(serve: Serve) -> None:
-    answer = serve(app_for(env="development", trace=True)).get("/?q=<i>", headers={"accept": BROWSER})
+    answer = serve(app_for(aiokoa.trace(log=None), env="development")).get("/?q=<i>", headers={"accept": BROWSER})
     assert answer.status_code == 500
     assert answer.headers["content-type"] == "text/html; charset=utf-8"
     page = answer.text
@@ -71,7 +72,7 @@ def test_html_page_for_browsers_in_development_escapes_everything(serve: Serve) 
 
 def test_html_page_without_trace_says_how_to_get_one(serve: Serve) -> None:
     page = serve(app_for(env="development")).get("/", headers={"accept": BROWSER}).text
-    assert "<code>Koa(trace=True)</code>" in page
+    assert "<code>app.use(aiokoa.trace())</code>" in page
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from aiokoa import Koa
-from aiokoa.server import reason
+from aiokoa.core.server import reason
 
 from .conftest import ServerProcess, free_port
 

@@ -1,4 +1,4 @@
-"""`aiokoa.trace()`, `Koa(trace=...)` and Server-Timing: the cascade as a tree, the seed's
+"""`aiokoa.trace()` and Server-Timing: the cascade as a tree, the seed's
 numbering, errors raised and caught, routes, and nothing at all when off."""
 
 from __future__ import annotations
@@ -73,8 +73,8 @@ def test_koa_trace_true_logs_to_stderr(capsys: pytest.CaptureFixture[str]) -> No
     async def hello(ctx: Context, next: Next) -> None:
         ctx.body = "hi"
 
-    app = Koa(trace=True)
-    app.use(hello)
+    app = Koa()
+    app.use(hello, aiokoa.trace())
     with TestClient(app) as client:
         client.get("/x?y=1")
     err = capsys.readouterr().err
@@ -87,7 +87,8 @@ def test_koa_trace_true_logs_to_stderr(capsys: pytest.CaptureFixture[str]) -> No
 
 def test_errors_raised_caught_and_uncaught() -> None:
     log: list[str] = []
-    app = Koa(trace=Tracer(log=log.append))
+    app = Koa()
+    app.use(Tracer(log=log.append))
     app.on("error", lambda err, ctx: None)
 
     async def handler(ctx: Context, next: Next) -> None:
@@ -129,7 +130,8 @@ def test_errors_raised_caught_and_uncaught() -> None:
 def test_misuse_is_still_reported_and_named_when_traced() -> None:
     log: list[str] = []
     errors: list[BaseException] = []
-    app = Koa(trace=Tracer(log=log.append))
+    app = Koa()
+    app.use(Tracer(log=log.append))
     app.on("error", lambda err, ctx: errors.append(err))
 
     async def forgetful(ctx: Context, next: Next) -> None:
@@ -157,8 +159,8 @@ def test_the_route_that_handled_the_request() -> None:
     async def show(ctx: Context, next: Next) -> None:
         ctx.body = {"id": ctx.params["id"]}
 
-    app = Koa(trace=Tracer(log=log.append))
-    app.use(router.routes())
+    app = Koa()
+    app.use(Tracer(log=log.append), router.routes())
     with TestClient(app) as client:
         assert client.get("/users/7").json() == {"id": 7}
     text = blank(log[0])
@@ -176,8 +178,8 @@ def test_server_timing_over_http_and_on_error_responses(serve: Serve) -> None:
             raise RuntimeError("no")
         ctx.body = "ok"
 
-    app = Koa(server_timing=True, silent=True)
-    app.use(outer, inner)
+    app = Koa(silent=True)
+    app.use(aiokoa.trace(log=None, server_timing=True), outer, inner)
     client = serve(app)
     for path, status in (("/", 200), ("/fail", 500)):
         answer = client.get(path)
@@ -192,8 +194,8 @@ def test_server_timing_alone_logs_nothing(capsys: pytest.CaptureFixture[str]) ->
     async def hello(ctx: Context, next: Next) -> None:
         ctx.body = "hi"
 
-    app = Koa(server_timing=True)
-    app.use(hello)
+    app = Koa()
+    app.use(aiokoa.trace(log=None, server_timing=True), hello)
     with TestClient(app) as client:
         assert "server-timing" in client.get("/").headers
     assert capsys.readouterr().err == ""
@@ -201,7 +203,8 @@ def test_server_timing_alone_logs_nothing(capsys: pytest.CaptureFixture[str]) ->
 
 def test_traced_middleware_without_next_keeps_its_defaults() -> None:
     log: list[str] = []
-    app = Koa(trace=Tracer(log=log.append))
+    app = Koa()
+    app.use(Tracer(log=log.append))
 
     @app.use
     async def around(ctx: Context) -> AsyncIterator[None]:

@@ -1,17 +1,16 @@
 """aiokoa: Koa's middleware cascade for Python's asyncio and ASGI."""
 
 from .core.application import Application, Koa
-from .core.compose import compose
+from .core.compose import Middleware, Next, compose
 from .core.context import Context
-from .core.cookies import CookieError
 from .core.errors import HttpError, create_error, is_http_error
 from .core.misuse import MiddlewareError, ResponseSentError
 from .core.request import Request
 from .core.response import Response
+from .http.cookies import CookieError
 from .mount import mount
 from .router import NoMatchFound, Router
 from .tracing import Tracer, trace
-from .types import Middleware, Next
 
 __all__ = [
     "Application",

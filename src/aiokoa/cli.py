@@ -20,8 +20,8 @@ from typing import Any
 
 from .core.application import Koa
 from .core.compose import flatten
-from .server import bind, serve, url
-from .tracing import Layer, Tracer
+from .core.server import bind, serve, url
+from .tracing import Label, Tracer
 
 SERVERS = ("uvicorn", "granian")
 
@@ -72,9 +72,9 @@ def middleware_table(app: Koa) -> list[tuple[str, str]]:
             rows.append(("trace()", "(traces the whole chain)"))
             continue
         router = _router_of(fn)
-        layer = Layer(fn)
-        name = f"{type(router).__name__}.routes()" if router is not None else _name(fn, layer.name)
-        rows.append((name, layer.where))
+        label = Label(fn)
+        name = f"{type(router).__name__}.routes()" if router is not None else _name(fn, label.name)
+        rows.append((name, label.where))
     return rows
 
 
@@ -100,7 +100,7 @@ def routes_table(app: Koa) -> list[tuple[str, str, str, str]]:
             path = path.pattern if hasattr(path, "pattern") else str(path)
             name = getattr(layer, "name", None) or ""
             stack = list(getattr(layer, "stack", ()) or ())
-            handler = Layer(stack[-1]) if stack else None
+            handler = Label(stack[-1]) if stack else None
             where = f"{_name(stack[-1], handler.name)} ({handler.where})" if handler is not None else ""
             rows.append((methods, path or "(any)", name, where))
     return rows

@@ -19,8 +19,9 @@ from .core.compose import Step, adapt, chain
 from .router.router import Router
 
 if TYPE_CHECKING:
+    from .core.compose import Middleware, Next
     from .core.context import Context
-    from .types import ASGIApp, Middleware, Next, Scope
+    from .types import ASGIApp, Scope
 
 
 def mount(prefix: str, app: Any) -> Middleware:

@@ -1,15 +1,16 @@
 """The cascade made visible: each request's onion as a tree, and as a Server-Timing header.
 
-    app = Koa(trace=True)          # or app.use(aiokoa.trace()), anywhere in the stack
-    app = Koa(server_timing=True)  # browser devtools show each middleware's time
+    app.use(aiokoa.trace())                              # anywhere in the stack
+    app.use(aiokoa.trace(log=None, server_timing=True))  # devtools show each middleware's time
 
-Off by default, and then free: the app composes its plain chain and nothing here runs.
-On, each middleware is wrapped once, when the chain is composed, by a function that notes
-when the middleware was entered, when it called `next()`, when it returned and what it
-raised. The request's `send` is wrapped too: the final status and the Server-Timing header
-are taken where the response really goes out, error responses included. The log is written
-when the response has been sent, numbered as the seed example numbers its steps: 1, 2, 3
-on the way down and 4, 5 on the way back up.
+The tracer is an instrument (`aiokoa.core.instrument`): without one the app composes its
+plain chain and nothing here runs. With one, each middleware is wrapped once, when the
+chain is composed, by a function that notes when the middleware was entered, when it
+called `next()`, when it returned and what it raised. The request's `send` is wrapped too:
+the final status and the Server-Timing header are taken where the response really goes
+out, error responses included. The log is written when the response has been sent,
+numbered as the seed example numbers its steps: 1, 2, 3 on the way down and 4, 5 on the
+way back up.
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .core.compose import Step, adapt, chain, flatten
-from .core.misuse import _code_of
-from .core.statuses import MESSAGES
+from .core.instrument import wrap_send
+from .core.misuse import code_of
+from .http.statuses import MESSAGES
 
 if TYPE_CHECKING:
-    from .core.application import Koa
+    from .core.compose import Middleware, Next
     from .core.context import Context
-    from .types import Message, Middleware, Next, Send
+    from .types import Message, Send
 
 Log = Callable[[str], Any]
 
@@ -42,9 +44,9 @@ class Tracer:
     """What to do with each request's trace: `log` it (a function taking the text; stderr by
     default, None for no log) and/or send a `Server-Timing` header.
 
-    Used as a middleware (`app.use(trace())`) it only marks the app as traced: the app then
-    wraps all of its middleware, wherever the tracer sits, and the tracer itself takes no
-    part in the chain."""
+    Added with `app.use(trace())` it is the app's instrument: the app asks it to build the
+    chain, so it wraps all of the app's middleware, wherever it sits, and takes no part in
+    the chain itself."""
 
     __slots__ = ("log", "server_timing")
 
@@ -55,19 +57,28 @@ class Tracer:
     async def __call__(self, ctx: Context, next: Next) -> Any:
         return await next()  # only reached inside compose() or a router: nothing to trace
 
-    def instrument(self, middleware: Iterable[Any], *, late: bool = False) -> Step:
+    def chain(self, middleware: Iterable[Any], *, late: bool = False) -> Step:
         """The app's chain with every middleware wrapped, and a trace made per request."""
         fns = [fn for fn in flatten(middleware) if not isinstance(fn, Tracer)]
-        layers = [Layer(fn) for fn in fns]
-        step = chain([_wrap(adapt(fn), layer) for fn, layer in zip(fns, layers, strict=True)], late=late, checked=late)
+        labels = [Label(fn) for fn in fns]
+        step = chain([_wrap(adapt(fn), label) for fn, label in zip(fns, labels, strict=True)], late=late, checked=late)
         tracer = self
 
         def start(ctx: Context, outer: Next | None) -> Any:
-            trace = ctx._trace = Trace(tracer, ctx, len(layers))
-            ctx._send = trace.sending(ctx._send)
+            trace = Trace(tracer, ctx, len(labels))
+            ctx.__dict__["trace"] = trace  # an app's contexts take attributes of their own
+            wrap_send(ctx, trace.sending)
             return step(ctx, outer)
 
         return start
+
+    def report(self, ctx: Context, err: BaseException, status: int) -> Trace | None:
+        """The request's trace, which now knows the error that made the `status` response."""
+        trace = of(ctx)
+        if trace is not None:
+            trace.error = err
+            trace.status = status
+        return trace
 
     def __repr__(self) -> str:
         return f"<Tracer log={self.log!r} server_timing={self.server_timing}>"
@@ -78,31 +89,19 @@ def trace(*, log: Log | None = _stderr, server_timing: bool = False) -> Tracer:
     return Tracer(log=log, server_timing=server_timing)
 
 
-def tracer_for(app: Koa) -> Tracer | None:
-    """The tracer an app asked for (`Koa(trace=..., server_timing=...)` or a `trace()` in its
-    middleware), or None: then the app composes its plain, untraced chain."""
-    option: bool | Tracer = getattr(app, "trace", False)
-    server_timing: bool = getattr(app, "server_timing", False)
-    found = next((fn for fn in flatten(app.middleware) if isinstance(fn, Tracer)), None)
-    tracer = option if isinstance(option, Tracer) else found or (Tracer() if option else None)
-    if server_timing and (tracer is None or not tracer.server_timing):
-        tracer = Tracer(log=tracer.log if tracer is not None else None, server_timing=True)
-    return tracer
-
-
 def of(ctx: Context) -> Trace | None:
-    """The request's trace (when the app is traced), e.g. to show it in your own error page."""
-    return getattr(ctx, "_trace", None)
+    """The request's trace (`ctx.trace`, when the app is traced), e.g. for your own error page."""
+    return getattr(ctx, "trace", None)
 
 
-class Layer:
+class Label:
     """A middleware as the trace names it: `name (file:line)`, worked out once."""
 
     __slots__ = ("metric", "name", "where")
 
     def __init__(self, fn: Any) -> None:
         self.name: str = getattr(fn, "__qualname__", None) or type(fn).__qualname__
-        code = _code_of(fn)
+        code = code_of(fn)
         self.where = f"{_short(code.co_filename)}:{code.co_firstlineno}" if code else ""
         short = self.name.rsplit(".", 1)[-1]
         self.metric = re.sub(r"[^A-Za-z0-9_.-]", "_", short) or "middleware"
@@ -111,10 +110,10 @@ class Layer:
 class Span:
     """One middleware in one request: when it ran, and what passed through it."""
 
-    __slots__ = ("end", "error", "layer", "next_at", "route_after", "route_before", "start")
+    __slots__ = ("end", "error", "label", "next_at", "route_after", "route_before", "start")
 
-    def __init__(self, layer: Layer, route: str | None) -> None:
-        self.layer = layer
+    def __init__(self, label: Label, route: str | None) -> None:
+        self.label = label
         self.start = perf_counter()
         self.next_at: float | None = None
         self.end: float | None = None
@@ -123,12 +122,12 @@ class Span:
         self.route_after: str | None = None
 
 
-def _wrap(fn: Middleware, layer: Layer) -> Middleware:
+def _wrap(fn: Middleware, label: Label) -> Middleware:
     """`fn` noting its span: a compose-time wrapper, so an untraced app never has one."""
 
     async def traced(ctx: Context, next: Next) -> Any:
-        span = Span(layer, getattr(ctx, "route_path", None))
-        ctx._trace.spans.append(span)
+        span = Span(label, getattr(ctx, "route_path", None))
+        ctx.__dict__["trace"].spans.append(span)
 
         def traced_next() -> Any:
             span.next_at = perf_counter()
@@ -145,25 +144,25 @@ def _wrap(fn: Middleware, layer: Layer) -> Middleware:
         return result
 
     traced.__wrapped__ = fn  # type: ignore[attr-defined]  # misuse messages name the user's function
-    traced.__qualname__ = layer.name
+    traced.__qualname__ = label.name
     return traced
 
 
 class Trace:
     """One request's trace: a span per middleware reached, in order, and how it ended."""
 
-    __slots__ = ("ctx", "end", "error", "layers", "spans", "start", "status", "tracer")
+    __slots__ = ("chain_length", "ctx", "end", "error", "spans", "start", "status", "tracer")
 
-    def __init__(self, tracer: Tracer, ctx: Context, layers: int) -> None:
+    def __init__(self, tracer: Tracer, ctx: Context, chain_length: int) -> None:
         self.tracer = tracer
         self.ctx = ctx
-        self.layers = layers
+        self.chain_length = chain_length
         self.spans: list[Span] = []
         self.start = perf_counter()
         self.end: float | None = None
         self.status: int | None = None
         self.error: BaseException | None = None
-        """The error that made the response (set by `ctx.onerror`)."""
+        """The error that made the response (given to `Tracer.report`)."""
 
     def sending(self, send: Send) -> Send:
         """`send` that takes the status, adds Server-Timing, and logs once the body is out."""
@@ -196,7 +195,7 @@ class Trace:
             down, up = self._down_up(index)
             desc = f"{down:.3f}ms" if up is None else f"down {down:.3f}ms / up {up:.3f}ms"
             dur = (span.end - span.start) * 1000
-            metrics.append(f'{index + 1}.{span.layer.metric};dur={dur:.3f};desc="{desc}"')
+            metrics.append(f'{index + 1}.{span.label.metric};dur={dur:.3f};desc="{desc}"')
         return ", ".join(metrics)
 
     def _down_up(self, index: int) -> tuple[float, float | None]:
@@ -239,10 +238,10 @@ class Trace:
 
     def _down(self, index: int, step: int) -> str:
         span = self.spans[index]
-        layer = span.layer
-        where = f" ({layer.where})" if layer.where else ""
+        label = span.label
+        where = f" ({label.where})" if label.where else ""
         down, up = self._down_up(index)
-        text = f"{'  ' * index}{step}) {layer.name}{where}"
+        text = f"{'  ' * index}{step}) {label.name}{where}"
         if up is None:
             text += f" {_ms(down / 1000)}, no next()" if span.end is not None else " still running"
             text += self._handled(index)
@@ -256,7 +255,7 @@ class Trace:
 
     def _up(self, index: int, step: int) -> str:
         span = self.spans[index]
-        text = f"{'  ' * index}{step}) {span.layer.name}"
+        text = f"{'  ' * index}{step}) {span.label.name}"
         if span.end is None:
             return text + " still running"
         _, up = self._down_up(index)
@@ -264,7 +263,7 @@ class Trace:
         child = self.spans[index + 1] if index + 1 < len(self.spans) else None
         below = child.error if child is not None else None
         if below is not None and below is not span.error:
-            text += f", caught {_name(below)} from {child.layer.name}" if child is not None else ""
+            text += f", caught {_name(below)} from {child.label.name}" if child is not None else ""
         if span.error is not None:
             if span.error is below:
                 text += f", {_name(span.error)} passed through"
@@ -273,8 +272,8 @@ class Trace:
         return text
 
     def _below(self, index: int) -> bool:
-        """Whether the layer's `next()` led to another middleware (not to the chain's end)."""
-        return index + 1 < self.layers
+        """Whether the middleware's `next()` led to another one (not to the chain's end)."""
+        return index + 1 < self.chain_length
 
     def _raised_here(self, index: int) -> bool:
         child = self.spans[index + 1] if index + 1 < len(self.spans) else None
@@ -300,6 +299,9 @@ class Trace:
         if all(span.error is not err for span in self.spans):
             return [f"{_where_raised(err)}, after the middleware returned: the app answered {code}"]
         return []
+
+    def __str__(self) -> str:
+        return self.render()
 
     def __repr__(self) -> str:
         return f"<Trace {self.ctx.method} {self.ctx.original_url} spans={len(self.spans)}>"

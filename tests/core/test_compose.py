@@ -364,7 +364,7 @@ def test_plain_generator_function_is_rejected() -> None:
 
 async def test_next_not_awaited_is_reported(context: MakeContext) -> None:
     """koa-compose (dev) rejects a middleware that resolves before downstream; in Python an
-    un-awaited next() never runs downstream at all (§2.8)."""
+    un-awaited next() never runs downstream at all."""
     ran: list[bool] = []
 
     def forgetful(ctx: Context, next: Next) -> None:

@@ -1,4 +1,4 @@
-"""`allowed_methods()` over real HTTP: 405, 501 and OPTIONS exactly as @koa/router 15 (ref §4)."""
+"""`allowed_methods()` over real HTTP: 405, 501 and OPTIONS exactly as @koa/router 15."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Router behaviour, ported from @koa/router's documented cases (ref §4)."""
+"""Router behaviour, ported from @koa/router's documented cases."""
 
 from __future__ import annotations
 

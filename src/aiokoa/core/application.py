@@ -15,17 +15,18 @@ from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from typing import Any, Self, TypeVar, overload
 
-from ..tracing import Tracer, tracer_for
+from ..http.proxy import TrustedProxies
 from ..types import ASGIApp, Receive, Scope, Send
 from .compiled import ContextMaker, bind_app, context_maker, finish, serve_in_c
 from .compose import Step, adapt, chain, check_downstream
 from .context import Context
 from .diagnostics import checked_context
 from .errorpage import ErrorFormatter
-from .proxy import TrustedProxies
+from .instrument import Instrument, instrument_of
 from .request import Request
 from .respond import failed
 from .response import Response
+from .server import serve
 
 Listener = Callable[..., Any]
 L = TypeVar("L", bound=Listener)
@@ -110,8 +111,7 @@ class Koa(EventEmitter):
     `["10.0.0.0/8", "127.0.0.1"]`), `context_var`
     (`True` or your own ContextVar: `app.current_context` is the request's ctx anywhere in
     its task, error listeners included; off by default, so it costs nothing),
-    `keep_headers_on_error`, `error_formatter` (see `core/errorpage.py`), and `trace` and
-    `server_timing` (see `aiokoa.trace`; off, they cost nothing per request).
+    `keep_headers_on_error` and `error_formatter` (see `core/errorpage.py`).
     """
 
     __slots__ = ("_make_context", "_step")  # read per request, in C by their offsets; apps keep a __dict__
@@ -130,8 +130,6 @@ class Koa(EventEmitter):
         keep_headers_on_error: Iterable[str] = (),
         trusted_proxies: Iterable[str] | None = None,
         context_var: bool | ContextVar[Context | None] = False,
-        trace: bool | Tracer = False,
-        server_timing: bool = False,
         error_formatter: ErrorFormatter | None = None,
         debug: bool | None = None,
         compose: Callable[[list[Any]], Step] | None = None,
@@ -151,10 +149,6 @@ class Koa(EventEmitter):
         self.trusted_proxies = trusted_proxies
         self.keep_headers_on_error = [name.lower() for name in keep_headers_on_error]
         """Response headers an error response keeps (CORS, security headers); Koa drops all."""
-        self.trace = trace
-        """Log each request's cascade (`True`, or an `aiokoa.trace(...)`); read when composing."""
-        self.server_timing = server_timing
-        """Send each middleware's time in a Server-Timing header; read when composing."""
         self.error_formatter = error_formatter
         """`fn(ctx, err, status, message) -> (content_type, body)` (or None: the default
         body, negotiated text, JSON or the development HTML page) for error responses."""
@@ -164,6 +158,9 @@ class Koa(EventEmitter):
         self.response: type[Response] = type("Response", (Response,), {})
         self.context = type("Context", (Context,), {"request_class": self.request, "response_class": self.response})
         self._step: Step | None = None
+        self.instrument: Instrument | None = None
+        """The instrument that built the chain (`core/instrument.py`), found among the
+        middleware when the chain is composed; None: the plain chain."""
         self.compose = compose
         """Koa's `compose` option: builds the chain from `app.middleware` instead of aiokoa's."""
         self.ctx_storage: ContextVar[Context | None] | None = None
@@ -207,13 +204,14 @@ class Koa(EventEmitter):
         development = self.env != "production"
         context = checked_context(self._context) if development else self._context
         self._make_context = context_maker(context)
-        tracer = tracer_for(self)  # None unless asked for: then nothing traces per request
+        self.instrument = None
         if self.compose is not None:
             step = self._step = self.compose(self.middleware)
-        elif tracer is None:
+        elif (instrument := instrument_of(self.middleware)) is None:
             step = self._step = chain(self.middleware, late=development, checked=development)
         else:
-            step = self._step = tracer.instrument(self.middleware, late=development)
+            self.instrument = instrument
+            step = self._step = instrument.chain(self.middleware, late=development)
         return step
 
     @property
@@ -270,7 +268,7 @@ class Koa(EventEmitter):
                 return
         # A complete body: two messages, sent here rather than in one more coroutine.
         start, end = out
-        send = ctx._send  # which the trace may have wrapped
+        send = ctx._send  # which an instrument may have wrapped
         if start is not None:
             await send(start)
         await send(end)
@@ -309,8 +307,6 @@ class Koa(EventEmitter):
 
     def listen(self, port: int = 3000, host: str = "127.0.0.1", **server_options: Any) -> None:
         """Serve on uvicorn and block until stopped, like Koa's `app.listen(3000)`."""
-        from ..server import serve
-
         serve(self, host=host, port=port, **server_options)
 
     def to_json(self) -> dict[str, Any]:

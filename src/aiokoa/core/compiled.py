@@ -10,15 +10,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeAlias
 
+from ..http.jsonbody import dumps
+from ..http.statuses import EMPTY
 from . import respond as respond_module
 from .compose import check_downstream
 from .context import Context
 from .cookies import Cookies
 from .extension import speedups
-from .jsonbody import dumps
 from .request import Request
 from .response import Response, _encoded_names
-from .statuses import EMPTY
 
 if TYPE_CHECKING:
     from ..types import Message, Receive, Scope, Send

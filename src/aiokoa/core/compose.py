@@ -22,9 +22,11 @@ from .extension import speedups
 if TYPE_CHECKING:
     from .context import Context
 
-from ..types import Middleware, Next
-
+Next: TypeAlias = Callable[[], Awaitable[Any]]
+Middleware: TypeAlias = Callable[["Context", Next], Awaitable[Any]]
+"""`async def mw(ctx, next)`: the one shape every middleware has once `use()` adapted it."""
 Step: TypeAlias = Callable[["Context", "Next | None"], Awaitable[Any]]
+"""A composed chain: `step(ctx, outer_next)` runs it, `outer_next` after its last layer."""
 
 
 class _Done:

@@ -12,16 +12,14 @@ import contextlib
 from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from ..http.statuses import MESSAGES
 from .cookies import Cookies
 from .errorpage import error_body
 from .errors import Assert, create_error, status_of
 from .request import Request, RequestMixin
 from .response import Response, ResponseMixin, _header_value, header_name
-from .statuses import MESSAGES
 
 if TYPE_CHECKING:
-    from ..router import Layer, Router
-    from ..tracing import Trace
     from ..types import Receive, Scope, Send
     from .application import Koa
 
@@ -60,18 +58,16 @@ class Context(RequestMixin, ResponseMixin):
         # the last next() handed out, checked once when the chain returns
         "_pending",
         "_pending_by",
-        # set only when used (never in __init__): aiokoa.trace's record, keep_on_error names,
-        # and in development the innermost middleware that returned a value
-        "_trace",
+        # set only when used (never in __init__): keep_on_error's names, and in development
+        # the innermost middleware that returned a value
         "_keep",
         "_returned_by",
-        # routing (aiokoa.Router): set by the router that matched, None before
+        # what a router found (see below)
         "_params",
         "matched",
         "route_name",
         "route_path",
         "router",
-        "_params_seen",
     )
 
     app: Koa
@@ -84,7 +80,6 @@ class Context(RequestMixin, ResponseMixin):
     _pending: Awaitable[Any] | None
     _pending_by: Any
     _cookies: Cookies | None
-    _trace: Trace
     _keep: set[str]
     _returned_by: tuple[Any, Any, set[str]]
 
@@ -94,13 +89,17 @@ class Context(RequestMixin, ResponseMixin):
     """`ctx.assert_(value, status, message)`: Koa's `ctx.assert` (`assert` is a keyword)."""
 
     _params: dict[str, Any] | None
-    matched: list[Layer] | None
+
+    # What a router found, for the middleware around it, logs and metrics: the core's
+    # contract with any router, which sets these as it matches (`aiokoa.Router` sets all
+    # of them). None until a router did; `ctx.params` is `{}` until then.
+    matched: list[Any] | None
     """Every router layer whose path matched (any method); set, even as `[]`, once a router ran."""
     route_name: str | None
     route_path: str | None
     """The matched route's name and path pattern (`"/users/{id:int}"`), for logs and metrics."""
-    router: Router | None
-    _params_seen: set[Any] | None
+    router: Any
+    """The router whose route matched."""
 
     def __init__(self, app: Koa, scope: Scope, receive: Receive, send: Send) -> None:
         self.app = app
@@ -117,7 +116,7 @@ class Context(RequestMixin, ResponseMixin):
         self._explicit_status = self._explicit_null_body = False
         self._header_sent = self._ended = self._finished = False
         self._message = self._body = self._pending = self._pending_by = None
-        self._params = self.matched = self.route_name = self.route_path = self.router = self._params_seen = None
+        self._params = self.matched = self.route_name = self.route_path = self.router = None
         self._headers = {}
 
     @property
@@ -134,7 +133,8 @@ class Context(RequestMixin, ResponseMixin):
 
     @property
     def params(self) -> dict[str, Any]:
-        """The matched route's parameters (`{"id": 3}`), set by `aiokoa.Router`; `{}` before."""
+        """The matched route's parameters (`{"id": 3}`): a router sets them (`aiokoa.Router`
+        merges those of every layer that matched into them); `{}` before."""
         params = self._params
         if params is None:
             params = self._params = {}

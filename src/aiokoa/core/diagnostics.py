@@ -21,7 +21,7 @@ from .misuse import DOCS, describe
 if TYPE_CHECKING:
     from collections.abc import Awaitable
 
-    from ..types import Middleware, Next
+    from .compose import Middleware, Next
     from .context import Context
 
 log = logging.getLogger("aiokoa")

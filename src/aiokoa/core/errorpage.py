@@ -2,9 +2,10 @@
 
 Koa always answers `text/plain` (koajs/koa #787, #172); here a client that prefers JSON
 gets `{"error": {"status", "message"}}`, and in development a browser gets an HTML page
-with the traceback and the cascade trace. `app.error_formatter` replaces all of this.
-The message is already public (5xx messages are hidden before this runs); only the
-development page shows the traceback, and everything on it is escaped.
+with the traceback and the report of the app's instrument (with `aiokoa.trace()`, the
+cascade). `app.error_formatter` replaces all of this. The message is already public (5xx
+messages are hidden before this runs); only the development page shows the traceback,
+and everything on it is escaped.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from collections.abc import Callable
 from html import escape
 from typing import TYPE_CHECKING, TypeAlias
 
-from .. import tracing
-from .jsonbody import dumps
+from ..http.jsonbody import dumps
 from .response import HTML, JSON, TEXT
 
 if TYPE_CHECKING:
     from .context import Context
+    from .instrument import Instrument
 
 ErrorFormatter: TypeAlias = Callable[["Context", BaseException, int, str], "tuple[str, str] | None"]
 """`formatter(ctx, err, status, message) -> (content_type, body)`, or None for the default."""
@@ -31,9 +32,7 @@ _OFFERED_IN_DEVELOPMENT = (*_OFFERED, "text/html")
 
 def error_body(ctx: Context, err: BaseException, status: int, message: str) -> tuple[str, str]:
     """`(content_type, body)` for the error response; `message` is what the client may see."""
-    trace = tracing.of(ctx)
-    if trace is not None:
-        trace.error = err
+    _report(ctx, err, status)  # the instrument learns which error made the response
     formatter: ErrorFormatter | None = getattr(ctx.app, "error_formatter", None)
     if formatter is not None:
         try:
@@ -73,15 +72,14 @@ footer{color:#777;font-size:13px;margin-top:2rem}
 
 
 def html_page(ctx: Context, err: BaseException, status: int, message: str) -> str:
-    """The development error page: what failed, the traceback, and the cascade trace."""
+    """The development error page: what failed, the traceback, and the instrument's report."""
     title = f"{status} {message}"
-    trace = tracing.of(ctx)
-    if trace is not None:
-        cascade = f"<pre>{escape(trace.render(status=status))}</pre>"
+    report = _report(ctx, err, status)
+    if report is not None:
+        cascade = f"<pre>{escape(str(report))}</pre>"
     else:
         cascade = (
-            "<p>Create the app with <code>Koa(trace=True)</code> to see here how the request "
-            "went through each middleware.</p>"
+            "<p>Add <code>app.use(aiokoa.trace())</code> to see here how the request went through each middleware.</p>"
         )
     tb = "".join(traceback.format_exception(err))
     return (
@@ -100,6 +98,11 @@ def html_page(ctx: Context, err: BaseException, status: int, message: str) -> st
         "Errors still reach the app&#x27;s <code>error</code> listeners.</footer>\n"
         "</body></html>\n"
     )
+
+
+def _report(ctx: Context, err: BaseException, status: int) -> object | None:
+    instrument: Instrument | None = getattr(ctx.app, "instrument", None)
+    return None if instrument is None else instrument.report(ctx, err, status)
 
 
 def _one_line(err: BaseException) -> str:

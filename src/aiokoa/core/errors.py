@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
-from .statuses import MESSAGES
+from ..http.statuses import MESSAGES
 
 
 class HttpError(Exception):

@@ -31,7 +31,8 @@ class ResponseSentError(RuntimeError):
     __module__ = "aiokoa"
 
 
-def _code_of(fn: Any) -> CodeType | None:
+def code_of(fn: Any) -> CodeType | None:
+    """The code object of a middleware: of the function it wraps, or of its `__call__`."""
     fn = inspect.unwrap(fn)
     code = getattr(fn, "__code__", None)
     if code is None and callable(fn):
@@ -44,7 +45,7 @@ def describe(fn: Any) -> str:
     if isinstance(fn, CodeType):
         return f"{fn.co_qualname} ({fn.co_filename}:{fn.co_firstlineno})"
     name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
-    code = _code_of(fn)
+    code = code_of(fn)
     return f"{name} ({code.co_filename}:{code.co_firstlineno})" if code else str(name)
 
 
@@ -63,7 +64,7 @@ def _user_frame(depth: int) -> FrameType | None:
 
 
 def _middleware_for(frame: FrameType | None, middleware: Iterable[Any]) -> Any:
-    candidates = [(fn, _code_of(fn)) for fn in middleware]
+    candidates = [(fn, code_of(fn)) for fn in middleware]
     while frame is not None:
         for fn, code in candidates:
             if code is not None and _contains(code, frame.f_code):
@@ -170,7 +171,7 @@ def _unawaited_next(fn: Any) -> str | None:
     """`file:line` of a `next()` call in `fn` whose result is not awaited (best effort).
 
     Reads the bytecode: a call of the second parameter whose result is dropped."""
-    code = _code_of(fn)
+    code = code_of(fn)
     if code is None or code.co_argcount < 2:
         return None
     name = code.co_varnames[1]

@@ -13,14 +13,14 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
+from ..http.fresh import is_fresh
+from ..http.headers import HeaderValue, parse_content_type, split_list
+from ..http.negotiation import Accepts, has_body, type_is
+from ..http.url import URL, parse_url
 from .delegate import Delegate
-from .fresh import is_fresh
-from .headers import parse_content_type, split_list
-from .negotiation import Accepts, has_body, type_is
-from .url import URL, parse_url
 
 if TYPE_CHECKING:
-    from ..types import HeaderValue, Scope
+    from ..types import Scope
     from .application import Koa
     from .context import Context
 
@@ -220,7 +220,7 @@ class RequestMixin:
 
     header = headers
 
-    # -- where the request came from (proxy-aware, §2.14) -------------------------------
+    # -- where the request came from (X-Forwarded-* believed only with `proxy`) ---------
 
     @property
     def socket(self) -> Socket:

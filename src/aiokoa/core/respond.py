@@ -16,9 +16,9 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
-from .jsonbody import dumps
+from ..http.jsonbody import dumps
+from ..http.statuses import EMPTY
 from .response import TEXT, discard, is_stream
-from .statuses import EMPTY
 
 if TYPE_CHECKING:
     from ..types import Message, Receive
@@ -41,7 +41,8 @@ def respond(ctx: Context) -> bytes | Awaitable[None] | None:
         return b""
     if (ctx._method or ctx.scope["method"]) == "HEAD":  # ctx.method, without a property call
         if body is None and not ctx._explicit_null_body:
-            # The headers a GET would get, but a type or length set by hand stays, as in Koa.
+            # The headers a GET would get (Koa sends none; docs/koa-differences.md), but a type
+            # or length set by hand stays, as in Koa.
             by_hand = [(name, headers[name]) for name in ("content-type", "content-length") if name in headers]
             _status_body(ctx)
             headers.update(by_hand)

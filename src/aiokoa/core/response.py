@@ -15,17 +15,19 @@ from pathlib import PurePath
 from posixpath import splitext
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
-from . import mime, misuse
+from ..http import mime
+from ..http.headers import content_disposition, encode_url, escape_html, http_date, parse_http_date, vary_append
+from ..http.jsonbody import dumps
+from ..http.negotiation import type_is
+from ..http.statuses import EMPTY, MESSAGES, REDIRECT
+from ..http.url import parse_url
+from . import misuse
 from .delegate import Delegate
 from .extension import speedups
-from .headers import content_disposition, encode_url, escape_html, http_date, parse_http_date, vary_append
-from .jsonbody import dumps
-from .negotiation import type_is
-from .statuses import EMPTY, MESSAGES, REDIRECT
-from .url import parse_url
 
 if TYPE_CHECKING:
-    from ..types import HeaderValue, Message, Send
+    from ..http.headers import HeaderValue
+    from ..types import Message, Send
     from .context import Context
     from .request import Socket
 

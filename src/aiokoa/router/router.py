@@ -28,8 +28,8 @@ from .matcher import NO_PARAMS, Hit, Matcher, compile_layer
 from .path import NoMatchFound, build_url, param_names, parse
 
 if TYPE_CHECKING:
+    from ..core.compose import Middleware, Next
     from ..core.context import Context
-    from ..types import Middleware, Next
 
 PathSpec: TypeAlias = "str | re.Pattern[str] | list[str] | tuple[str, ...]"
 HostSpec: TypeAlias = "str | Iterable[str] | re.Pattern[str] | None"
@@ -425,7 +425,7 @@ class Router:
         method_not_allowed: Callable[[], Exception] | None = None,
     ) -> Middleware:
         """After downstream, answer what no route did: OPTIONS with 200 and `Allow`, a known
-        path with another method with 405, a method this router lacks with 501 (ref §4)."""
+        path with another method with 405, a method this router lacks with 501, as @koa/router."""
         router = self
 
         async def allowed_methods(ctx: Context, next: Next) -> None:
@@ -501,8 +501,8 @@ class RouterMiddleware:
                 return await next()
             if error is not None:
                 ctx.throw(400, error)
-            base = ctx._params
-            ctx._params = {**base, **params} if base else params if params is not NO_PARAMS else {}
+            base = ctx.params  # {} until a router set some
+            ctx.params = {**base, **params} if base else base if params is NO_PARAMS else params
             step = route.step
         else:
             selected = _select(ctx, hits, router.exclusive)
@@ -552,14 +552,13 @@ def _select(ctx: Context, hits: list[Hit], exclusive: bool | str) -> tuple[Layer
         return None
     if exclusive and len(run) > 1:
         run = [_exclusive(run, exclusive)]
-    base = ctx._params
-    params = dict(base) if base else {}
+    params = dict(ctx.params)
     for _layer, layer_params, error in run:
         if error is not None:
             ctx.throw(400, error)
         if layer_params:
             params.update(layer_params)
-    ctx._params = params
+    ctx.params = params
     if len(run) == 1:
         return route, run[0][0].step
     return route, lambda ctx, outer: _run(ctx, run, 0, outer)
@@ -595,10 +594,8 @@ def _param_middleware(layer: Layer) -> list[Middleware]:
 
 def _param_step(name: str, handler: Callable[..., Any]) -> Middleware:
     async def param_middleware(ctx: Context, next: Next) -> Any:
-        seen = ctx._params_seen
-        if seen is None:
-            seen = ctx._params_seen = set()
-        elif handler in seen:
+        seen: set[Any] = ctx.__dict__.setdefault("param_handlers_run", set())  # across nested routers
+        if handler in seen:
             return await next()
         seen.add(handler)
         result = handler(ctx.params.get(name), ctx, next)

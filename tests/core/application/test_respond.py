@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from aiokoa import Context, Koa, Next
-from aiokoa.core.statuses import MESSAGES
+from aiokoa.http.statuses import MESSAGES
 from aiokoa.testing import TestClient
 
 Serve = Callable[..., httpx.Client]
@@ -162,7 +162,7 @@ def test_head_without_body_is_404_with_the_headers_a_get_gets(serve: Serve) -> N
     client = serve(app_with(mw))
     response = client.head("/")
     assert response.status_code == 404
-    # §2.18 #5 (deliberate fix): Koa sends no Content-Type/Length on this HEAD; a GET's are sent.
+    # a deliberate fix (docs/koa-differences.md): Koa sends no Content-Type/Length on this HEAD; a GET's are sent.
     assert response.headers["content-type"] == "text/plain; charset=utf-8"
     assert response.headers["content-length"] == "9"
     assert response.content == b""
@@ -356,7 +356,7 @@ def test_binary_body_is_sent(serve: Serve, body: Any) -> None:
 
 
 def test_async_iterator_body_on_head_is_octet_stream_and_closed(serve: Serve) -> None:
-    """Koa's `new ReadableStream()` on HEAD (without the `Content-Length: 2` bug, §2.18 #4)."""
+    """Koa's `new ReadableStream()` on HEAD (without Koa's `Content-Length: 2`, the length of `{}`)."""
     closed = threading.Event()
 
     async def stream() -> AsyncIterator[bytes]:

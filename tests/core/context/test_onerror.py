@@ -1,4 +1,4 @@
-"""Koa's context/onerror and application/onerror tests, and the §2.6 observed error outcomes."""
+"""Koa's context/onerror and application/onerror tests, and the error outcomes Koa 3.3 was seen to send."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def test_onerror_sets_the_headers_of_the_error_except_content_ones(serve: Serve)
 
 
 def test_error_after_headers_sent_aborts_the_response_and_emits_once(serve: Serve, errors: Errors) -> None:
-    """Koa emits, then leaves the response hanging (§2.18 #2, deliberate fix): it is aborted."""
+    """Koa emits, then leaves the response hanging (a deliberate fix, docs/koa-differences.md): it is aborted."""
 
     async def mw(ctx: Context, next: Next) -> None:
         ctx.status = 200
@@ -154,7 +154,7 @@ def test_onerror_handles_errors_from_other_libraries_like_its_own(serve: Serve, 
 
 @pytest.mark.parametrize("thrown", ["string error", {"key": "value"}, None], ids=repr)
 def test_raising_a_non_exception_is_a_500(serve: Serve, errors: Errors, thrown: Any) -> None:
-    """Koa wraps it as `non-error thrown: ...` (and hangs on null, §2.18 #1); Python cannot
+    """Koa wraps it as `non-error thrown: ...` (and hangs on `throw null`); Python cannot
     raise it at all: the TypeError that results is a 500 like any other error."""
 
     async def mw(ctx: Context, next: Next) -> None:
@@ -239,7 +239,7 @@ def test_default_error_listener_logs_500s_over_http(serve: Serve, capfd: pytest.
     assert "RuntimeError: logged secret" in capfd.readouterr().err
 
 
-# -- §2.6 "Observed error outcomes" -------------------------------------------------------
+# -- the error outcomes Koa 3.3 was seen to send --------------------------------------------
 
 
 async def _set_header_then_raise(ctx: Context, next: Next) -> None:
@@ -317,7 +317,7 @@ OBSERVED: list[tuple[str, Callable[..., Any], int, str, dict[str, str | None], s
     ("status-9999", _status_9999, 500, "Internal Server Error", {}, "weird"),
     ("status-not-a-number", _status_not_a_number, 500, "Internal Server Error", {}, "weird"),
     ("status-404-not-exposed", _status_404, 404, "Not Found", {}, "hidden"),
-    # Python cannot raise a non-exception (§2.18 #1, `throw null` hangs in Koa): a TypeError
+    # Python cannot raise a non-exception (`throw null` hangs in Koa): a TypeError
     ("raise-str", _raise_string, 500, "Internal Server Error", {}, "exceptions must derive from BaseException"),
     ("raise-none", _raise_none, 500, "Internal Server Error", {}, "exceptions must derive from BaseException"),
     ("next-twice", _next_twice, 500, "Internal Server Error", {}, "next() called multiple times"),
@@ -378,7 +378,7 @@ def test_observed_stream_error_part_way_gives_a_partial_body_then_an_abort(serve
         for chunk in response.iter_raw():
             received += chunk
     assert received == b"partial"
-    assert [str(err) for err in events] == ["read failed"]  # Koa emits it twice (§2.18 #6)
+    assert [str(err) for err in events] == ["read failed"]  # Koa emits it twice
     assert getattr(events[0], "header_sent", False) is True
 
 

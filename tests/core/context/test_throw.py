@@ -1,4 +1,4 @@
-"""Koa's context/throw and context/assert tests: http-errors' argument rules (§2.6)."""
+"""Koa's context/throw and context/assert tests: http-errors' argument rules."""
 
 from __future__ import annotations
 

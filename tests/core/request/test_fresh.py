@@ -1,5 +1,5 @@
-"""`ctx.fresh` / `ctx.stale` (Koa's request/fresh and stale tests, §2.12) with RFC 9110's
-precedence of If-None-Match over If-Modified-Since (Koa's `fresh` applies both: §2.18)."""
+"""`ctx.fresh` / `ctx.stale` (Koa's request/fresh and stale tests) with RFC 9110's precedence
+of If-None-Match over If-Modified-Since (Koa's `fresh` applies both; docs/koa-differences.md)."""
 
 import pytest
 

@@ -1,6 +1,7 @@
 """Host, hostname, protocol, IPs, subdomains, href and URL, with and without a trusted
 proxy (Koa's request/host, hostname, protocol, secure, ips, ip, subdomains, href, origin
-and whatwg-url tests, and the §2.14 "observed" table). Expected values are Koa 3.3's."""
+and whatwg-url tests, and what Koa 3.3 was seen to answer behind proxies). Expected values
+are Koa 3.3's."""
 
 import pytest
 

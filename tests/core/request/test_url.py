@@ -1,5 +1,5 @@
 """URL members: path, query, querystring, search, url, original_url and their setters
-(Koa's request/path, query, querystring, search tests and §2.15)."""
+(Koa's request/path, query, querystring, search tests and its URL rewriting rules)."""
 
 import pytest
 

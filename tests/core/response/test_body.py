@@ -1,4 +1,4 @@
-"""Koa's response/body tests: the side effects of `ctx.body = value` (§2.3)."""
+"""Koa's response/body tests: the side effects of `ctx.body = value`."""
 
 from __future__ import annotations
 
@@ -314,7 +314,7 @@ def test_none_body_strips_content_headers_and_sets_204(context: MakeContext) -> 
 
 
 def test_none_body_with_json_type_is_the_json_null(context: MakeContext) -> None:
-    """§2.18 #8 (deliberate fix): Koa keeps the 404; here the body `null` makes it a 200."""
+    """A deliberate fix (docs/koa-differences.md): Koa keeps the 404; here the body `null` makes it a 200."""
     ctx = context()
     ctx.type = "json"
     ctx.body = None

@@ -1,4 +1,5 @@
-"""Koa's response/status tests and the §2.4 "Observed outcomes" table."""
+"""Koa's response/status tests, and what Koa 3.3 was seen to send for each way of setting a
+status and a body."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import httpx
 import pytest
 
 from aiokoa import Context, Koa, Next, ResponseSentError
-from aiokoa.core.statuses import MESSAGES
+from aiokoa.http.statuses import MESSAGES
 from aiokoa.testing import AsyncTestClient, TestClient
 from aiokoa.types import Message, Receive, Scope, Send
 
@@ -144,7 +145,7 @@ def test_empty_status_without_body_strips_content_headers_set_by_hand(serve: Ser
     assert response.headers["x-kept"] == "1"
 
 
-# -- §2.4 "Observed outcomes" -------------------------------------------------------------
+# -- what Koa 3.3 was seen to send -----------------------------------------------------------
 
 
 async def _stream() -> AsyncIterator[bytes]:
@@ -203,7 +204,7 @@ ABSENT = None
 # id, method, steps, status, headers (None: absent), body
 OBSERVED: list[tuple[str, str, list[Callable[[Context], None]], int, dict[str, str | None], bytes]] = [
     ("empty-middleware", "GET", [], 404, {"content-type": TEXT, "content-length": "9"}, b"Not Found"),
-    # §2.18 #5 (deliberate fix): Koa sends no Content-Type/Length on this HEAD
+    # a deliberate fix (docs/koa-differences.md): Koa sends no Content-Type/Length on this HEAD
     ("head-empty-middleware", "HEAD", [], 404, {"content-type": TEXT, "content-length": "9"}, b""),
     ("string", "GET", [body("hello")], 200, {"content-type": TEXT, "content-length": "5"}, b"hello"),
     ("html-sniff", "GET", [body("  <p>hi</p>")], 200, {"content-type": HTML}, b"  <p>hi</p>"),
@@ -235,7 +236,7 @@ OBSERVED: list[tuple[str, str, list[Callable[[Context], None]], int, dict[str, s
         {"content-type": ABSENT},
         b"",
     ),
-    # §2.18 #8 (deliberate fix): Koa keeps the 404
+    # a deliberate fix (docs/koa-differences.md): Koa keeps the 404
     ("json-none", "GET", [type_("json"), body(None)], 200, {"content-type": JSON, "content-length": "4"}, b"null"),
     # #1317: the first body assignment made the 204 explicit, as in Koa
     ("200-none-object", "GET", [status(200), body(None), body({"a": 1})], 204, {}, b""),
@@ -259,7 +260,7 @@ OBSERVED: list[tuple[str, str, list[Callable[[Context], None]], int, dict[str, s
         {"content-type": BIN, "content-length": ABSENT},
         b"",
     ),
-    # §2.18 #4: Koa sends `Content-Length: 2` for a ReadableStream on HEAD; not ported
+    # Koa sends `Content-Length: 2` for a ReadableStream on HEAD (the length of `{}`); not ported
     ("head-async-stream", "HEAD", [lambda ctx: setattr(ctx, "body", _stream())], 200, {"content-length": ABSENT}, b""),
     ("options", "OPTIONS", [], 404, {"content-type": TEXT}, b"Not Found"),
 ]

@@ -9,8 +9,11 @@ from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from functools import lru_cache
 from posixpath import basename
+from typing import TypeAlias
 from urllib.parse import quote
 
+HeaderValue: TypeAlias = "str | int | list[str]"
+"""A header's value as the response keeps it: Content-Length as an int, Set-Cookie as a list."""
 _field_name = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+").fullmatch
 
 

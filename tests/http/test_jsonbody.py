@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from aiokoa.core import jsonbody
+from aiokoa.http import jsonbody
 
 
 class Color(enum.Enum):

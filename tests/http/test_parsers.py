@@ -8,18 +8,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aiokoa import Koa
-from aiokoa.core.cookies import CookieError, parse_cookie_header, serialize_cookie
-from aiokoa.core.fresh import etag_matches, is_fresh
-from aiokoa.core.headers import content_disposition, encode_url, parse_content_type, split_list, vary_append
-from aiokoa.core.negotiation import (
+from aiokoa.core.request import parse_query
+from aiokoa.http.cookies import CookieError, parse_cookie_header, serialize_cookie
+from aiokoa.http.fresh import etag_matches, is_fresh
+from aiokoa.http.headers import content_disposition, encode_url, parse_content_type, split_list, vary_append
+from aiokoa.http.negotiation import (
     preferred_charsets,
     preferred_encodings,
     preferred_languages,
     preferred_media_types,
     type_is,
 )
-from aiokoa.core.request import parse_query
-from aiokoa.core.url import parse_url
+from aiokoa.http.url import parse_url
 from aiokoa.testing import make_context
 
 settings.register_profile("aiokoa", max_examples=150, deadline=None)

@@ -12,7 +12,7 @@ import socket
 import sys
 from typing import Any
 
-from .types import ASGIApp
+from ..types import ASGIApp
 
 # uvicorn's exit status when the app's startup fails.
 STARTUP_FAILURE = 3
