@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import runpy
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -12,7 +11,7 @@ import pytest
 
 from aiokoa import Koa
 
-from ..conftest import Serve, ServerProcess, free_port
+from ..conftest import Serve, StartServer, free_port
 
 SCRIPT = Path(__file__).parent.parent.parent / "examples" / "nested_routers.py"
 
@@ -61,7 +60,7 @@ def test_allowed_methods_and_redirect(serve: Serve, example_app: Koa) -> None:
     assert (moved.status_code, moved.headers["location"]) == (301, "/")
 
 
-def test_runs_as_a_script(server_process: Callable[..., ServerProcess]) -> None:
+def test_runs_as_a_script(server_process: StartServer) -> None:
     port = free_port()
     running = server_process([sys.executable, str(SCRIPT)], port, PORT=str(port))
     response = httpx.get(running.url + "/api/v1/users/1/posts/0")
