@@ -7,8 +7,9 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Protocol
 
 import httpx
 import pytest
@@ -42,8 +43,14 @@ def running(app: ASGIApp, **options: object) -> Iterator[str]:
         sock.close()
 
 
+class Serve(Protocol):
+    """What the `serve` fixture gives."""
+
+    def __call__(self, app: ASGIApp, **options: object) -> httpx.Client: ...
+
+
 @pytest.fixture
-def serve() -> Iterator[Callable[[ASGIApp], httpx.Client]]:
+def serve() -> Iterator[Serve]:
     """`client = serve(app)`: an httpx client bound to the app served over a real socket."""
     with_stack: list[tuple[object, httpx.Client]] = []
 
@@ -99,8 +106,14 @@ class ServerProcess:
         return out, err
 
 
+class StartServer(Protocol):
+    """What the `server_process` fixture gives."""
+
+    def __call__(self, argv: list[str], port: int, **env: str) -> ServerProcess: ...
+
+
 @pytest.fixture
-def server_process() -> Iterator[Callable[..., ServerProcess]]:
+def server_process() -> Iterator[StartServer]:
     """`server = server_process(argv, port, **env)`: stopped after the test in any case."""
     started: list[ServerProcess] = []
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import sys
 import tomllib
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -13,7 +12,7 @@ import pytest
 
 from aiokoa.cli import main
 
-from .conftest import ServerProcess, free_port
+from .conftest import StartServer, free_port
 
 ROOT = Path(__file__).parent.parent
 EXAMPLES = str(ROOT / "examples")
@@ -93,7 +92,7 @@ def test_the_console_script_is_declared() -> None:
 
 
 @pytest.mark.parametrize("server", ["uvicorn", "granian"])
-def test_run_serves_the_app_with_python_m_aiokoa(server_process: Callable[..., ServerProcess], server: str) -> None:
+def test_run_serves_the_app_with_python_m_aiokoa(server_process: StartServer, server: str) -> None:
     port = free_port()
     argv = [sys.executable, "-m", "aiokoa", "run", "hello:app", "--app-dir", EXAMPLES, "--port", str(port)]
     running = server_process([*argv, "--server", server], port)

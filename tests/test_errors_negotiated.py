@@ -4,17 +4,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
 
 import aiokoa
 from aiokoa import Context, Koa, Middleware, Next
 from aiokoa.core.errorpage import default_error_body
 
-Serve = Callable[..., httpx.Client]
+from .conftest import Serve
+
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 

@@ -5,19 +5,25 @@ from __future__ import annotations
 import re
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 import pytest
 
-from .conftest import ServerProcess, free_port
+from .conftest import ServerProcess, StartServer, free_port
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
+class StartExample(Protocol):
+    """What the `example` fixture gives."""
+
+    def __call__(self, script: str, **env: str) -> ServerProcess: ...
+
+
 @pytest.fixture
-def example(server_process: Callable[..., ServerProcess]) -> Callable[..., ServerProcess]:
+def example(server_process: StartServer) -> StartExample:
     """`server = example("hello.py")`: an example script served on a free port."""
 
     def start(script: str, **env: str) -> ServerProcess:
@@ -27,7 +33,7 @@ def example(server_process: Callable[..., ServerProcess]) -> Callable[..., Serve
     return start
 
 
-def test_cascade_runs_in_onion_order_and_header_reaches_client(example):
+def test_cascade_runs_in_onion_order_and_header_reaches_client(example: StartExample) -> None:
     server = example("hello.py")
     response = httpx.get(server.url + "/")
     assert response.status_code == 200
@@ -47,13 +53,13 @@ def test_cascade_runs_in_onion_order_and_header_reaches_client(example):
         ("/future", "after a Future resolved by loop.call_later"),
     ],
 )
-def test_body_set_after_awaited_work_is_sent(example, path, body):
+def test_body_set_after_awaited_work_is_sent(example: StartExample, path: str, body: str) -> None:
     server = example("async_body.py")
     response = httpx.get(server.url + path)
     assert (response.status_code, response.text) == (200, body)
 
 
-def test_body_set_after_awaited_http_call_to_a_second_server_is_sent(example):
+def test_body_set_after_awaited_http_call_to_a_second_server_is_sent(example: StartExample) -> None:
     upstream = example("async_body.py")
     server = example("async_body.py", UPSTREAM_URL=upstream.url + "/upstream")
     response = httpx.get(server.url + "/fetch")
@@ -61,7 +67,7 @@ def test_body_set_after_awaited_http_call_to_a_second_server_is_sent(example):
     assert response.json() == {"upstream_status": 200, "upstream": {"hello": "from upstream"}}
 
 
-def test_body_set_from_unawaited_callback_is_a_404_and_explained(example):
+def test_body_set_from_unawaited_callback_is_a_404_and_explained(example: StartExample) -> None:
     server = example("mistakes.py")
     response = httpx.get(server.url + "/callback")
     assert response.status_code == 404
@@ -77,7 +83,7 @@ def test_body_set_from_unawaited_callback_is_a_404_and_explained(example):
     assert "Fix: await the work inside the middleware" in err
 
 
-def test_next_called_without_await_is_a_500_naming_the_middleware(example):
+def test_next_called_without_await_is_a_500_naming_the_middleware(example: StartExample) -> None:
     server = example("mistakes.py")
     response = httpx.get(server.url + "/not-awaited")
     assert response.status_code == 500
@@ -88,7 +94,7 @@ def test_next_called_without_await_is_a_500_naming_the_middleware(example):
     assert "was never awaited" not in err  # no late RuntimeWarning on top of the real message
 
 
-def test_errors_flow_upstream_to_handler_and_uncaught_ones_to_error_event(example):
+def test_errors_flow_upstream_to_handler_and_uncaught_ones_to_error_event(example: StartExample) -> None:
     server = example("errors.py")
     caught = httpx.get(server.url + "/users/7")
     assert caught.status_code == 404

@@ -36,13 +36,13 @@ def exception_classes() -> dict[str, type[BaseException]]:
 PUBLIC = sorted({cls.__name__: cls for where, cls in exception_classes().items() if where not in INTERNAL}.items())
 
 
-def test_the_known_exceptions_are_found():
+def test_the_known_exceptions_are_found() -> None:
     names = {name for name, _ in PUBLIC}
     assert {"CookieError", "HttpError", "MiddlewareError", "NoMatchFound", "ResponseSentError"} <= names
     assert set(exception_classes()) >= INTERNAL
 
 
 @pytest.mark.parametrize(("name", "cls"), PUBLIC, ids=[name for name, _ in PUBLIC])
-def test_public_exception_is_exported(name: str, cls: type[BaseException]):
+def test_public_exception_is_exported(name: str, cls: type[BaseException]) -> None:
     assert getattr(aiokoa, name, None) is cls
     assert name in aiokoa.__all__

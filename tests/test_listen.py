@@ -7,7 +7,7 @@ import errno
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -16,7 +16,7 @@ import pytest
 from aiokoa import Koa
 from aiokoa.core.server import reason
 
-from .conftest import ServerProcess, free_port
+from .conftest import StartServer, free_port
 
 ROOT = Path(__file__).parent.parent
 EXAMPLES = str(ROOT / "examples")
@@ -73,7 +73,7 @@ def test_a_port_that_needs_privileges_says_so() -> None:
     )
 
 
-def test_listen_serves_and_says_so_once_bound(server_process: Callable[..., ServerProcess]) -> None:
+def test_listen_serves_and_says_so_once_bound(server_process: StartServer) -> None:
     port = free_port()
     running = server_process([sys.executable, "-c", LISTEN, str(port), "127.0.0.1"], port)
     assert httpx.get(running.url + "/").status_code == 404  # an app with no middleware
@@ -109,9 +109,7 @@ def test_run_on_a_port_in_use(taken_port: int, options: list[str]) -> None:
     )
 
 
-def test_run_with_two_workers_serves_from_two_processes(
-    server_process: Callable[..., ServerProcess], tmp_path: Path
-) -> None:
+def test_run_with_two_workers_serves_from_two_processes(server_process: StartServer, tmp_path: Path) -> None:
     (tmp_path / "pid_app.py").write_text(
         "import os\nfrom aiokoa import Koa\napp = Koa()\n\n\n"
         "@app.use\nasync def pid(ctx, next):\n    ctx.body = str(os.getpid())\n"

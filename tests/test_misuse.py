@@ -19,7 +19,8 @@ from aiokoa.core.diagnostics import close_member
 from aiokoa.core.extension import speedups
 from aiokoa.testing import TestClient
 
-Serve = Callable[..., httpx.Client]
+from .conftest import Serve
+
 FILE = __file__
 SEE_ASYNC = "See aiokoa docs/onion.md#async-work-done-right"
 SEE_ORDER = "See aiokoa docs/onion.md#the-order"

@@ -15,6 +15,8 @@ from starlette.routing import Mount, Route
 
 from aiokoa import Context, Koa, Next, Router, mount
 
+from .conftest import Serve
+
 
 def koa_sub() -> Koa:
     sub = Koa()
@@ -48,7 +50,7 @@ def starlette_app() -> Starlette:
     return Starlette(routes=[Route("/items/{item}", where, name="item"), Route("/echo", echo_body, methods=["POST"])])
 
 
-def test_mounted_aiokoa_app_sees_its_own_paths_and_falls_through(serve):
+def test_mounted_aiokoa_app_sees_its_own_paths_and_falls_through(serve: Serve) -> None:
     app = Koa()
     app.use(mount("/sub", koa_sub()))
 
@@ -63,7 +65,7 @@ def test_mounted_aiokoa_app_sees_its_own_paths_and_falls_through(serve):
     assert client.get("/subway").text == "outer saw /subway"  # not under the prefix
 
 
-def test_middleware_added_to_the_sub_app_after_mounting_runs(serve):
+def test_middleware_added_to_the_sub_app_after_mounting_runs(serve: Serve) -> None:
     sub = Koa()
     app = Koa()
     app.use(mount("/sub", sub))
@@ -75,7 +77,7 @@ def test_middleware_added_to_the_sub_app_after_mounting_runs(serve):
     assert serve(app).get("/sub/x").text == "late"
 
 
-def test_mounted_router_and_middleware(serve):
+def test_mounted_router_and_middleware(serve: Serve) -> None:
     router = Router()
     router.get("/users/:id", lambda ctx: setattr(ctx, "body", {"id": ctx.params["id"], "path": ctx.path}))
     app = Koa()
@@ -91,7 +93,7 @@ def test_mounted_router_and_middleware(serve):
     assert client.get("/users/3").status_code == 404
 
 
-def test_mounted_middleware_gets_next_by_the_same_rule_as_use(serve):
+def test_mounted_middleware_gets_next_by_the_same_rule_as_use(serve: Serve) -> None:
     app = Koa()
     for i in range(2):
 
@@ -114,7 +116,7 @@ def test_mounted_middleware_gets_next_by_the_same_rule_as_use(serve):
     assert (answer.text, answer.headers["x-note"]) == ("below", "kept")
 
 
-def test_starlette_app_mounted_in_aiokoa_gets_root_path_as_asgi_expects(serve):
+def test_starlette_app_mounted_in_aiokoa_gets_root_path_as_asgi_expects(serve: Serve) -> None:
     app = Koa()
     app.use(mount("/star", starlette_app()))
     client = serve(app)
@@ -132,7 +134,7 @@ def test_starlette_app_mounted_in_aiokoa_gets_root_path_as_asgi_expects(serve):
     assert (posted.status_code, posted.text) == (201, "got hello")
 
 
-def test_fastapi_app_mounted_in_aiokoa(serve):
+def test_fastapi_app_mounted_in_aiokoa(serve: Serve) -> None:
     api = FastAPI()
 
     @api.get("/items/{item_id}")
@@ -147,7 +149,7 @@ def test_fastapi_app_mounted_in_aiokoa(serve):
     assert client.get("/fast/openapi.json").json()["paths"].keys() == {"/items/{item_id}"}
 
 
-def test_asgi_app_below_an_aiokoa_mount_gets_the_whole_consumed_prefix(serve):
+def test_asgi_app_below_an_aiokoa_mount_gets_the_whole_consumed_prefix(serve: Serve) -> None:
     inner = Koa()
     inner.use(mount("/star", starlette_app()))
     app = Koa()
@@ -166,7 +168,7 @@ def aiokoa_app() -> Koa:
     return app
 
 
-def test_aiokoa_app_mounted_in_starlette(serve):
+def test_aiokoa_app_mounted_in_starlette(serve: Serve) -> None:
     outer = Starlette(routes=[Mount("/koa", app=aiokoa_app())])
     client = serve(outer)
     assert client.get("/koa/hello/ada").json() == {"name": "ada", "path": "/hello/ada"}
@@ -174,7 +176,7 @@ def test_aiokoa_app_mounted_in_starlette(serve):
     assert client.get("/koa/nope").status_code == 404
 
 
-def test_aiokoa_app_mounted_in_fastapi(serve):
+def test_aiokoa_app_mounted_in_fastapi(serve: Serve) -> None:
     api = FastAPI()
 
     @api.get("/native")
@@ -187,7 +189,7 @@ def test_aiokoa_app_mounted_in_fastapi(serve):
     assert client.get("/koa/hello/grace").json() == {"name": "grace", "path": "/hello/grace"}
 
 
-def test_mount_arguments_are_checked():
+def test_mount_arguments_are_checked() -> None:
     with pytest.raises(ValueError, match="must start with '/'"):
         mount("api", Koa())
     with pytest.raises(TypeError, match="cannot mount"):

@@ -15,6 +15,8 @@ import zstandard
 from aiokoa import Context, Koa, Next
 from aiokoa.testing import AsyncTestClient, TestClient
 
+from .conftest import Serve
+
 
 def make_app() -> tuple[Koa, list[str]]:
     app = Koa()
@@ -42,7 +44,7 @@ def make_app() -> tuple[Koa, list[str]]:
     return app, events
 
 
-def test_sync_client_runs_requests_and_lifespan():
+def test_sync_client_runs_requests_and_lifespan() -> None:
     app, events = make_app()
     with TestClient(app) as client:
         assert events == ["startup"]
@@ -54,7 +56,7 @@ def test_sync_client_runs_requests_and_lifespan():
     assert events == ["startup", "shutdown"]
 
 
-async def test_async_client_runs_requests_and_lifespan():
+async def test_async_client_runs_requests_and_lifespan() -> None:
     app, events = make_app()
     async with AsyncTestClient(app) as client:
         assert events == ["startup"]
@@ -63,7 +65,7 @@ async def test_async_client_runs_requests_and_lifespan():
     assert events == ["startup", "shutdown"]
 
 
-def test_sync_client_keeps_the_loop_running_between_requests():
+def test_sync_client_keeps_the_loop_running_between_requests() -> None:
     """Callbacks an app schedules run later, as they would in a server."""
     app = Koa()
     fired: list[str] = []
@@ -83,7 +85,7 @@ def test_sync_client_keeps_the_loop_running_between_requests():
     assert fired == ["/first", "/wait"]
 
 
-def test_startup_failure_is_reported():
+def test_startup_failure_is_reported() -> None:
     app = Koa()
 
     @app.on("startup")
@@ -94,7 +96,7 @@ def test_startup_failure_is_reported():
         TestClient(app).__enter__()
 
 
-def test_client_without_context_manager_skips_lifespan():
+def test_client_without_context_manager_skips_lifespan() -> None:
     app, events = make_app()
     client = TestClient(app)
     assert client.get("/").status_code == 200
@@ -134,7 +136,7 @@ def encoded_app(encoding: str) -> Koa:
 
 @pytest.mark.parametrize("path", ["/", "/stream"])
 @pytest.mark.parametrize("encoding", sorted(ENCODERS))
-def test_clients_decode_content_encoding_as_over_a_socket(serve, encoding: str, path: str):
+def test_clients_decode_content_encoding_as_over_a_socket(serve: Serve, encoding: str, path: str) -> None:
     """httpx decodes the body by its Content-Encoding, so the test clients must hand it the
     bytes the app sent, not bytes already decoded once."""
     app = encoded_app(encoding)

@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 import aiokoa
@@ -18,7 +17,8 @@ from aiokoa import Context, HttpError, Koa, Next, Router
 from aiokoa.testing import TestClient
 from aiokoa.tracing import Tracer, of
 
-Serve = Callable[..., httpx.Client]
+from .conftest import Serve
+
 ROOT = Path(__file__).parent.parent
 
 

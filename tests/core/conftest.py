@@ -30,7 +30,10 @@ class Errors(list[BaseException]):
         self.append(err)
 
 
+RecordErrors = Callable[[Koa], Errors]
+
+
 @pytest.fixture
-def errors() -> Callable[[Koa], Errors]:
+def errors() -> RecordErrors:
     """`events = errors(app)`: start recording `app`'s error events (replaces the logger)."""
     return Errors

@@ -30,9 +30,10 @@ from aiokoa.core.response import ResponseMixin, set_body_in_python
 from aiokoa.testing import TestClient, make_context
 
 PURE = bool(os.environ.get("AIOKOA_PURE_PYTHON"))
+Finish = Callable[[Context], object]
 
 
-def test_the_extension_is_used_where_it_can_be_built():
+def test_the_extension_is_used_where_it_can_be_built() -> None:
     """With a C compiler, the install builds it, and a silent fallback would leave the C
     code untested; `AIOKOA_PURE_PYTHON=1` turns it off."""
     compiler = shutil.which(str(sysconfig.get_config_var("CC") or "cc").split()[0]) is not None
@@ -47,7 +48,7 @@ def _slots(ctx: Context) -> dict[str, object]:
     return {name: getattr(ctx, name, UNSET) for name in Context.__slots__}
 
 
-def test_a_context_made_in_c_is_the_one_python_makes():
+def test_a_context_made_in_c_is_the_one_python_makes() -> None:
     app = Koa()
     scope = make_context().scope
     made = compiled.context_maker(app.context)(app, scope, None, None)  # type: ignore[arg-type]
@@ -58,7 +59,7 @@ def test_a_context_made_in_c_is_the_one_python_makes():
     made.user = "extension attributes work"  # type: ignore[attr-defined]
 
 
-def test_making_and_freeing_contexts_leaves_every_reference_count_as_it_was():
+def test_making_and_freeing_contexts_leaves_every_reference_count_as_it_was() -> None:
     """C copies the prototype's fields in one go and adds their references per value."""
     app = Koa()
     scope = make_context().scope
@@ -72,7 +73,7 @@ def test_making_and_freeing_contexts_leaves_every_reference_count_as_it_was():
     assert [sys.getrefcount(value) for value in values] == before
 
 
-def test_a_context_class_with_its_own_init_is_called_as_is():
+def test_a_context_class_with_its_own_init_is_called_as_is() -> None:
     class Custom(Context):
         __slots__ = ()
 
@@ -83,7 +84,7 @@ def test_a_context_class_with_its_own_init_is_called_as_is():
     assert compiled.context_maker(Custom) is Custom
 
 
-def test_the_factory_takes_only_contexts():
+def test_the_factory_takes_only_contexts() -> None:
     if speedups is None:  # pure Python: the class itself makes contexts
         assert compiled.context_maker(Context) is Context
         return
@@ -113,8 +114,8 @@ header_values = st.one_of(
 
 
 @given(st.dictionaries(st.sampled_from(["content-type", "x-a", "set-cookie", "x-ü"]), header_values, max_size=4))
-def test_the_messages_carry_the_headers_python_sends(headers):
-    def messages(finish):  # the messages, or the type of the error it raised
+def test_the_messages_carry_the_headers_python_sends(headers: dict[str, Any]) -> None:
+    def messages(finish: Finish) -> tuple[object, bool]:  # the messages, or the type of the error it raised
         ctx = make_context()
         ctx.body = "x"
         ctx._headers.update(headers)
@@ -140,8 +141,8 @@ bodies: st.SearchStrategy[object] = st.one_of(
     st.sampled_from(["GET", "HEAD", "POST"]),
     st.sampled_from(["respond", "no respond", "ended", "headers sent"]),
 )
-def test_what_is_sent_is_what_python_sends(body, status, method, state):
-    def outcome(finish):
+def test_what_is_sent_is_what_python_sends(body: object, status: int, method: str, state: str) -> None:
+    def outcome(finish: Finish) -> tuple[object, ...]:
         ctx = make_context(method=method)
         ctx.body = body
         if body is not None or status in (204, 304):
@@ -160,7 +161,7 @@ class _Never:
         yield  # suspends, and nobody resumes it
 
 
-def test_a_chain_left_suspended_in_a_cycle_is_collected():
+def test_a_chain_left_suspended_in_a_cycle_is_collected() -> None:
     """ctx -> its state -> a suspended middleware -> its next() -> the chain's run -> ctx:
     a cycle only the garbage collector frees, whichever chain (C or Python) built it."""
 
@@ -180,7 +181,7 @@ def test_a_chain_left_suspended_in_a_cycle_is_collected():
     assert collected() is None
 
 
-def test_a_chain_refuses_calls_it_cannot_make():
+def test_a_chain_refuses_calls_it_cannot_make() -> None:
     step = chain([])
     with pytest.raises(TypeError):
         step(make_context())  # type: ignore[call-arg]
@@ -193,7 +194,7 @@ def test_a_chain_refuses_calls_it_cannot_make():
     async def second(ctx: Context, next: Next) -> None:
         for call in (lambda: next(1), lambda: next(late=True)):  # type: ignore[call-arg]
             try:
-                call()
+                call()  # type: ignore[no-untyped-call]  # mypy types a tuple of lambdas as untyped
             except TypeError as err:
                 refused.append(type(err))
 
@@ -208,8 +209,10 @@ def test_a_chain_refuses_calls_it_cannot_make():
     st.sampled_from([{}, {"content-type": "text/x"}, {"transfer-encoding": "chunked"}]),
     st.booleans(),
 )
-def test_setting_a_body_is_what_python_does(value, previous, headers, explicit_status):
-    def outcome(setter):
+def test_setting_a_body_is_what_python_does(
+    value: str | bytes, previous: str | bytes | dict[str, int] | None, headers: dict[str, str], explicit_status: bool
+) -> None:
+    def outcome(setter: Callable[[Context, object], None]) -> tuple[object, ...]:
         ctx = make_context()
         ctx._body = previous
         ctx._headers.update(headers)
@@ -219,10 +222,11 @@ def test_setting_a_body_is_what_python_does(value, previous, headers, explicit_s
         return ctx._body, ctx._status, ctx._explicit_status, ctx._message, list(ctx._headers.items())
 
     compiled_setter = cast(property, vars(ResponseMixin)["body"]).fset
+    assert compiled_setter is not None and set_body_in_python is not None  # property setters are typed optional
     assert outcome(compiled_setter) == outcome(set_body_in_python)
 
 
-def test_a_context_class_set_after_the_first_request_is_used():
+def test_a_context_class_set_after_the_first_request_is_used() -> None:
     app = Koa()
 
     @app.use
@@ -359,7 +363,7 @@ def test_calling_an_app_does_what_the_python_method_does(name: str, method: str,
     assert _outcome(_in_c, APPS[name], method, failing) == python
 
 
-def test_the_c_twin_is_what_calling_an_app_runs():
+def test_the_c_twin_is_what_calling_an_app_runs() -> None:
     class Plain(Koa):
         pass
 
@@ -376,7 +380,7 @@ def test_the_c_twin_is_what_calling_an_app_runs():
         assert inspect.iscoroutinefunction(app.__call__) and asyncio.iscoroutinefunction(app.__call__)
 
 
-def test_a_call_is_a_coroutine_to_asyncio_and_takes_keywords():
+def test_a_call_is_a_coroutine_to_asyncio_and_takes_keywords() -> None:
     app = Koa()
     app.use(_ok)
     sent: list[dict[str, Any]] = []
@@ -439,13 +443,13 @@ def _coroutine_protocol(call: Callable[..., Any]) -> list[str]:
     return seen
 
 
-def test_a_call_follows_the_coroutine_protocol_as_python_does():
+def test_a_call_follows_the_coroutine_protocol_as_python_does() -> None:
     python = _coroutine_protocol(Koa.__call__)
     assert "-> None" in python and "thrown in" in python and "finally" in python
     assert _coroutine_protocol(_in_c) == python
 
 
-def test_a_call_left_suspended_is_collected():
+def test_a_call_left_suspended_is_collected() -> None:
     """The running call is the next() of its first layer, which the suspended middleware
     holds: a cycle only the garbage collector frees."""
     made: list[weakref.ref[Context]] = []
@@ -466,7 +470,7 @@ def test_a_call_left_suspended_is_collected():
     assert made and made[0]() is None
 
 
-def test_the_c_twin_refuses_calls_it_cannot_make():
+def test_the_c_twin_refuses_calls_it_cannot_make() -> None:
     if speedups is None:
         return
     for cls in (int, type("NotAnApp", (), {})):

@@ -8,14 +8,13 @@ import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import httpx
 import pytest
 
 from aiokoa import Context, Koa, MiddlewareError, Next, compose
 from aiokoa.core.compose import adapt
 
-MakeContext = Callable[..., Context]
-Serve = Callable[..., httpx.Client]
+from ..conftest import Serve
+from .conftest import MakeContext
 
 
 async def wait() -> None:

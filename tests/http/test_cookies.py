@@ -5,7 +5,7 @@ import pytest
 from aiokoa.http.cookies import CookieError, Keygrip, parse_cookie_header, serialize_cookie
 
 
-def test_keygrip():
+def test_keygrip() -> None:
     grip = Keygrip(["new", b"old"])
     digest = grip.sign("data")
     assert len(digest) == 43 and "=" not in digest  # SHA-256, base64url without padding
@@ -18,6 +18,6 @@ def test_keygrip():
         Keygrip([])
 
 
-def test_parse_and_serialize_helpers():
+def test_parse_and_serialize_helpers() -> None:
     assert parse_cookie_header(' a = 1 ;b="x y"; junk; =v; c=') == {"a": "1", "b": "x y", "c": ""}
     assert serialize_cookie("a", "b", http_only=False, path=None, secure=True) == "a=b; secure"

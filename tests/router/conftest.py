@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Protocol
 
 import pytest
 
-from aiokoa import Koa, Router
+from aiokoa import Context, Koa, Middleware, Next, Router
 from aiokoa.testing import TestClient
 
 
@@ -21,17 +21,23 @@ def app_with(*routers: Router, allowed: bool = False, **allowed_options: Any) ->
     return app
 
 
-def body(value: Any) -> Callable[..., Any]:
+def body(value: object) -> Middleware:
     """A route handler that answers `value`."""
 
-    async def handler(ctx: Any, next: Any) -> None:
+    async def handler(ctx: Context, next: Next) -> None:
         ctx.body = value
 
     return handler
 
 
+class MakeClient(Protocol):
+    """What the `client` fixture gives."""
+
+    def __call__(self, *routers: Router, allowed: bool = False, **allowed_options: Any) -> TestClient: ...
+
+
 @pytest.fixture
-def client() -> Iterator[Callable[..., TestClient]]:
+def client() -> Iterator[MakeClient]:
     """`client(router, ...)`: an in-process client for an app using those routers."""
     clients: list[TestClient] = []
 

@@ -6,6 +6,7 @@ import pytest
 
 from aiokoa import Context, HttpError, Koa, Next, Router
 
+from ..conftest import Serve
 from .conftest import app_with, body
 
 
@@ -16,7 +17,7 @@ def users_router(**options: object) -> Router:
     return router
 
 
-def test_known_path_with_another_method_is_405_with_allow(serve):
+def test_known_path_with_another_method_is_405_with_allow(serve: Serve) -> None:
     client = serve(app_with(users_router(), allowed=True))
     response = client.put("/users/1")
     assert response.status_code == 405
@@ -25,7 +26,7 @@ def test_known_path_with_another_method_is_405_with_allow(serve):
     assert client.request("HEAD", "/nowhere").status_code == 404
 
 
-def test_method_the_router_does_not_implement_is_501_even_without_a_matching_path(serve):
+def test_method_the_router_does_not_implement_is_501_even_without_a_matching_path(serve: Serve) -> None:
     client = serve(app_with(users_router(), allowed=True))
     known = client.request("PURGE", "/users/1")
     assert known.status_code == 501
@@ -36,7 +37,7 @@ def test_method_the_router_does_not_implement_is_501_even_without_a_matching_pat
     assert unknown.headers["allow"] == ""
 
 
-def test_options_is_200_with_allow_and_an_empty_body(serve):
+def test_options_is_200_with_allow_and_an_empty_body(serve: Serve) -> None:
     client = serve(app_with(users_router(), allowed=True))
     response = client.options("/users/1")
     assert response.status_code == 200
@@ -46,7 +47,7 @@ def test_options_is_200_with_allow_and_an_empty_body(serve):
     assert client.options("/nowhere").status_code == 404  # no path matched: untouched
 
 
-def test_explicit_options_and_all_routes_answer_themselves(serve):
+def test_explicit_options_and_all_routes_answer_themselves(serve: Serve) -> None:
     router = users_router()
     router.options("/users/:id", body("custom options"))
     router.all("/anything", body("all"))
@@ -56,7 +57,7 @@ def test_explicit_options_and_all_routes_answer_themselves(serve):
     assert client.request("PURGE", "/anything").text == "all"
 
 
-def test_nothing_happens_when_downstream_answered_or_the_router_did_not_run(serve):
+def test_nothing_happens_when_downstream_answered_or_the_router_did_not_run(serve: Serve) -> None:
     router = users_router()
     app = Koa()
     app.use(router.routes())
@@ -76,7 +77,7 @@ def test_nothing_happens_when_downstream_answered_or_the_router_did_not_run(serv
     assert plain.request("PURGE", "/users/1").status_code == 404  # ctx.matched never set
 
 
-def test_a_404_streamed_downstream_is_left_as_it_went_out(serve):
+def test_a_404_streamed_downstream_is_left_as_it_went_out(serve: Serve) -> None:
     router = users_router()
     app = Koa()
     errors: list[BaseException] = []
@@ -96,7 +97,7 @@ def test_a_404_streamed_downstream_is_left_as_it_went_out(serve):
     assert errors == []
 
 
-def test_methods_option_sets_what_is_implemented(serve):
+def test_methods_option_sets_what_is_implemented(serve: Serve) -> None:
     router = Router(methods=["GET"])
     router.get("/x", body("x"))
     client = serve(app_with(router, allowed=True))
@@ -105,7 +106,7 @@ def test_methods_option_sets_what_is_implemented(serve):
     assert client.get("/x").text == "x"
 
 
-def test_allow_collects_methods_from_every_router_and_nested_ones(serve):
+def test_allow_collects_methods_from_every_router_and_nested_ones(serve: Serve) -> None:
     child = Router()
     child.put("/item", body("put"))
     first = Router()
@@ -123,7 +124,7 @@ def test_allow_collects_methods_from_every_router_and_nested_ones(serve):
     assert response.headers["allow"] == "HEAD, GET, PUT, DELETE"
 
 
-def test_throw_raises_errors_that_carry_allow(serve):
+def test_throw_raises_errors_that_carry_allow(serve: Serve) -> None:
     app = Koa(silent=True)
     caught: list[tuple[int, str]] = []
 
@@ -147,7 +148,7 @@ def test_throw_raises_errors_that_carry_allow(serve):
 
 
 @pytest.mark.parametrize(("method", "status"), [("PUT", 409), ("PURGE", 418)])
-def test_throw_with_custom_error_factories(serve, method, status):
+def test_throw_with_custom_error_factories(serve: Serve, method: str, status: int) -> None:
     router = users_router()
     app = Koa(silent=True)
     app.use(router.routes())

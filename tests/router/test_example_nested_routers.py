@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import runpy
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -12,7 +11,7 @@ import pytest
 
 from aiokoa import Koa
 
-from ..conftest import ServerProcess, free_port
+from ..conftest import Serve, StartServer, free_port
 
 SCRIPT = Path(__file__).parent.parent.parent / "examples" / "nested_routers.py"
 
@@ -38,19 +37,19 @@ def example_app() -> Koa:
         ("GET", "/", 200, "home"),
     ],
 )
-def test_nested_routes(serve, example_app, method, path, status, expected):
+def test_nested_routes(serve: Serve, example_app: Koa, method: str, path: str, status: int, expected: object) -> None:
     response = serve(example_app).request(method, path)
     assert response.status_code == status
     assert (response.json() if isinstance(expected, (list, dict)) else response.text) == expected
 
 
-def test_route_name_header_set_by_router_middleware(serve, example_app):
+def test_route_name_header_set_by_router_middleware(serve: Serve, example_app: Koa) -> None:
     client = serve(example_app)
     assert client.get("/api/v1/users/1/posts/0").headers["x-route"] == "post"
     assert "x-route" not in client.get("/").headers  # the api router's middleware did not run
 
 
-def test_allowed_methods_and_redirect(serve, example_app):
+def test_allowed_methods_and_redirect(serve: Serve, example_app: Koa) -> None:
     client = serve(example_app)
     deleted = client.delete("/api/v1/users/1")
     assert (deleted.status_code, deleted.headers["allow"]) == (405, "HEAD, GET, PUT")
@@ -61,7 +60,7 @@ def test_allowed_methods_and_redirect(serve, example_app):
     assert (moved.status_code, moved.headers["location"]) == (301, "/")
 
 
-def test_runs_as_a_script(server_process: Callable[..., ServerProcess]) -> None:
+def test_runs_as_a_script(server_process: StartServer) -> None:
     port = free_port()
     running = server_process([sys.executable, str(SCRIPT)], port, PORT=str(port))
     response = httpx.get(running.url + "/api/v1/users/1/posts/0")

@@ -10,13 +10,13 @@ from aiokoa.router.layer import normalize_methods
 from .conftest import body
 
 
-def test_methods_are_upper_cased_deduplicated_and_get_brings_head_first():
+def test_methods_are_upper_cased_deduplicated_and_get_brings_head_first() -> None:
     assert normalize_methods(["get"]) == ("HEAD", "GET")
     assert normalize_methods(["post", "get", "head"]) == ("HEAD", "POST", "GET")
     assert normalize_methods([]) == ()
 
 
-def test_prefixing_a_root_route_gives_the_prefix_itself_unless_strict():
+def test_prefixing_a_root_route_gives_the_prefix_itself_unless_strict() -> None:
     root = Layer("/", ("GET",), [body("x")])
     assert root.prefixed("/api").path == "/api"
     assert Layer("/", ("GET",), [body("x")], strict=True).prefixed("/api").path == "/api/"
@@ -26,7 +26,7 @@ def test_prefixing_a_root_route_gives_the_prefix_itself_unless_strict():
     assert Layer(pattern, ("GET",), [body("x")]).prefixed("/api").path is pattern  # as Koa: left alone
 
 
-def test_a_layer_matches_and_builds_urls_on_its_own():
+def test_a_layer_matches_and_builds_urls_on_its_own() -> None:
     layer = Layer("/users/{id:int}{/:tab}", ("GET",), [body("x")], name="user")
     assert layer.param_names == ["id", "tab"]
     assert layer.match("/users/3")

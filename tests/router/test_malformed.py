@@ -9,6 +9,7 @@ import pytest
 
 from aiokoa import Router
 
+from ..conftest import Serve
 from .conftest import app_with, body
 
 
@@ -37,13 +38,13 @@ def routed() -> Router:
         ("//q//x", 404, "Not Found"),
     ],
 )
-def test_bad_input_gives_4xx(serve, path, status, text):
+def test_bad_input_gives_4xx(serve: Serve, path: str, status: int, text: str) -> None:
     client = serve(app_with(routed()))
     response = client.get(path)
     assert (response.status_code, response.text) == (status, text)
 
 
-def test_overlong_paths_are_404_not_500(serve):
+def test_overlong_paths_are_404_not_500(serve: Serve) -> None:
     client = serve(app_with(routed()))
     assert client.get("/" + "a/" * 20_000).status_code == 404
     assert client.get("/pair/" + "-" * 20_000).status_code == 404
@@ -52,7 +53,7 @@ def test_overlong_paths_are_404_not_500(serve):
     assert len(long_value.json()["term"]) == 60_000
 
 
-def test_raw_nul_byte_in_the_request_line_is_a_400(serve):
+def test_raw_nul_byte_in_the_request_line_is_a_400(serve: Serve) -> None:
     client = serve(app_with(routed()))
     address = urlsplit(str(client.base_url))
     with socket.create_connection((address.hostname, address.port), timeout=5) as sock:

@@ -22,7 +22,7 @@ def params(router: Router, path: str, method: str = "GET") -> dict[str, object] 
     return match.params if match.route else None
 
 
-def test_static_and_named_parameters():
+def test_static_and_named_parameters() -> None:
     router = Router()
     router.get("/users", body("list"))
     router.get("/users/:id", body("one"))
@@ -34,7 +34,7 @@ def test_static_and_named_parameters():
     assert params(router, "/users//books/b") is None  # an empty segment is no parameter
 
 
-def test_every_matching_layer_in_registration_order():
+def test_every_matching_layer_in_registration_order() -> None:
     router = Router()
     router.get("/users/:id", body(1), name="a")
     router.get("/users/me", body(2), name="b")
@@ -46,7 +46,7 @@ def test_every_matching_layer_in_registration_order():
     assert [layer.name for layer in numeric.path] == ["a", None, "c"]
 
 
-def test_methods_split_path_matches_from_runnable_ones():
+def test_methods_split_path_matches_from_runnable_ones() -> None:
     router = Router()
     router.get("/x", body("get"))
     router.post("/x", body("post"))
@@ -58,7 +58,7 @@ def test_methods_split_path_matches_from_runnable_ones():
     assert router.match("/x", "HEAD").route  # a GET route answers HEAD
 
 
-def test_optional_segments():
+def test_optional_segments() -> None:
     router = Router()
     router.get("/archive{/:year{/:month}}", body("archive"))
     assert params(router, "/archive") == {}
@@ -67,14 +67,14 @@ def test_optional_segments():
     assert params(router, "/archive/2024/05/01") is None
 
 
-def test_optional_literal_text_and_extension():
+def test_optional_literal_text_and_extension() -> None:
     router = Router()
     router.get("/file{.:ext}", body("f"))
     assert params(router, "/file") == {}
     assert params(router, "/file.json") == {"ext": "json"}
 
 
-def test_named_wildcards():
+def test_named_wildcards() -> None:
     router = Router()
     router.get("/files/*path", body("file"))
     router.get("/static/{rest:path}", body("static"))
@@ -85,7 +85,7 @@ def test_named_wildcards():
     assert params(router, "/files/a/") == {"path": "a/"}  # the trailing slash is captured, as in @koa/router
 
 
-def test_wildcard_in_the_middle_uses_the_regex_fallback():
+def test_wildcard_in_the_middle_uses_the_regex_fallback() -> None:
     router = Router()
     router.get("/repo/*path/edit", body("edit"))
     router.get("/dl/file-*name", body("dl"))
@@ -94,7 +94,7 @@ def test_wildcard_in_the_middle_uses_the_regex_fallback():
     assert params(router, "/dl/file-a/b") == {"name": "a/b"}
 
 
-def test_several_parameters_in_one_segment():
+def test_several_parameters_in_one_segment() -> None:
     router = Router()
     router.get("/flights/:from-:to", body("f"))
     router.get("/pics/:name.:ext", body("p"))
@@ -102,7 +102,7 @@ def test_several_parameters_in_one_segment():
     assert params(router, "/pics/cat.large.png") == {"name": "cat", "ext": "large.png"}
 
 
-def test_typed_converters_convert_and_fall_through():
+def test_typed_converters_convert_and_fall_through() -> None:
     ident = uuid.uuid4()
     router = Router()
     router.get("/n/{n:int}", body("int"))
@@ -131,7 +131,7 @@ class _Even:
         return str(value)
 
 
-def test_a_converter_that_refuses_a_value_means_no_match():
+def test_a_converter_that_refuses_a_value_means_no_match() -> None:
     from aiokoa.router import CONVERTERS, register_converter
 
     register_converter("even", _Even())
@@ -144,7 +144,7 @@ def test_a_converter_that_refuses_a_value_means_no_match():
         del CONVERTERS["even"]
 
 
-def test_parameters_are_decoded_once_and_plus_stays_plus():
+def test_parameters_are_decoded_once_and_plus_stays_plus() -> None:
     router = Router()
     router.get("/q/:term", body("q"))
     router.get("/w/*rest", body("w"))
@@ -155,7 +155,7 @@ def test_parameters_are_decoded_once_and_plus_stays_plus():
     assert params(router, "/w/a%2Fb/c") == {"rest": "a/b/c"}
 
 
-def test_case_insensitive_by_default_and_sensitive_on_request():
+def test_case_insensitive_by_default_and_sensitive_on_request() -> None:
     loose = Router()
     loose.get("/Users/:Id", body("x"))
     assert params(loose, "/users/AbC") == {"Id": "AbC"}  # the value keeps its case
@@ -165,7 +165,7 @@ def test_case_insensitive_by_default_and_sensitive_on_request():
     assert params(strict_case, "/Users/1") == {"id": "1"}
 
 
-def test_trailing_slash_optional_unless_strict():
+def test_trailing_slash_optional_unless_strict() -> None:
     loose = Router()
     loose.get("/a", body("a"))
     loose.get("/b/", body("b"))
@@ -179,7 +179,7 @@ def test_trailing_slash_optional_unless_strict():
     assert params(strict, "/b/") == {}
 
 
-def test_root_route_and_prefix_root():
+def test_root_route_and_prefix_root() -> None:
     router = Router()
     router.get("/", body("root"))
     assert params(router, "/") == {}
@@ -190,20 +190,20 @@ def test_root_route_and_prefix_root():
     assert params(prefixed, "/api/") == {}
 
 
-def test_literal_non_ascii_route_matches_the_encoded_request_path():
+def test_literal_non_ascii_route_matches_the_encoded_request_path() -> None:
     router = Router()
     router.get("/café/:x", body("c"))
     assert params(router, "/caf%C3%A9/1") == {"x": "1"}
 
 
-def test_regexp_routes_use_named_groups():
+def test_regexp_routes_use_named_groups() -> None:
     router = Router()
     router.get(re.compile(r"^/re/(?P<year>\d{4})/(?P<slug>[a-z-]+)$"), body("re"))
     assert params(router, "/re/2024/hello-world") == {"year": "2024", "slug": "hello-world"}
     assert params(router, "/re/24/hello") is None
 
 
-def test_use_without_path_matches_every_path_with_a_path_only_its_prefix():
+def test_use_without_path_matches_every_path_with_a_path_only_its_prefix() -> None:
     router = Router()
     router.use(body("all"))
     router.use("/admin", body("admin"))
@@ -215,7 +215,7 @@ def test_use_without_path_matches_every_path_with_a_path_only_its_prefix():
     assert [layer.path for layer in other.path] == ["", "/administrator"]
 
 
-def test_use_root_path_is_exact_as_in_koa_router():
+def test_use_root_path_is_exact_as_in_koa_router() -> None:
     router = Router()
     router.use("/", body("root only"))
     router.get("/", body("r"))
@@ -224,7 +224,7 @@ def test_use_root_path_is_exact_as_in_koa_router():
     assert len(router.match("/x", "GET").path) == 1
 
 
-def test_paths_that_are_not_paths_match_only_catch_all_middleware():
+def test_paths_that_are_not_paths_match_only_catch_all_middleware() -> None:
     router = Router()
     router.use(body("all"))
     router.get("/", body("root"))
@@ -232,7 +232,7 @@ def test_paths_that_are_not_paths_match_only_catch_all_middleware():
     assert router.match("", "GET").path[0].path == ""
 
 
-def test_lookup_does_not_depend_on_how_many_routes_there_are():
+def test_lookup_does_not_depend_on_how_many_routes_there_are() -> None:
     router = Router()
     for index in range(2000):
         router.get(f"/static/route{index}", body(index))
@@ -255,12 +255,12 @@ def test_lookup_does_not_depend_on_how_many_routes_there_are():
         ("%", "malformed"),
     ],
 )
-def test_decode_rejects_malformed_values(raw, problem):
+def test_decode_rejects_malformed_values(raw: str, problem: str) -> None:
     with pytest.raises(BadParam, match=problem):
         decode(raw)
 
 
-def test_bad_encoding_is_reported_with_the_match_not_as_no_match():
+def test_bad_encoding_is_reported_with_the_match_not_as_no_match() -> None:
     router = Router()
     router.get("/q/:term", body("q"))
     match = router.match("/q/%ZZ", "GET")
@@ -300,7 +300,7 @@ def _hits(router: Router, path: str) -> list[tuple[object, dict[str, object], st
         lambda segs: "/" + "/".join(segs)
     ),
 )
-def test_the_tree_finds_what_testing_every_regex_finds(patterns, path):
+def test_the_tree_finds_what_testing_every_regex_finds(patterns: list[tuple[str, str]], path: str) -> None:
     """Every route the segment tree can hold, looked up both ways: same layers, same order,
     same parameters (the tree's walk takes shortcuts; the regexes are the reference)."""
     routes = [(verb, pattern) for verb, pattern in patterns if "*rest/" not in pattern]

@@ -21,7 +21,7 @@ from aiokoa.router.path import (
 )
 
 
-def test_koa_and_starlette_spellings_parse_to_the_same_tokens():
+def test_koa_and_starlette_spellings_parse_to_the_same_tokens() -> None:
     assert parse("/users/:id") == parse("/users/{id}") == (Text("/users/"), Param("id"))
     assert parse("/files/*rest") == (Text("/files/"), Param("rest", wildcard=True))
     token = parse("/files/{rest:path}")[1]
@@ -30,16 +30,16 @@ def test_koa_and_starlette_spellings_parse_to_the_same_tokens():
     assert token.converter is CONVERTERS["path"]
 
 
-def test_brace_with_more_than_a_name_is_an_optional_group():
+def test_brace_with_more_than_a_name_is_an_optional_group() -> None:
     assert parse("/x{/:y}") == (Text("/x"), Group((Text("/"), Param("y"))))
     assert parse("/x{/{y:int}}")[1] == Group((Text("/"), Param("y", CONVERTERS["int"])))
 
 
-def test_str_converter_is_a_plain_parameter():
+def test_str_converter_is_a_plain_parameter() -> None:
     assert parse("/{name:str}") == parse("/:name")
 
 
-def test_escapes_and_literal_text():
+def test_escapes_and_literal_text() -> None:
     assert parse(r"/a\:b") == (Text("/a:b"),)
     assert parse("/café") == (Text("/caf%C3%A9"),)  # as it arrives in a raw request path
 
@@ -55,14 +55,14 @@ def test_escapes_and_literal_text():
         ("/users/}", "unexpected '}'"),
     ],
 )
-def test_bad_patterns_fail_at_registration_with_a_clear_message(pattern, message):
+def test_bad_patterns_fail_at_registration_with_a_clear_message(pattern: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse(pattern)
     with pytest.raises(ValueError, match=message):
         Router().get(pattern, lambda ctx, next: None)
 
 
-def test_optional_groups_expand_to_variants():
+def test_optional_groups_expand_to_variants() -> None:
     forms = variants(parse("/a{/:b{/:c}}"))
     assert forms == [
         (Text("/a"),),
@@ -72,12 +72,12 @@ def test_optional_groups_expand_to_variants():
     assert param_names(parse("/a/:b{/:c}/*d")) == ["b", "c", "d"]
 
 
-def test_too_many_optional_groups_are_refused():
+def test_too_many_optional_groups_are_refused() -> None:
     with pytest.raises(ValueError, match="too many optional groups"):
         variants(parse("".join(f"{{/:p{i}}}" for i in range(9))))
 
 
-def test_segments_drop_the_optional_trailing_slash_unless_strict():
+def test_segments_drop_the_optional_trailing_slash_unless_strict() -> None:
     (pieces,) = variants(parse("/users/"))
     assert segments(pieces, strict=False) == [(Text("users"),)]
     assert segments(pieces, strict=True) == [(Text("users"),), ()]
@@ -87,7 +87,7 @@ def test_segments_drop_the_optional_trailing_slash_unless_strict():
     assert segments(relative, strict=False) is None
 
 
-def test_url_building_encodes_once_and_fills_optional_groups():
+def test_url_building_encodes_once_and_fills_optional_groups() -> None:
     url = Router.url
     assert url("/users/:id", 3) == "/users/3"
     assert url("/users/{id}", {"id": "a b/c+d"}) == "/users/a%20b%2Fc%2Bd"
@@ -100,7 +100,7 @@ def test_url_building_encodes_once_and_fills_optional_groups():
     assert url("/:a/:b", 1, 2) == "/1/2"
 
 
-def test_url_with_converters_checks_the_value():
+def test_url_with_converters_checks_the_value() -> None:
     ident = uuid.UUID("12345678-1234-5678-1234-567812345678")
     assert Router.url("/u/{id:uuid}", id=ident) == f"/u/{ident}"
     assert Router.url("/n/{n:int}", n=5) == "/n/5"
@@ -111,7 +111,7 @@ def test_url_with_converters_checks_the_value():
         Router.url("/n/{n:int}", n=-1)
 
 
-def test_url_missing_parameter_raises_clearly():
+def test_url_missing_parameter_raises_clearly() -> None:
     with pytest.raises(NoMatchFound, match="missing parameter 'id' for '/users/:id'"):
         Router.url("/users/:id")
     with pytest.raises(NoMatchFound, match="empty value"):
@@ -130,7 +130,7 @@ class _Hex:
         return format(value, "x")
 
 
-def test_custom_converter_registered_by_name():
+def test_custom_converter_registered_by_name() -> None:
     register_converter("hex", _Hex())
     try:
         assert parse("/c/{colour:hex}")[1] == Param("colour", CONVERTERS["hex"])
@@ -139,7 +139,7 @@ def test_custom_converter_registered_by_name():
         del CONVERTERS["hex"]
 
 
-def test_converter_names_and_regexes_are_checked_when_registered():
+def test_converter_names_and_regexes_are_checked_when_registered() -> None:
     with pytest.raises(ValueError, match="identifier"):
         register_converter("no-dash", _Hex())
     broken = _Hex()
@@ -148,7 +148,7 @@ def test_converter_names_and_regexes_are_checked_when_registered():
         register_converter("broken", broken)
 
 
-def test_builtin_converters_round_trip():
+def test_builtin_converters_round_trip() -> None:
     assert IntConverter().convert("42") == 42
     assert CONVERTERS["float"].convert("1.25") == 1.25
     assert CONVERTERS["float"].to_string(2.0) == "2"

@@ -11,10 +11,10 @@ from aiokoa import Context, HttpError, Koa, Next, Router
 from aiokoa.router import ALL_METHODS, NoMatchFound
 from aiokoa.testing import TestClient
 
-from .conftest import body
+from .conftest import MakeClient, body
 
 
-def test_verbs_register_routes_and_chain_on_the_router(client):
+def test_verbs_register_routes_and_chain_on_the_router(client: MakeClient) -> None:
     router = Router()
     for verb in ("get", "post", "put", "patch", "delete", "options"):
         assert getattr(router, verb)("/thing", body(verb)).router is router
@@ -24,7 +24,7 @@ def test_verbs_register_routes_and_chain_on_the_router(client):
         assert (response.status_code, response.text) == (200, verb)
 
 
-def test_head_route_and_get_route_answering_head(client):
+def test_head_route_and_get_route_answering_head(client: MakeClient) -> None:
     router = Router()
     router.get("/page", body("hello"))
     seen: list[str] = []
@@ -44,7 +44,7 @@ def test_head_route_and_get_route_answering_head(client):
     assert seen == ["HEAD"]
 
 
-def test_all_answers_every_method(client):
+def test_all_answers_every_method(client: MakeClient) -> None:
     router = Router()
     router.all("/any", body("any"))
     app = client(router)
@@ -54,7 +54,7 @@ def test_all_answers_every_method(client):
     assert set(router.match("/any", "GET").path[0].methods) == set(ALL_METHODS)
 
 
-def test_decorator_forms_with_both_path_spellings(client):
+def test_decorator_forms_with_both_path_spellings(client: MakeClient) -> None:
     router = Router()
 
     @router.get("/users/{id}")
@@ -72,7 +72,7 @@ def test_decorator_forms_with_both_path_spellings(client):
     assert router.url("update", 7) == "/users/7"
 
 
-def test_sync_one_argument_handler_and_koa_style_lambda(client):
+def test_sync_one_argument_handler_and_koa_style_lambda(client: MakeClient) -> None:
     router = Router()
 
     def plain(ctx: Context) -> None:
@@ -85,7 +85,7 @@ def test_sync_one_argument_handler_and_koa_style_lambda(client):
     assert app.get("/lambda").text == "lambda"
 
 
-def test_handlers_with_defaults_keep_them(client):
+def test_handlers_with_defaults_keep_them(client: MakeClient) -> None:
     router = Router()
     for i in range(3):
 
@@ -112,7 +112,7 @@ def require_user(ctx: Context, next: Next) -> Any:
     return next()
 
 
-def test_route_middleware_in_decorator_form(client):
+def test_route_middleware_in_decorator_form(client: MakeClient) -> None:
     router = Router()
 
     @router.post("/notes", require_user)
@@ -141,7 +141,7 @@ def test_route_middleware_in_decorator_form(client):
     assert [len(layer.stack) for layer in router.stack] == [2, 2, 2]
 
 
-def test_router_use_in_decorator_form(client):
+def test_router_use_in_decorator_form(client: MakeClient) -> None:
     router = Router()
 
     @router.use("/admin")
@@ -162,7 +162,7 @@ def test_router_use_in_decorator_form(client):
     assert (answer.text, answer.headers["x-admin"], answer.headers["x-audited"]) == ("other", "1", "ada")
 
 
-def test_koa_name_first_form_and_name_keyword(client):
+def test_koa_name_first_form_and_name_keyword(client: MakeClient) -> None:
     router = Router()
     router.get("user", "/users/:id", body("u"))
     router.get("/books/:id", body("b"), name="book")
@@ -174,7 +174,7 @@ def test_koa_name_first_form_and_name_keyword(client):
         router.get("a", "/a", body("a"), name="b")
 
 
-def test_several_paths_at_once(client):
+def test_several_paths_at_once(client: MakeClient) -> None:
     router = Router()
     router.use(["/a", "/c"], _header("x-used", "yes"))
     router.get(["/a", "/b"], body("ab"))
@@ -184,7 +184,7 @@ def test_several_paths_at_once(client):
     assert "x-used" not in app.get("/b").headers
 
 
-def test_middleware_lists_are_flattened(client):
+def test_middleware_lists_are_flattened(client: MakeClient) -> None:
     router = Router()
     router.get("/x", [_header("x-one", "1"), [_header("x-two", "2")]], body("x"))
     router.use([_header("x-use", "u")])
@@ -192,7 +192,7 @@ def test_middleware_lists_are_flattened(client):
     assert (response.text, response.headers["x-one"], response.headers["x-two"]) == ("x", "1", "2")
 
 
-def test_registration_errors_are_immediate():
+def test_registration_errors_are_immediate() -> None:
     router = Router()
     with pytest.raises(TypeError, match="needs a path"):
         router.get(body("x"))  # type: ignore[arg-type]
@@ -208,7 +208,7 @@ def test_registration_errors_are_immediate():
         Router(prefix="api")
 
 
-def test_context_gets_params_matched_route_name_and_path(client):
+def test_context_gets_params_matched_route_name_and_path(client: MakeClient) -> None:
     router = Router()
     seen: dict[str, Any] = {}
 
@@ -234,7 +234,7 @@ def test_context_gets_params_matched_route_name_and_path(client):
     }
 
 
-def test_context_before_and_without_a_router():
+def test_context_before_and_without_a_router() -> None:
     app = Koa()
     seen: list[Any] = []
 
@@ -247,7 +247,7 @@ def test_context_before_and_without_a_router():
     assert seen == [{}, None, None, None, None]  # params is always a dict
 
 
-def test_matched_is_set_even_when_nothing_matched_and_accumulates():
+def test_matched_is_set_even_when_nothing_matched_and_accumulates() -> None:
     first, second = Router(), Router()
     first.get("/x", _next_only())
     second.get("/x", body("second"))
@@ -268,7 +268,7 @@ def test_matched_is_set_even_when_nothing_matched_and_accumulates():
     assert matched == [["/x", "/x"], []]
 
 
-def test_route_middleware_is_part_of_the_onion(client):
+def test_route_middleware_is_part_of_the_onion(client: MakeClient) -> None:
     order: list[str] = []
     router = Router()
 
@@ -304,7 +304,7 @@ def test_route_middleware_is_part_of_the_onion(client):
         assert order == ["app in", "downstream", "app out"]
 
 
-def test_outer_next_runs_when_the_last_handler_calls_next():
+def test_outer_next_runs_when_the_last_handler_calls_next() -> None:
     router = Router()
     router.get("/x", _next_only())
     app = Koa()
@@ -318,7 +318,7 @@ def test_outer_next_runs_when_the_last_handler_calls_next():
         assert test_client.get("/x").text == "after router, params={}"
 
 
-def test_return_values_propagate_through_the_router():
+def test_return_values_propagate_through_the_router() -> None:
     router = Router()
 
     async def handler(ctx: Context, next: Next) -> str:
@@ -336,7 +336,7 @@ def test_return_values_propagate_through_the_router():
         assert test_client.get("/x").text == "from route"
 
 
-def test_errors_flow_upstream_through_app_middleware():
+def test_errors_flow_upstream_through_app_middleware() -> None:
     router = Router()
 
     async def fail(ctx: Context, next: Next) -> None:
@@ -358,7 +358,7 @@ def test_errors_flow_upstream_through_app_middleware():
         assert test_client.get("/x").text == "caught 418 teapot"
 
 
-def test_misusing_next_in_a_route_is_reported():
+def test_misusing_next_in_a_route_is_reported() -> None:
     router = Router()
 
     async def twice(ctx: Context, next: Next) -> None:
@@ -381,7 +381,7 @@ def test_misusing_next_in_a_route_is_reported():
     assert re.search(r"not awaited in middleware \S+\.forgot \(", str(errors[1]))
 
 
-def test_multiple_matching_routes_run_in_order_when_each_calls_next(client):
+def test_multiple_matching_routes_run_in_order_when_each_calls_next(client: MakeClient) -> None:
     router = Router()
 
     async def first(ctx: Context, next: Next) -> None:
@@ -396,7 +396,7 @@ def test_multiple_matching_routes_run_in_order_when_each_calls_next(client):
     assert client(router).get("/users/3").json() == ["first", "second", {"id": 3}]
 
 
-def test_exclusive_runs_only_the_last_matching_layer(client):
+def test_exclusive_runs_only_the_last_matching_layer(client: MakeClient) -> None:
     router = Router(exclusive=True)
     router.get("/users/:id", body("param"))
     router.get("/users/me", body("static"))
@@ -408,7 +408,7 @@ def test_exclusive_runs_only_the_last_matching_layer(client):
     assert client(specific).get("/users/9").text == "param"
 
 
-def test_use_middleware_runs_only_when_a_route_matched(client):
+def test_use_middleware_runs_only_when_a_route_matched(client: MakeClient) -> None:
     calls: list[str] = []
     router = Router()
 
@@ -425,7 +425,7 @@ def test_use_middleware_runs_only_when_a_route_matched(client):
     assert calls == ["/x"]
 
 
-def test_use_order_relative_to_routes(client):
+def test_use_order_relative_to_routes(client: MakeClient) -> None:
     router = Router()
     router.get("/x", _next_only())
     router.use(_header("x-after", "ran"))
@@ -435,7 +435,7 @@ def test_use_order_relative_to_routes(client):
     assert response.headers["x-after"] == "ran"
 
 
-def test_use_with_a_path_scopes_middleware(client):
+def test_use_with_a_path_scopes_middleware(client: MakeClient) -> None:
     router = Router()
     router.use("/admin", _header("x-admin", "yes"))
     router.get("/admin/panel", body("panel"))
@@ -445,7 +445,7 @@ def test_use_with_a_path_scopes_middleware(client):
     assert "x-admin" not in app.get("/public").headers
 
 
-def test_use_with_parameters_in_the_path(client):
+def test_use_with_parameters_in_the_path(client: MakeClient) -> None:
     router = Router()
 
     async def tenant(ctx: Context, next: Next) -> None:
@@ -460,7 +460,7 @@ def test_use_with_parameters_in_the_path(client):
 # -- nesting ---------------------------------------------------------------------------
 
 
-def test_nested_router_with_prefix_and_parameter_inheritance(client):
+def test_nested_router_with_prefix_and_parameter_inheritance(client: MakeClient) -> None:
     comments = Router()
     comments.get("/", lambda ctx: setattr(ctx, "body", {"list": ctx.params}))
     comments.get("/:comment_id", lambda ctx: setattr(ctx, "body", ctx.params))
@@ -478,7 +478,7 @@ def test_nested_router_with_prefix_and_parameter_inheritance(client):
     ]
 
 
-def test_nested_without_path_uses_the_parent_prefix(client):
+def test_nested_without_path_uses_the_parent_prefix(client: MakeClient) -> None:
     child = Router()
     child.get("/ping", body("pong"))
     parent = Router(prefix="/v1")
@@ -488,7 +488,7 @@ def test_nested_without_path_uses_the_parent_prefix(client):
     assert app.get("/ping").status_code == 404
 
 
-def test_routes_added_to_a_child_after_nesting_are_served(client):
+def test_routes_added_to_a_child_after_nesting_are_served(client: MakeClient) -> None:
     child = Router()
     parent = Router()
     parent.use("/child", child)
@@ -500,7 +500,7 @@ def test_routes_added_to_a_child_after_nesting_are_served(client):
     assert app.get("/child/renamed/late").text == "late"
 
 
-def test_nested_router_middleware_stays_under_its_mount_point(client):
+def test_nested_router_middleware_stays_under_its_mount_point(client: MakeClient) -> None:
     admin = Router()
     admin.use(_header("x-admin", "yes"))
     admin.get("/panel", body("panel"))
@@ -512,7 +512,7 @@ def test_nested_router_middleware_stays_under_its_mount_point(client):
     assert "x-admin" not in app.get("/public").headers
 
 
-def test_nested_in_several_parents_and_three_levels_deep(client):
+def test_nested_in_several_parents_and_three_levels_deep(client: MakeClient) -> None:
     leaf = Router()
     leaf.get("/leaf", lambda ctx: setattr(ctx, "body", ctx.route_path))
     middle = Router()
@@ -524,7 +524,7 @@ def test_nested_in_several_parents_and_three_levels_deep(client):
     assert client(two).get("/two/x/m/leaf").text == "/two/x/m/leaf"
 
 
-def test_a_router_cannot_contain_itself():
+def test_a_router_cannot_contain_itself() -> None:
     parent, child = Router(), Router()
     parent.use(child)
     with pytest.raises(ValueError, match="inside itself"):
@@ -533,7 +533,7 @@ def test_a_router_cannot_contain_itself():
         parent.use(parent)
 
 
-def test_routes_of_a_nested_router_used_as_plain_route_middleware(client):
+def test_routes_of_a_nested_router_used_as_plain_route_middleware(client: MakeClient) -> None:
     inner = Router()
     inner.get("/inner", body("inner"))
     outer = Router()
@@ -544,7 +544,7 @@ def test_routes_of_a_nested_router_used_as_plain_route_middleware(client):
 # -- prefix ----------------------------------------------------------------------------
 
 
-def test_prefix_method_replaces_the_prefix_of_existing_routes(client):
+def test_prefix_method_replaces_the_prefix_of_existing_routes(client: MakeClient) -> None:
     router = Router(prefix="/old")
     router.get("/", body("root"))
     router.get("/x", body("x"))
@@ -555,7 +555,7 @@ def test_prefix_method_replaces_the_prefix_of_existing_routes(client):
     assert app.get("/old/x").status_code == 404
 
 
-def test_prefix_with_parameters_and_strict_root(client):
+def test_prefix_with_parameters_and_strict_root(client: MakeClient) -> None:
     router = Router(prefix="/users/:user_id")
     router.use(_header("x-user", "mw"))  # before the route: a route that does not call next() ends it
     router.get("/", lambda ctx: setattr(ctx, "body", ctx.params))
@@ -573,7 +573,7 @@ def test_prefix_with_parameters_and_strict_root(client):
 # -- param() ---------------------------------------------------------------------------
 
 
-def test_param_handler_loads_before_the_route_once_per_request(client):
+def test_param_handler_loads_before_the_route_once_per_request(client: MakeClient) -> None:
     users = {"1": "ada"}
     calls: list[str] = []
     router = Router()
@@ -597,7 +597,7 @@ def test_param_handler_loads_before_the_route_once_per_request(client):
     assert app.get("/users/2").status_code == 404
 
 
-def test_param_handlers_run_in_path_order_whatever_the_registration_order(client):
+def test_param_handlers_run_in_path_order_whatever_the_registration_order(client: MakeClient) -> None:
     router = Router()
     order: list[str] = []
 
@@ -615,7 +615,7 @@ def test_param_handlers_run_in_path_order_whatever_the_registration_order(client
     assert order == ["a=1", "b=2"]
 
 
-def test_parent_param_handlers_apply_to_nested_routes(client):
+def test_parent_param_handlers_apply_to_nested_routes(client: MakeClient) -> None:
     child = Router()
     child.get("/:id", lambda ctx: setattr(ctx, "body", ctx.state))
     parent = Router()
@@ -629,7 +629,7 @@ def test_parent_param_handlers_apply_to_nested_routes(client):
     assert client(parent).get("/things/9").json() == {"loaded": "9"}
 
 
-def test_param_handler_sees_converted_values_and_may_throw(client):
+def test_param_handler_sees_converted_values_and_may_throw(client: MakeClient) -> None:
     router = Router()
 
     def positive(value: int, ctx: Context, next: Next) -> Any:
@@ -647,7 +647,7 @@ def test_param_handler_sees_converted_values_and_may_throw(client):
 # -- redirect, url ---------------------------------------------------------------------
 
 
-def test_redirect_paths_names_and_status(client):
+def test_redirect_paths_names_and_status(client: MakeClient) -> None:
     router = Router()
     router.get("/sign-in", body("form"), name="sign-in")
     router.redirect("/login", "sign-in")
@@ -663,7 +663,7 @@ def test_redirect_paths_names_and_status(client):
         router.redirect("/x", "missing")
 
 
-def test_url_for_named_routes_including_nested_ones():
+def test_url_for_named_routes_including_nested_ones() -> None:
     child = Router()
     child.get("/posts/{post:int}", body("p"), name="post")
     router = Router(prefix="/api")
@@ -683,7 +683,7 @@ def test_url_for_named_routes_including_nested_ones():
         regex.url("r", x=1)
 
 
-def test_url_from_a_handler_through_ctx_router(client):
+def test_url_from_a_handler_through_ctx_router(client: MakeClient) -> None:
     router = Router()
     router.get("/users/:id", body("u"), name="user")
     router.get("/me", lambda ctx: setattr(ctx, "body", ctx.router.url("user", 42)))
@@ -701,7 +701,7 @@ def test_url_from_a_handler_through_ctx_router(client):
         (re.compile(r"^\w+\.example\.com$"), "api.example.com", "example.org"),
     ],
 )
-def test_host_matching(client, host, ok, other):
+def test_host_matching(client: MakeClient, host: str | list[str] | re.Pattern[str], ok: str, other: str) -> None:
     router = Router(host=host)
     router.get("/", body("hosted"))
     app = client(router)
@@ -709,7 +709,7 @@ def test_host_matching(client, host, ok, other):
     assert app.get("/", headers={"host": other}).status_code == 404
 
 
-def test_host_mismatch_leaves_matched_unset():
+def test_host_mismatch_leaves_matched_unset() -> None:
     router = Router(host="example.com")
     router.get("/", body("x"))
     app = Koa()
@@ -729,7 +729,7 @@ def test_host_mismatch_leaves_matched_unset():
 # -- bad input -------------------------------------------------------------------------
 
 
-def test_malformed_parameter_is_a_400_with_a_readable_message(client):
+def test_malformed_parameter_is_a_400_with_a_readable_message(client: MakeClient) -> None:
     router = Router()
     router.get("/q/:term", body("q"))
     router.get("/static", body("static"))

@@ -11,15 +11,14 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import httpx
 import pytest
 
 from aiokoa import Context, Koa, Next
 from aiokoa.http.statuses import MESSAGES
 from aiokoa.testing import TestClient
 
-Serve = Callable[..., httpx.Client]
-Errors = Callable[[Koa], list[BaseException]]
+from ...conftest import Serve
+from ..conftest import RecordErrors
 
 PACKAGE = {"name": "aiokoa", "version": "0.1.0", "description": "Koa for asyncio"}
 
@@ -70,7 +69,7 @@ def test_respond_false_lets_middleware_answer_through_send(serve: Serve) -> None
     [lambda ctx: ctx.set("foo", "bar"), lambda ctx: setattr(ctx, "status", 201)],
     ids=["set", "status"],
 )
-def test_respond_false_change_after_headers_sent_raises(serve: Serve, errors: Errors, change: Any) -> None:
+def test_respond_false_change_after_headers_sent_raises(serve: Serve, errors: RecordErrors, change: Any) -> None:
     """Koa ignores the change; aiokoa raises, as the response it answered cannot change."""
 
     async def mw(ctx: Context, next: Next) -> None:
@@ -223,7 +222,7 @@ def test_no_middleware_responds_404_not_found(serve: Serve) -> None:
 # -- when the response was already written to ---------------------------------------------
 
 
-def test_partial_raw_send_does_not_cause_an_app_error(serve: Serve, errors: Errors) -> None:
+def test_partial_raw_send_does_not_cause_an_app_error(serve: Serve, errors: RecordErrors) -> None:
     async def mw(ctx: Context, next: Next) -> None:
         ctx.status = 200
         await ctx.send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html")]})
@@ -441,7 +440,7 @@ def test_stream_body_keeps_content_length_if_overwritten_with_the_same_stream(se
     assert response.json() == PACKAGE
 
 
-def test_missing_file_body_is_an_error_response(serve: Serve, errors: Errors) -> None:
+def test_missing_file_body_is_an_error_response(serve: Serve, errors: RecordErrors) -> None:
     """Koa 3 hangs up the socket; the path's size is read at assignment here, so it is a 500."""
 
     async def mw(ctx: Context, next: Next) -> None:
@@ -462,7 +461,7 @@ async def failing() -> AsyncIterator[bytes]:
     yield b""  # pragma: no cover - makes this an async generator
 
 
-def test_stream_failing_before_its_first_chunk_gets_an_error_response(serve: Serve, errors: Errors) -> None:
+def test_stream_failing_before_its_first_chunk_gets_an_error_response(serve: Serve, errors: RecordErrors) -> None:
     async def mw(ctx: Context, next: Next) -> None:
         ctx.set("Content-Type", "application/json; charset=utf-8")
         ctx.body = failing()
@@ -475,7 +474,7 @@ def test_stream_failing_before_its_first_chunk_gets_an_error_response(serve: Ser
     assert [str(err) for err in events] == ["no such stream"]
 
 
-def test_failing_stream_with_empty_status_is_never_read(serve: Serve, errors: Errors) -> None:
+def test_failing_stream_with_empty_status_is_never_read(serve: Serve, errors: RecordErrors) -> None:
     async def mw(ctx: Context, next: Next) -> None:
         ctx.status = 204
         ctx.body = failing()
@@ -487,7 +486,7 @@ def test_failing_stream_with_empty_status_is_never_read(serve: Serve, errors: Er
     assert events == []
 
 
-def test_all_intermediate_failing_stream_bodies_end_in_one_error(serve: Serve, errors: Errors) -> None:
+def test_all_intermediate_failing_stream_bodies_end_in_one_error(serve: Serve, errors: RecordErrors) -> None:
     async def mw(ctx: Context, next: Next) -> None:
         ctx.body = failing()
         ctx.body = failing()
@@ -598,7 +597,7 @@ def test_object_body_after_headers_flushed_is_sent_with_the_flushed_headers(serv
 # -- when an error occurs -----------------------------------------------------------------
 
 
-def test_error_is_emitted_on_the_app(serve: Serve, errors: Errors) -> None:
+def test_error_is_emitted_on_the_app(serve: Serve, errors: RecordErrors) -> None:
     async def mw(ctx: Context, next: Next) -> None:
         raise RuntimeError("boom")
 
@@ -637,7 +636,7 @@ def test_error_responds_500(serve: Serve) -> None:
     assert (response.status_code, response.text) == (500, "Internal Server Error")
 
 
-def test_error_is_catchable_upstream(serve: Serve, errors: Errors) -> None:
+def test_error_is_catchable_upstream(serve: Serve, errors: RecordErrors) -> None:
     app = Koa()
     events = errors(app)
 

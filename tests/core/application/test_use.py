@@ -7,14 +7,13 @@ import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import httpx
 import pytest
 
 from aiokoa import Context, Koa, Next
 from aiokoa.testing import TestClient
 
-Serve = Callable[..., httpx.Client]
-MakeContext = Callable[..., Context]
+from ...conftest import Serve
+from ..conftest import MakeContext
 
 
 def test_use_composes_middleware_in_onion_order(serve: Serve) -> None:

@@ -1,30 +1,34 @@
 """`ctx.cookies` (Koa's context/cookies tests, cookies' and keygrip's rules, RFC 6265)."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import httpx
 import pytest
 
-from aiokoa import Koa
+from aiokoa import Context, Koa, Middleware, Next
 from aiokoa.core.cookies import Cookies
 from aiokoa.http.cookies import CookieError, Keygrip
 from aiokoa.testing import make_context
 
+from ...conftest import Serve
 
-def _app(middleware, **options):
+
+def _app(middleware: Middleware, **options: Any) -> Koa:
     app = Koa(**options)
     app.use(middleware)
     return app
 
 
-def set_cookies(response):
+def set_cookies(response: httpx.Response) -> list[str]:
     return response.headers.get_list("set-cookie")
 
 
 # -- over HTTP (Koa's context/cookies.test.js) ------------------------------------------
 
 
-def test_set_an_unsigned_cookie(serve):
-    async def mw(ctx, next):
+def test_set_an_unsigned_cookie(serve: Serve) -> None:
+    async def mw(ctx: Context, next: Next) -> None:
         ctx.cookies.set("name", "jon")
         ctx.status = 204
 
@@ -32,10 +36,10 @@ def test_set_an_unsigned_cookie(serve):
     assert set_cookies(response) == ["name=jon; path=/; httponly"]
 
 
-def test_signed_without_keys_is_a_500_with_a_clear_error(serve):
+def test_signed_without_keys_is_a_500_with_a_clear_error(serve: Serve) -> None:
     errors = []
 
-    async def mw(ctx, next):
+    async def mw(ctx: Context, next: Next) -> None:
         ctx.cookies.set("foo", "bar", signed=True)
 
     app = _app(mw)
@@ -45,8 +49,8 @@ def test_signed_without_keys_is_a_500_with_a_clear_error(serve):
     assert "keys required" in str(errors[0])
 
 
-def test_signed_cookie_sends_a_sig_cookie(serve):
-    async def mw(ctx, next):
+def test_signed_cookie_sends_a_sig_cookie(serve: Serve) -> None:
+    async def mw(ctx: Context, next: Next) -> None:
         ctx.cookies.set("name", "jon", signed=True)
         ctx.status = 204
 
@@ -55,8 +59,8 @@ def test_signed_cookie_sends_a_sig_cookie(serve):
     assert set_cookies(response) == ["name=jon; path=/; httponly", f"name.sig={sig}; path=/; httponly"]
 
 
-def test_secure_cookie_is_allowed_behind_a_trusted_proxy(serve):
-    async def mw(ctx, next):
+def test_secure_cookie_is_allowed_behind_a_trusted_proxy(serve: Serve) -> None:
+    async def mw(ctx: Context, next: Next) -> None:
         ctx.cookies.set("name", "jon", secure=True)
         ctx.status = 204
 
@@ -65,10 +69,10 @@ def test_secure_cookie_is_allowed_behind_a_trusted_proxy(serve):
     assert set_cookies(response) == ["name=jon; path=/; secure; httponly"]
 
 
-def test_secure_cookie_over_plain_http_is_an_error(serve):
+def test_secure_cookie_over_plain_http_is_an_error(serve: Serve) -> None:
     errors = []
 
-    async def mw(ctx, next):
+    async def mw(ctx: Context, next: Next) -> None:
         ctx.cookies.set("name", "jon", secure=True)
 
     app = _app(mw)
@@ -78,20 +82,20 @@ def test_secure_cookie_over_plain_http_is_an_error(serve):
     assert "unencrypted connection" in str(errors[0])
 
 
-def test_cookies_can_be_replaced(serve):
+def test_cookies_can_be_replaced(serve: Serve) -> None:
     class Stub:
-        def get(self, name, **options):
+        def get(self, name: str, **options: object) -> str:
             return "stub"
 
-    async def mw(ctx, next):
-        ctx.cookies = Stub()
+    async def mw(ctx: Context, next: Next) -> None:
+        ctx.cookies = Stub()  # type: ignore[assignment]  # any object may stand in for the jar
         ctx.body = ctx.cookies.get("x")
 
     assert serve(_app(mw)).get("/").text == "stub"
 
 
-def test_signed_round_trip_and_key_rotation_over_http(serve):
-    async def mw(ctx, next):
+def test_signed_round_trip_and_key_rotation_over_http(serve: Serve) -> None:
+    async def mw(ctx: Context, next: Next) -> None:
         if ctx.path == "/set":
             ctx.cookies.set("sid", "abc", signed=True)
             ctx.status = 204
@@ -133,7 +137,7 @@ SIG_OLD = Keygrip(["k0"]).sign("a=1")
         (f"a=1; a.sig={SIG}", False, "1", None),
     ],
 )
-def test_get(header, signed, value, set_cookie):
+def test_get(header: str, signed: bool, value: str | None, set_cookie: str | None) -> None:
     ctx = make_context(Koa(keys=["k1", "k0"]), headers={"cookie": header} if header else {})
     assert ctx.cookies.get("a", signed=signed) == value
     assert ctx.response.get("Set-Cookie") == ([set_cookie] if set_cookie else None)
@@ -181,7 +185,7 @@ FIXED = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
         (("a", "b"), {"max_age": float("inf")}, CookieError),
     ],
 )
-def test_set(args, options, expected):
+def test_set(args: tuple[str, str | None], options: dict[str, Any], expected: str | type[CookieError]) -> None:
     ctx = make_context()
     if expected is CookieError:
         with pytest.raises(CookieError):
@@ -193,7 +197,7 @@ def test_set(args, options, expected):
 
 
 @pytest.mark.parametrize("max_age", [3600, timedelta(hours=1), 3600.7])
-def test_max_age_is_in_seconds(max_age):
+def test_max_age_is_in_seconds(max_age: float | timedelta) -> None:
     ctx = make_context()
     before = datetime.now(UTC).replace(microsecond=0)
     ctx.cookies.set("a", "b", max_age=max_age)
@@ -203,14 +207,14 @@ def test_max_age_is_in_seconds(max_age):
     assert 3599 <= (expires.replace(tzinfo=UTC) - before).total_seconds() <= 3602
 
 
-def test_secure_defaults_to_the_request_being_secure():
+def test_secure_defaults_to_the_request_being_secure() -> None:
     ctx = make_context(scheme="https")
     ctx.cookies.set("a", "b")
     ctx.cookies.set("c", "d", secure=False)
     assert ctx.response.get("Set-Cookie") == ["a=b; path=/; secure; httponly", "c=d; path=/; httponly"]
 
 
-def test_overwrite_replaces_earlier_cookies_of_the_same_name():
+def test_overwrite_replaces_earlier_cookies_of_the_same_name() -> None:
     ctx = make_context(Koa(keys=["k"]))
     ctx.cookies.set("a", "1", signed=True)
     ctx.cookies.set("ab", "x")
@@ -223,14 +227,14 @@ def test_overwrite_replaces_earlier_cookies_of_the_same_name():
     ]
 
 
-def test_set_keeps_other_set_cookie_headers_and_chains():
+def test_set_keeps_other_set_cookie_headers_and_chains() -> None:
     ctx = make_context()
     ctx.append("Set-Cookie", "x=1")
     assert ctx.cookies.set("a", "b").set("c", "d") is ctx.cookies
     assert ctx.response.get("Set-Cookie") == ["x=1", "a=b; path=/; httponly", "c=d; path=/; httponly"]
 
 
-async def test_set_after_the_headers_went_out_is_an_error():
+async def test_set_after_the_headers_went_out_is_an_error() -> None:
     from aiokoa import ResponseSentError
 
     ctx = make_context()
@@ -239,12 +243,12 @@ async def test_set_after_the_headers_went_out_is_an_error():
         ctx.cookies.set("a", "b")
 
 
-def test_custom_signer_as_app_keys():
+def test_custom_signer_as_app_keys() -> None:
     class Upper:
-        def sign(self, data):
+        def sign(self, data: str) -> str:
             return data.upper().replace("=", "-")
 
-        def index(self, data, digest):
+        def index(self, data: str, digest: str) -> int:
             return 0 if self.sign(data) == digest else -1
 
     ctx = make_context(Koa(keys=None), headers={"cookie": "a=1; a.sig=A-1"})
@@ -252,8 +256,8 @@ def test_custom_signer_as_app_keys():
     assert ctx.cookies.get("a", signed=True) == "1"
 
 
-def test_an_error_response_drops_set_cookie(serve):
-    async def mw(ctx, next):
+def test_an_error_response_drops_set_cookie(serve: Serve) -> None:
+    async def mw(ctx: Context, next: Next) -> None:
         ctx.cookies.set("sid", "x")
         ctx.throw(400, "bad")
 

@@ -11,8 +11,8 @@ import pytest
 
 from aiokoa import Context, HttpError, Koa, Next
 
-Serve = Callable[..., httpx.Client]
-Errors = Callable[[Koa], list[BaseException]]
+from ...conftest import Serve
+from ..conftest import RecordErrors
 
 
 def app_with(middleware: Callable[..., Any]) -> Koa:
@@ -81,7 +81,7 @@ def test_onerror_sets_the_headers_of_the_error_except_content_ones(serve: Serve)
     assert response.headers.get_list("set-cookie") == ["first=1", "second=2"]
 
 
-def test_error_after_headers_sent_aborts_the_response_and_emits_once(serve: Serve, errors: Errors) -> None:
+def test_error_after_headers_sent_aborts_the_response_and_emits_once(serve: Serve, errors: RecordErrors) -> None:
     """Koa emits, then leaves the response hanging (a deliberate fix, docs/koa-differences.md): it is aborted."""
 
     async def mw(ctx: Context, next: Next) -> None:
@@ -138,7 +138,7 @@ class ForeignError(Exception):
         self.expose = True
 
 
-def test_onerror_handles_errors_from_other_libraries_like_its_own(serve: Serve, errors: Errors) -> None:
+def test_onerror_handles_errors_from_other_libraries_like_its_own(serve: Serve, errors: RecordErrors) -> None:
     err = ForeignError("boom")
 
     async def mw(ctx: Context, next: Next) -> None:
@@ -153,7 +153,7 @@ def test_onerror_handles_errors_from_other_libraries_like_its_own(serve: Serve, 
 
 
 @pytest.mark.parametrize("thrown", ["string error", {"key": "value"}, None], ids=repr)
-def test_raising_a_non_exception_is_a_500(serve: Serve, errors: Errors, thrown: Any) -> None:
+def test_raising_a_non_exception_is_a_500(serve: Serve, errors: RecordErrors, thrown: Any) -> None:
     """Koa wraps it as `non-error thrown: ...` (and hangs on `throw null`); Python cannot
     raise it at all: the TypeError that results is a 500 like any other error."""
 
@@ -336,7 +336,7 @@ OBSERVED: list[tuple[str, Callable[..., Any], int, str, dict[str, str | None], s
 )
 def test_observed_error_outcome(
     serve: Serve,
-    errors: Errors,
+    errors: RecordErrors,
     middleware: Callable[..., Any],
     status: int,
     body: str,
@@ -363,7 +363,7 @@ def test_observed_404_error_is_not_logged_by_default(serve: Serve, capfd: pytest
     assert "hidden" not in capfd.readouterr().err
 
 
-def test_observed_stream_error_part_way_gives_a_partial_body_then_an_abort(serve: Serve, errors: Errors) -> None:
+def test_observed_stream_error_part_way_gives_a_partial_body_then_an_abort(serve: Serve, errors: RecordErrors) -> None:
     async def partial() -> AsyncIterator[bytes]:
         yield b"partial"
         raise OSError("read failed")

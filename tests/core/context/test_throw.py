@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
 
 from aiokoa import Context, HttpError, Koa, Next, create_error
 
-MakeContext = Callable[..., Context]
-Serve = Callable[..., httpx.Client]
+from ...conftest import Serve
+from ..conftest import MakeContext
 
 
 def thrown(ctx: Context, *args: Any, **props: Any) -> Any:

@@ -5,6 +5,7 @@ Rows: (method, request header, its value or None when absent, offered values, an
 
 import pytest
 
+from aiokoa.core.request import Accepted
 from aiokoa.testing import make_context
 
 NEGOTIATION = [
@@ -261,19 +262,21 @@ NEGOTIATION = [
 
 
 @pytest.mark.parametrize(("method", "header", "value", "offered", "expected"), NEGOTIATION)
-def test_negotiation_matches_koa(method, header, value, offered, expected):
+def test_negotiation_matches_koa(
+    method: str, header: str, value: str | None, offered: list[str], expected: Accepted
+) -> None:
     ctx = make_context(headers={} if value is None else {header: value})
     assert getattr(ctx, method)(*offered) == expected
     assert getattr(ctx.request, method)(*offered) == expected
 
 
-def test_offers_may_be_a_list():
+def test_offers_may_be_a_list() -> None:
     ctx = make_context(headers={"accept": "application/json"})
     assert ctx.accepts(["html", "json"]) == "json"
     assert ctx.accepts_encodings(["gzip", "identity"]) == "identity"  # no Accept-Encoding: identity only
 
 
-def test_accept_is_memoised_and_replaceable():
+def test_accept_is_memoised_and_replaceable() -> None:
     ctx = make_context(headers={"accept": "text/html"})
     assert ctx.accept is ctx.accept
     other = make_context(headers={"accept": "application/json"}).accept

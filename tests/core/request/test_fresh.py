@@ -3,8 +3,10 @@ of If-None-Match over If-Modified-Since (Koa's `fresh` applies both; docs/koa-di
 
 import pytest
 
-from aiokoa import Koa
+from aiokoa import Context, Koa, Next
 from aiokoa.testing import make_context
+
+from ...conftest import Serve
 
 OLD = "Tue, 20 Oct 2015 07:28:00 GMT"
 NOW = "Wed, 21 Oct 2015 07:28:00 GMT"
@@ -50,7 +52,9 @@ NEW = "Thu, 22 Oct 2015 07:28:00 GMT"
         ),
     ],
 )
-def test_fresh(method, status, request_headers, response_headers, fresh):
+def test_fresh(
+    method: str, status: int, request_headers: dict[str, str], response_headers: dict[str, str], fresh: bool
+) -> None:
     ctx = make_context(method=method, headers=request_headers)
     ctx.status = status
     ctx.set(response_headers)
@@ -59,18 +63,18 @@ def test_fresh(method, status, request_headers, response_headers, fresh):
     assert ctx.request.fresh is fresh
 
 
-def test_conditional_get_over_http(serve):
+def test_conditional_get_over_http(serve: Serve) -> None:
     app = Koa()
 
     @app.use
-    async def conditional(ctx, next):
+    async def conditional(ctx: Context, next: Next) -> None:
         await next()
         if ctx.fresh:
             ctx.status = 304
             ctx.body = None
 
     @app.use
-    async def page(ctx, next):
+    async def page(ctx: Context, next: Next) -> None:
         ctx.etag = "abc"
         ctx.body = "hello"
 

@@ -3,10 +3,14 @@ proxy (Koa's request/host, hostname, protocol, secure, ips, ip, subdomains, href
 and whatwg-url tests, and what Koa 3.3 was seen to answer behind proxies). Expected values
 are Koa 3.3's."""
 
+from typing import Any
+
 import pytest
 
-from aiokoa import Koa
+from aiokoa import Context, Koa, Next
 from aiokoa.testing import make_context
+
+from ...conftest import Serve
 
 # (app options, request, what Koa answers)
 WHERE_FROM = [
@@ -788,7 +792,9 @@ WHERE_FROM = [
 
 
 @pytest.mark.parametrize(("options", "request_", "expected"), WHERE_FROM)
-def test_where_the_request_came_from_matches_koa(options, request_, expected):
+def test_where_the_request_came_from_matches_koa(
+    options: dict[str, Any], request_: dict[str, Any], expected: dict[str, object]
+) -> None:
     ctx = make_context(Koa(**options), **request_)
     url = ctx.URL
     seen = {name: getattr(ctx, name) for name in expected if name != "URL"}
@@ -804,7 +810,7 @@ def test_where_the_request_came_from_matches_koa(options, request_, expected):
     )
 
 
-def test_ip_is_memoised_and_settable():
+def test_ip_is_memoised_and_settable() -> None:
     ctx = make_context(Koa(proxy=True), headers={"x-forwarded-for": "1.1.1.1"})
     assert ctx.ip == "1.1.1.1"
     ctx.scope["headers"] = []
@@ -816,18 +822,18 @@ def test_ip_is_memoised_and_settable():
     assert ctx.ip == "8.8.8.8"
 
 
-def test_subdomain_offset_zero_works_from_the_constructor():
+def test_subdomain_offset_zero_works_from_the_constructor() -> None:
     ctx = make_context(Koa(subdomain_offset=0), headers={"host": "a.b.com"})
     assert ctx.subdomains == ["com", "b", "a"]
 
 
-def test_socket_describes_the_peer():
+def test_socket_describes_the_peer() -> None:
     socket = make_context(client=("10.1.2.3", 4567), scheme="https").socket
     assert (socket.remote_address, socket.remote_port, socket.encrypted) == ("10.1.2.3", 4567, True)
     assert make_context(client=None).socket.remote_address is None
 
 
-def test_url_fields():
+def test_url_fields() -> None:
     ctx = make_context(url="/a/b?x=1&y=2", headers={"host": "Example.com:8080"})
     url = ctx.URL
     assert url is not None
@@ -844,7 +850,7 @@ def test_url_fields():
 
 
 @pytest.mark.parametrize("host", ["", "local host", "[invalid]", "a@b c", "[::1"])
-def test_url_of_an_invalid_host_is_none(host):
+def test_url_of_an_invalid_host_is_none(host: str) -> None:
     assert make_context(headers={"host": host} if host else {}).URL is None
 
 
@@ -858,9 +864,9 @@ FORWARDED = {
 }
 
 
-def _echo(app):
+def _echo(app: Koa) -> Koa:
     @app.use
-    async def echo(ctx, next):
+    async def echo(ctx: Context, next: Next) -> None:
         ctx.body = {
             "host": ctx.host,
             "protocol": ctx.protocol,
@@ -935,12 +941,12 @@ def _echo(app):
         ),
     ],
 )
-def test_forwarded_headers_over_http(serve, options, expected):
+def test_forwarded_headers_over_http(serve: Serve, options: dict[str, Any], expected: dict[str, object]) -> None:
     client = serve(_echo(Koa(**options)), proxy_headers=False)
     assert client.get("/path", headers=FORWARDED).json() == expected
 
 
-def test_proxy_ip_header_over_http(serve):
+def test_proxy_ip_header_over_http(serve: Serve) -> None:
     client = serve(_echo(Koa(proxy=True, proxy_ip_header="X-Real-IP")), proxy_headers=False)
     body = client.get("/", headers={"X-Real-IP": "9.9.9.9", "X-Forwarded-For": "1.1.1.1"}).json()
     assert (body["ips"], body["ip"]) == (["9.9.9.9"], "9.9.9.9")
@@ -961,14 +967,14 @@ def test_proxy_ip_header_over_http(serve):
         ("127.0.0.1", "127.0.0.1", "5.5.5.5", "5.5.5.5", "https"),  # a single address as a str
     ],
 )
-def test_trusted_proxies(trusted, peer, forwarded, ip, protocol):
+def test_trusted_proxies(trusted: str | list[str], peer: str, forwarded: str, ip: str, protocol: str) -> None:
     app = Koa(proxy=True, trusted_proxies=trusted)
     headers = {"x-forwarded-for": forwarded, "x-forwarded-proto": "https", "host": "x.com"}
     ctx = make_context(app, headers=headers, client=(peer, 1))
     assert (ctx.ip, ctx.protocol) == (ip, protocol)
 
 
-def test_trusted_proxies_need_proxy_true_and_can_change_at_runtime():
+def test_trusted_proxies_need_proxy_true_and_can_change_at_runtime() -> None:
     app = Koa(trusted_proxies=["127.0.0.1"])
     headers = {"x-forwarded-host": "b.com", "host": "a.com"}
     assert make_context(app, headers=headers).host == "a.com"
@@ -980,6 +986,6 @@ def test_trusted_proxies_need_proxy_true_and_can_change_at_runtime():
     assert make_context(app, headers=headers).host == "b.com"
 
 
-def test_trusted_proxies_reject_garbage_at_startup():
+def test_trusted_proxies_reject_garbage_at_startup() -> None:
     with pytest.raises(ValueError, match="not an IP address or network"):
         Koa(proxy=True, trusted_proxies=["10.0.0.0/8", "proxy.local"])

@@ -181,14 +181,14 @@ CHARSET = [
 
 
 @pytest.mark.parametrize(("headers", "types", "expected"), IS)
-def test_is_matches_koa(headers, types, expected):
+def test_is_matches_koa(headers: dict[str, str], types: list[str], expected: str | bool | None) -> None:
     ctx = make_context(headers=headers)
     assert ctx.is_(*types) == expected
     assert ctx.request.is_(types) == expected  # a list works too
 
 
 @pytest.mark.parametrize(("content_type", "charset", "type_"), CHARSET)
-def test_charset_and_type_match_koa(content_type, charset, type_):
+def test_charset_and_type_match_koa(content_type: str | None, charset: str, type_: str) -> None:
     request = make_context(headers={} if content_type is None else {"content-type": content_type}).request
     assert request.charset == charset
     # aiokoa trims and lower-cases the request type (Koa: "text/plain " and "INVALID")

@@ -4,6 +4,7 @@
 import pytest
 
 from aiokoa import Koa
+from aiokoa.core.request import Query
 from aiokoa.testing import make_context
 
 
@@ -24,7 +25,7 @@ from aiokoa.testing import make_context
         ("/caf%C3%A9/x%2Fy", "/caf%C3%A9/x%2Fy", "", "", {}),  # the path is not decoded
     ],
 )
-def test_getters(url, path, querystring, search, query):
+def test_getters(url: str, path: str, querystring: str, search: str, query: Query) -> None:
     ctx = make_context(url=url)
     assert (ctx.path, ctx.querystring, ctx.search, ctx.query, ctx.url, ctx.original_url) == (
         path,
@@ -37,11 +38,11 @@ def test_getters(url, path, querystring, search, query):
     assert ctx.request.query == query
 
 
-def test_decoded_path():
+def test_decoded_path() -> None:
     assert make_context(url="/caf%C3%A9/a%20b").decoded_path == "/café/a b"
 
 
-def test_query_is_memoised_per_querystring():
+def test_query_is_memoised_per_querystring() -> None:
     ctx = make_context(url="/?a=1")
     assert ctx.query is ctx.query
     ctx.querystring = "a=2"
@@ -66,13 +67,15 @@ def test_query_is_memoised_per_querystring():
         ("/p?x=1", ("path", "/p"), "/p?x=1", "x=1", {"x": "1"}),  # unchanged
     ],
 )
-def test_setters_rebuild_the_url_and_keep_original_url(start, change, url, querystring, query):
+def test_setters_rebuild_the_url_and_keep_original_url(
+    start: str, change: tuple[str, object], url: str, querystring: str, query: Query
+) -> None:
     ctx = make_context(url=start)
     setattr(ctx.request, *change)
     assert (ctx.url, ctx.querystring, ctx.query, ctx.original_url) == (url, querystring, query, start)
 
 
-def test_method_is_settable_and_upper_cased():
+def test_method_is_settable_and_upper_cased() -> None:
     ctx = make_context(method="POST")
     ctx.method = "put"
     assert ctx.request.method == "PUT"
@@ -82,7 +85,7 @@ def test_method_is_settable_and_upper_cased():
     ("method", "idempotent"),
     [(m, True) for m in ["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"]] + [("POST", False), ("PATCH", False)],
 )
-def test_idempotent(method, idempotent):
+def test_idempotent(method: str, idempotent: bool) -> None:
     assert make_context(method=method).idempotent is idempotent
 
 
@@ -96,17 +99,17 @@ def test_idempotent(method, idempotent):
         ({"content-type": "text/plain"}, "Content-Type", "text/plain"),
     ],
 )
-def test_get(headers, field, value):
+def test_get(headers: dict[str, str], field: str, value: str) -> None:
     ctx = make_context(headers=headers)
     assert ctx.get(field) == ctx.request.get(field) == value
 
 
 @pytest.mark.parametrize(("value", "length"), [("10", 10), (None, None), ("abc", None), (" 7 ", 7), ("", None)])
-def test_request_length(value, length):
+def test_request_length(value: str | None, length: int | None) -> None:
     assert make_context(headers={} if value is None else {"content-length": value}).request.length == length
 
 
-def test_headers_get_and_set():
+def test_headers_get_and_set() -> None:
     ctx = make_context(headers=[("X-A", "1"), ("Cookie", "a=1"), ("Cookie", "b=2"), ("Accept", "a"), ("Accept", "b")])
     assert ctx.headers == {"x-a": "1", "cookie": "a=1; b=2", "accept": "a, b"}
     assert ctx.header is ctx.headers is ctx.request.header
@@ -114,12 +117,12 @@ def test_headers_get_and_set():
     assert ctx.get("x-b") == "2" and ctx.get("x-a") == ""
 
 
-def test_origin():
+def test_origin() -> None:
     assert make_context(headers={"origin": "http://a.com"}).origin == "http://a.com"
     assert make_context().request.origin is None
 
 
-def test_to_json():
+def test_to_json() -> None:
     ctx = make_context(Koa(env="test"), url="/x?y=1", headers={"host": "a"})
     assert ctx.request.to_json() == {"method": "GET", "url": "/x?y=1", "header": {"host": "a"}}
     ctx.status = 200

@@ -7,13 +7,12 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from aiokoa import Context, Koa, Next
 
-MakeContext = Callable[..., Context]
-Serve = Callable[..., httpx.Client]
+from ...conftest import Serve
+from ..conftest import MakeContext
 
 
 def header(ctx: Context, name: str) -> Any:

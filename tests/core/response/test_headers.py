@@ -1,17 +1,21 @@
 """Response header helpers (Koa's response/set, append, get, has, remove, vary, etag,
 last-modified, attachment, redirect and flushHeaders tests) and their guards."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aiokoa import Koa, ResponseSentError
+from aiokoa import Context, Koa, Next, ResponseSentError
 from aiokoa.testing import make_context
 
+from ...conftest import Serve
 
-def test_set_get_has_remove():
+
+def test_set_get_has_remove() -> None:
     ctx = make_context()
     ctx.set("X-Num", 5)
     ctx.set({"X-A": "1", "X-List": ["a", "b"]})
@@ -25,7 +29,7 @@ def test_set_get_has_remove():
     assert response.headers is response.header
 
 
-def test_append():
+def test_append() -> None:
     ctx = make_context()
     ctx.append("Link", "<a>")
     ctx.append("Link", ["<b>", "<c>"])
@@ -35,13 +39,13 @@ def test_append():
 
 
 @pytest.mark.parametrize("value", ["a\r\nb", "a\nb", "a\x00b"])
-def test_set_rejects_header_injection(value):
+def test_set_rejects_header_injection(value: str) -> None:
     with pytest.raises(ValueError, match="CR, LF or NUL"):
         make_context().set("X-A", value)
 
 
 @given(st.text(alphabet=st.characters(max_codepoint=0x2FF), max_size=12))
-def test_any_header_value_is_sent_as_set_or_rejected(value):
+def test_any_header_value_is_sent_as_set_or_rejected(value: str) -> None:
     """The ASCII fast paths (validation, encoding) agree with the general rules: a value is
     refused only for CR, LF, NUL or a character outside Latin-1, else sent byte for byte."""
     ctx = make_context()
@@ -56,7 +60,7 @@ def test_any_header_value_is_sent_as_set_or_rejected(value):
 
 
 @pytest.mark.parametrize("name", ["X A", "X:A", "X\r\nA", ""])
-def test_set_rejects_bad_names(name):
+def test_set_rejects_bad_names(name: str) -> None:
     ctx = make_context()
     if name:
         with pytest.raises(ValueError, match="invalid header name"):
@@ -67,12 +71,12 @@ def test_set_rejects_bad_names(name):
 
 
 @pytest.mark.parametrize("field", ["", "bad header", ["ok", "no pe"]])
-def test_vary_rejects_invalid_names(field):
+def test_vary_rejects_invalid_names(field: str | list[str]) -> None:
     with pytest.raises(ValueError):
         make_context().vary(field)
 
 
-def test_vary_merges_an_existing_list_header():
+def test_vary_merges_an_existing_list_header() -> None:
     ctx = make_context()
     ctx.set("Vary", ["Accept", "Origin"])
     ctx.vary("origin")
@@ -80,7 +84,7 @@ def test_vary_merges_an_existing_list_header():
     assert ctx.response.get("Vary") == "Accept, Origin, Cookie"
 
 
-def test_etag_and_last_modified_getters():
+def test_etag_and_last_modified_getters() -> None:
     ctx = make_context()
     assert ctx.etag is None and ctx.last_modified is None
     when = datetime(2015, 10, 21, 7, 28, tzinfo=UTC)
@@ -96,7 +100,7 @@ def test_etag_and_last_modified_getters():
         ctx.last_modified = "not a date"
 
 
-def test_attachment_keeps_a_content_type_already_set():
+def test_attachment_keeps_a_content_type_already_set() -> None:
     ctx = make_context()
     ctx.type = "bin"
     ctx.attachment("page.html")
@@ -111,13 +115,13 @@ def test_attachment_keeps_a_content_type_already_set():
         ({"fallback": "EUR.pdf"}, "attachment; filename=\"EUR.pdf\"; filename*=UTF-8''%E2%82%AC.pdf"),
     ],
 )
-def test_attachment_options(options, expected):
+def test_attachment_options(options: dict[str, Any], expected: str) -> None:
     ctx = make_context()
     ctx.response.attachment("€.pdf" if "fallback" in options else "résumé.pdf", **options)
     assert ctx.response.get("Content-Disposition") == expected
 
 
-def test_response_is():
+def test_response_is() -> None:
     ctx = make_context()
     assert ctx.response.is_("json") is False
     ctx.type = "json"
@@ -142,7 +146,7 @@ def test_response_is():
     ],
     ids=["vary", "etag", "last_modified", "attachment", "redirect", "set", "remove", "setdefault", "clear"],
 )
-async def test_helpers_raise_after_the_headers_went_out(change):
+async def test_helpers_raise_after_the_headers_went_out(change: Callable[[Context], object]) -> None:
     """Koa ignores them silently; the change could never reach the client, so aiokoa says so."""
     ctx = make_context()
     ctx.status = 200
@@ -155,7 +159,7 @@ async def test_helpers_raise_after_the_headers_went_out(change):
     assert ctx.response.headers == {"x-early": "1"}
 
 
-async def test_response_headers_stay_readable_after_they_went_out():
+async def test_response_headers_stay_readable_after_they_went_out() -> None:
     ctx = make_context()
     ctx.set("X-Early", "1")
     before = ctx.response.headers
@@ -165,7 +169,7 @@ async def test_response_headers_stay_readable_after_they_went_out():
     assert ctx.response.get("X-Early") == "1" and ctx.has("x-early")
 
 
-def test_redirect_keeps_a_redirect_status_and_overrides_type_and_body():
+def test_redirect_keeps_a_redirect_status_and_overrides_type_and_body() -> None:
     ctx = make_context(headers={"accept": "text/html"})
     ctx.status = 301
     ctx.type = "json"
@@ -175,16 +179,16 @@ def test_redirect_keeps_a_redirect_status_and_overrides_type_and_body():
     assert ctx.response.get("Location") == "/x?a=%3Cb%3E"
 
 
-def test_redirect_to_an_invalid_absolute_url_is_an_error():
+def test_redirect_to_an_invalid_absolute_url_is_an_error() -> None:
     with pytest.raises(ValueError):
         make_context().redirect("http://exa mple.com/")
 
 
-def test_redirect_and_back_over_http(serve):
+def test_redirect_and_back_over_http(serve: Serve) -> None:
     app = Koa()
 
     @app.use
-    async def mw(ctx, next):
+    async def mw(ctx: Context, next: Next) -> None:
         if ctx.path == "/back":
             ctx.response.back("/home")
         else:
@@ -203,11 +207,11 @@ def test_redirect_and_back_over_http(serve):
     assert other.headers["location"] == "/home"
 
 
-def test_attachment_over_http(serve):
+def test_attachment_over_http(serve: Serve) -> None:
     app = Koa()
 
     @app.use
-    async def mw(ctx, next):
+    async def mw(ctx: Context, next: Next) -> None:
         ctx.attachment("€ rates.json")
         ctx.body = b"{}"
 
@@ -218,11 +222,11 @@ def test_attachment_over_http(serve):
     assert response.headers["content-type"] == "application/json; charset=utf-8"
 
 
-def test_flush_headers_over_http(serve):
+def test_flush_headers_over_http(serve: Serve) -> None:
     app = Koa()
 
     @app.use
-    async def mw(ctx, next):
+    async def mw(ctx: Context, next: Next) -> None:
         ctx.status = 200
         ctx.set("X-Early", "1")
         await ctx.response.flush_headers()

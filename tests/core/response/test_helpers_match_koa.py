@@ -253,14 +253,14 @@ LAST_MODIFIED = [
 
 
 @pytest.mark.parametrize(("value", "expected"), TYPE)
-def test_type(value, expected):
+def test_type(value: str, expected: list[str | None]) -> None:
     ctx = make_context()
     ctx.type = value
     assert [ctx.response.get("Content-Type"), ctx.type] == expected
 
 
 @pytest.mark.parametrize(("request_", "expected"), REDIRECT)
-def test_redirect(request_, expected):
+def test_redirect(request_: tuple[str, str | None], expected: list[str | int]) -> None:
     url, accept = request_
     ctx = make_context(headers={"host": "example.com", **({"accept": accept} if accept else {})})
     ctx.redirect(url)
@@ -269,7 +269,7 @@ def test_redirect(request_, expected):
 
 @pytest.mark.parametrize(("request_", "expected"), BACK)
 @pytest.mark.parametrize("header", ["Referer", "Referrer"])
-def test_back(request_, expected, header):
+def test_back(request_: tuple[str | None, str | None], expected: str, header: str) -> None:
     referrer, alt = request_
     headers = {"host": "example.com", "accept": "text/plain"}
     if referrer is not None:
@@ -280,21 +280,21 @@ def test_back(request_, expected, header):
 
 
 @pytest.mark.parametrize(("filename", "expected"), ATTACHMENT)
-def test_attachment(filename, expected):
+def test_attachment(filename: str | None, expected: list[str | None]) -> None:
     ctx = make_context()
     ctx.attachment(filename)
     assert [ctx.response.get("Content-Disposition"), ctx.response.get("Content-Type")] == expected
 
 
 @pytest.mark.parametrize(("value", "expected"), ETAG)
-def test_etag(value, expected):
+def test_etag(value: str, expected: str) -> None:
     ctx = make_context()
     ctx.etag = value
     assert ctx.etag == ctx.response.etag == ctx.response.get("ETag") == expected
 
 
 @pytest.mark.parametrize(("fields", "expected"), VARY)
-def test_vary(fields, expected):
+def test_vary(fields: list[str | list[str]], expected: str) -> None:
     ctx = make_context()
     for field in fields:
         ctx.vary(field)
@@ -302,7 +302,7 @@ def test_vary(fields, expected):
 
 
 @pytest.mark.parametrize(("value", "expected"), LAST_MODIFIED)
-def test_last_modified(value, expected):
+def test_last_modified(value: str, expected: str) -> None:
     ctx = make_context()
     ctx.last_modified = value
     assert ctx.response.get("Last-Modified") == expected

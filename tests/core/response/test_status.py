@@ -7,7 +7,6 @@ import io
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import httpx
 import pytest
 
 from aiokoa import Context, Koa, Next, ResponseSentError
@@ -15,9 +14,8 @@ from aiokoa.http.statuses import MESSAGES
 from aiokoa.testing import AsyncTestClient, TestClient
 from aiokoa.types import Message, Receive, Scope, Send
 
-MakeContext = Callable[..., Context]
-Serve = Callable[..., httpx.Client]
-
+from ...conftest import Serve
+from ..conftest import MakeContext
 
 # -- ctx.status = code --------------------------------------------------------------------
 
