@@ -338,6 +338,19 @@ CASES = [
         "302 to the Referer",
         header=("location", "http://app.example/prev"),
     ),
+    # -- the servers' second line: a value written past aiokoa's checks -------------------
+    Case(
+        "CR LF written into `ctx.response.headers` (an app bug)",
+        get("/unchecked?note=a%0D%0AInjected:%201"),
+        each("closed", "closed", "500 server"),
+        "the live dict is not checked; every server refuses to send the header",
+    ),
+    Case(
+        "`\\x01` written into `ctx.response.headers` (an app bug)",
+        get("/unchecked?note=a%01b"),
+        each("closed", "200", "500 server"),
+        "h11 sends it; httptools and granian refuse to",
+    ),
 ]
 
 

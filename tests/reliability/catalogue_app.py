@@ -29,6 +29,13 @@ async def back(ctx: Context) -> None:
     ctx.back("/home")
 
 
+@router.get("/unchecked")
+async def unchecked(ctx: Context) -> None:
+    """An app bug on purpose: the live header dict takes a request value unchecked."""
+    ctx.body = "unchecked"
+    ctx.response.headers["x-note"] = str(ctx.query.get("note", ""))
+
+
 def report(ctx: Context) -> dict[str, Any]:
     """Everything parsed from the request, as JSON-ready values."""
     url = ctx.URL

@@ -55,8 +55,8 @@ def test_hostile_request(server: tuple[str, int], case: Case) -> None:
     assert after == "200"
 
 
-def test_no_case_is_a_server_error() -> None:
-    assert not [case.name for case in CASES if any(outcome.startswith("500") for outcome in case.expected.values())]
+def test_no_bad_input_makes_aiokoa_answer_500() -> None:
+    assert not [case.name for case in CASES if "500" in case.expected.values()]
 
 
 def test_docs_show_the_catalogue() -> None:
