@@ -27,7 +27,7 @@ class Case:
     request: bytes
     """The request head (and body) exactly as sent."""
     expected: dict[str, str]
-    """Outcome per server: `"200"` (aiokoa's answer), `"400 server"`, or `"closed"`."""
+    """Outcome per server: `"200"` (aiokoa's answer), `"400 server"` (the server's), or `"closed"`."""
     behaviour: str
     """What aiokoa does with it, in a few words."""
     header: tuple[str, str] | None = None
@@ -94,7 +94,7 @@ CASES = [
         "bad escapes in the query `?a=%zz&b=%ff&%=%%`",
         get("/?a=%zz&b=%ff&%=%%"),
         OK,
-        "`query` keeps what it cannot decode",
+        "`query` keeps `%zz` as sent; `%ff` becomes U+FFFD",
     ),
     Case("invalid percent-encoding in a route parameter", get("/items/%zz"), same("400"), "the router answers 400"),
     Case("invalid UTF-8 in a route parameter", get("/items/%ff"), same("400"), "the router answers 400"),

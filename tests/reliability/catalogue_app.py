@@ -1,10 +1,10 @@
 """The app the bad-input catalogue talks to: it runs every parser of untrusted input.
 
-Served by each ASGI server in turn (`uvicorn`, `granian --interface asgi`), it answers
-`GET /` with a JSON report of everything aiokoa reads from a request, so a hostile request
-goes through the cookie, Accept*, conditional, proxy, host, path and query parsers. The
-`X-Catalogue` header, kept on error responses, tells an answer from aiokoa apart from one
-the server wrote itself (a request rejected before the app saw it).
+Served by each ASGI server in turn (uvicorn in-process, granian through `aiokoa run`),
+it answers `GET /` with a JSON report of everything aiokoa reads from a request, so a
+hostile request goes through the cookie, Accept*, conditional, proxy, host, path and
+query parsers. The `X-Catalogue` header, kept on error responses, tells an answer from
+aiokoa apart from one the server wrote itself.
 """
 
 from __future__ import annotations
