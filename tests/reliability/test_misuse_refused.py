@@ -33,6 +33,7 @@ VALUE_SETTERS: dict[str, Callable[[Context, str], Any]] = {
     "ctx.type": lambda ctx, bad: setattr(ctx, "type", f"text/html{bad}X-Note: 1"),
     "ctx.type, a parameter": lambda ctx, bad: setattr(ctx, "type", f"text/html; charset=utf-8{bad}"),
     "ctx.etag": lambda ctx, bad: setattr(ctx, "etag", f"v1{bad}"),
+    "ctx.length": lambda ctx, bad: setattr(ctx, "length", f"1{bad}X-Note: 1"),
 }
 
 
