@@ -65,6 +65,7 @@ def stringify_query(query: Mapping[str, Any]) -> str:
 
 
 _http_prefix = re.compile(r"https?://", re.I).match
+_scheme_and_authority = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/]*").match
 _invalid_ipv6_host = re.compile(r"[/?#\\\s]").search
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
 Accepted = list[str] | str | bool
@@ -143,7 +144,13 @@ class RequestMixin:
         """The path as sent, not percent-decoded (Koa); `ctx.decoded_path` decodes it."""
         path = self._path
         if path is None:
-            path = self._path = _scope_path(self.scope)
+            path = _scope_path(self.scope)
+            if path[:1] != "/":
+                # An absolute-form target (`GET http://host/p`), which h11 passes whole: route `/p`.
+                authority = _scheme_and_authority(path)
+                if authority is not None:
+                    path = path[authority.end() :] or "/"
+            self._path = path
         return path
 
     @path.setter

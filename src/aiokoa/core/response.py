@@ -39,7 +39,8 @@ BINARY = "application/octet-stream"
 _leading_tag = re.compile(r"\s*<").match
 _json_word = re.compile(r"\bjson\b", re.I).search
 _token = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+").fullmatch
-_unsafe_value = re.compile(r"[\r\n\x00]").search
+# Control characters (HTAB aside) end or corrupt the header line; servers drop such a response.
+_unsafe_value = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]").search
 _names: dict[str, str] = {}  # "X-Response-Time" -> "x-response-time", validated once
 
 
@@ -87,7 +88,9 @@ def _header_value(name: str, value: object) -> HeaderValue:
     if not isinstance(value, str):
         raise TypeError(f"header {name} must be a str, an int or a list of str, not {type(value).__name__}")
     if _unsafe_value(value):
-        raise ValueError(f"header {name} contains CR, LF or NUL: {value!r} (header injection)")
+        raise ValueError(
+            f"header {name} contains CR, LF, NUL or another control character: {value!r} (header injection)"
+        )
     if not value.isascii():
         try:
             value.encode("latin-1")
@@ -409,6 +412,12 @@ class ResponseMixin:
         if self._finished or self._header_sent:
             raise misuse.response_sent(self, f"redirect({url!r})")  # type: ignore[arg-type]
         ctx: Context = self  # type: ignore[assignment]
+        if url == "back":
+            # Koa 2's Referer redirect: here it would silently send `Location: back`.
+            raise ValueError(
+                "ctx.redirect('back') is gone (Koa 3): use ctx.back(alt), which follows the Referer only "
+                "when it is on this host; for a path named back, write ctx.redirect('./back')"
+            )
         if _absolute_http(url):
             url = str(parse_url(url))
         self.set("Location", encode_url(url))

@@ -1,0 +1,371 @@
+"""The bad-input catalogue: hostile requests, sent as raw bytes over a real socket.
+
+Each case is one request (httpx would normalise most of these away, so they are written
+byte for byte) and the outcome expected from each server: the status aiokoa answered, the
+status the server answered itself before the app saw the request (`400 server`), or
+`closed` when the server hung up without answering. `docs/security.md` shows the table
+`table()` renders from these cases, and the catalogue test checks both against what the
+servers really answer.
+"""
+
+from __future__ import annotations
+
+import socket
+from contextlib import suppress
+from dataclasses import dataclass
+
+SERVERS = ("uvicorn", "h11", "granian")
+"""uvicorn with httptools (its default parser), uvicorn with `http="h11"`, granian."""
+
+SERVER_NAMES = {"uvicorn": "uvicorn (httptools)", "h11": "uvicorn (h11)", "granian": "granian"}
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    name: str
+    """What is hostile about the request, as the table shows it."""
+    request: bytes
+    """The request head (and body) exactly as sent."""
+    expected: dict[str, str]
+    """Outcome per server: `"200"` (aiokoa's answer), `"400 server"` (the server's), or `"closed"`."""
+    behaviour: str
+    """What aiokoa does with it, in a few words."""
+    header: tuple[str, str] | None = None
+    """A header aiokoa's answer must carry (lower-case name, value), where it matters."""
+
+
+def exchange(port: int, request: bytes, timeout: float = 5.0) -> tuple[str, dict[str, str]]:
+    """Send `request` on a new connection; the outcome (`"200"`, `"400 server"`, `"closed"`,
+    `"timeout"`) and the response headers (lower-case names)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        with suppress(OSError):  # the server stopped reading (and may have answered): read what came
+            sock.sendall(request)
+        chunks = []
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                break
+            except TimeoutError:
+                return "timeout", {}
+            if not chunk:
+                break
+            chunks.append(chunk)
+    head = b"".join(chunks).split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    if not head:
+        return "closed", {}
+    status_line, *lines = head.split("\r\n")
+    headers = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    status = status_line.split(" ", 2)[1]
+    return (status if headers.get("x-catalogue") == "seen" else f"{status} server"), headers
+
+
+def get(target: str = "/", *headers: str, method: str = "GET", version: str = "HTTP/1.1", host: bool = True) -> bytes:
+    """A request head: `target`, Host (unless `host=False`), `headers`, Connection: close."""
+    lines = [f"{method} {target} {version}", *(["Host: app.example"] if host else []), *headers, "Connection: close"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def same(outcome: str) -> dict[str, str]:
+    return dict.fromkeys(SERVERS, outcome)
+
+
+def each(uvicorn: str, h11: str, granian: str) -> dict[str, str]:
+    return {"uvicorn": uvicorn, "h11": h11, "granian": granian}
+
+
+LONG = "a" * 1_048_576
+"""Larger than one read from the server's socket, so h11's 16 KB limit on an incomplete
+request head applies whatever the timing (a shorter head that arrives whole passes h11)."""
+MANY_HEADERS = [f"X-Header-{n}: {n}" for n in range(250)]
+
+OK = same("200")
+BACK_TO_ALT = "302 to `/home` (`back()`'s alternative)"
+
+CASES = [
+    # -- the request target -----------------------------------------------------------
+    Case("invalid percent-encoding `/%zz`", get("/%zz"), OK, "`path` kept as sent; `decoded_path` leaves `%zz`"),
+    Case("percent-encoded invalid UTF-8 `/%ff`", get("/%ff"), OK, "`decoded_path` has U+FFFD for the byte"),
+    Case("truncated escape `/%`", get("/%"), OK, "kept as sent"),
+    Case(
+        "bad escapes in the query `?a=%zz&b=%ff&%=%%`",
+        get("/?a=%zz&b=%ff&%=%%"),
+        OK,
+        "`query` keeps `%zz` as sent; `%ff` becomes U+FFFD",
+    ),
+    Case("invalid percent-encoding in a route parameter", get("/items/%zz"), same("400"), "the router answers 400"),
+    Case("invalid UTF-8 in a route parameter", get("/items/%ff"), same("400"), "the router answers 400"),
+    Case(
+        "raw non-ASCII bytes in the target",
+        b"GET /caf\xc3\xa9/\xff HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n\r\n",
+        same("400 server"),
+        "rejected by every server",
+    ),
+    Case(
+        "1 MB URL",
+        get("/" + LONG),
+        each("400 server", "400 server", "431 server"),
+        "rejected by every server",
+    ),
+    Case("5,000 query parameters", get("/?" + "&".join(f"k{n}=v" for n in range(5000))), OK, "all parsed"),
+    Case(
+        "absolute-form target `GET http://other.example/items/7`",
+        get("http://other.example/items/7?x=1"),
+        OK,
+        "routed as `/items/7`; `href` is the target where the server passes it whole (h11), else built from `Host`",
+        header=("x-item", "7"),
+    ),
+    Case(
+        "absolute-form `https://` target with a port",
+        get("https://other.example:8443/items/8"),
+        OK,
+        "the same",
+        header=("x-item", "8"),
+    ),
+    Case("`OPTIONS *`", get("*", method="OPTIONS"), OK, "the app sees the path `*`"),
+    # -- the method and version ---------------------------------------------------------
+    Case(
+        "unknown method `BREW`",
+        get("/", method="BREW"),
+        each("400 server", "501", "501"),
+        "the router's `allowed_methods()` answers 501; httptools knows a fixed list of methods",
+    ),
+    Case("unknown method on a route", get("/items/1", method="BREW"), each("400 server", "501", "501"), "the same"),
+    Case(
+        "lower-case method `get`",
+        get("/", method="get"),
+        each("400 server", "200", "200"),
+        "methods are case-sensitive: `get` matches no route",
+    ),
+    Case(
+        "`CONNECT app.example:443`",
+        get("app.example:443", method="CONNECT"),
+        each("400 server", "501", "501"),
+        "not a proxy: 501",
+    ),
+    Case("HTTP/1.0 without Host", get("/", version="HTTP/1.0", host=False), OK, "`host` is `''`"),
+    Case(
+        "`HTTP/2.0` in an HTTP/1 request line",
+        get("/", version="HTTP/2.0"),
+        each("200", "200", "400 server"),
+        "treated as HTTP/1.1 by uvicorn",
+    ),
+    Case(
+        "`HTTP/9.9`",
+        get("/", version="HTTP/9.9"),
+        each("400 server", "200", "400 server"),
+        "h11 accepts any 1-digit version",
+    ),
+    # -- header syntax ------------------------------------------------------------------
+    Case(
+        "1 MB header value",
+        get("/", "X-Long: " + LONG),
+        each("200", "400 server", "431 server"),
+        "httptools sets no limit: the app gets it (limit it in the proxy)",
+    ),
+    Case("250 headers", get("/", *MANY_HEADERS), each("200", "200", "431 server"), "granian's limit is 100"),
+    Case("NUL in a header value", get("/", "X-Note: a\x00b"), same("400 server"), "rejected by every server"),
+    Case("bare CR in a header value", get("/", "X-Note: a\rb"), same("400 server"), "rejected by every server"),
+    Case("bare LF inside a header", get("/", "X-Note: a\nb"), same("400 server"), "rejected by every server"),
+    Case(
+        "obsolete line folding",
+        get("/", "X-Note: a", " folded"),
+        each("400 server", "200", "400 server"),
+        "h11 unfolds it into one value",
+    ),
+    Case(
+        "control characters `\\x01`, `\\x7f` in a value",
+        get("/", "X-Note: a\x01\x7fb"),
+        each("400 server", "200", "400 server"),
+        "h11 passes them; aiokoa reads them as Latin-1",
+    ),
+    Case("Latin-1 bytes in a value", get("/", "X-Note: caf\xe9\xff"), OK, "decoded as Latin-1"),
+    Case("no Host in HTTP/1.1", get("/", host=False), each("200", "400 server", "200"), "`host` is `''`"),
+    Case("two Host headers", get("/", "Host: other.example"), each("200", "400 server", "200"), "the first one counts"),
+    Case(
+        "`Content-Length: abc`",
+        get("/", "Content-Length: abc", method="POST"),
+        same("400 server"),
+        "rejected by every server",
+    ),
+    Case(
+        "`Content-Length: -1`",
+        get("/", "Content-Length: -1", method="POST"),
+        same("400 server"),
+        "rejected by every server",
+    ),
+    Case(
+        "Content-Length and Transfer-Encoding both",
+        get("/", "Content-Length: 5", "Transfer-Encoding: chunked", method="POST") + b"0\r\n\r\n",
+        each("400 server", "200", "200"),
+        "h11 and granian let chunked win, as RFC 9112 says; httptools refuses the pair",
+    ),
+    # -- header values aiokoa parses ----------------------------------------------------
+    Case(
+        "garbage Cookie",
+        get("/", 'Cookie: ;;;==; "; session="unterminated; =x; a=\xff; ==='),
+        OK,
+        "pairs without a name or `=` are skipped",
+    ),
+    Case(
+        "Cookie with a DEL character",
+        get("/", "Cookie: session=\x7f"),
+        each("400 server", "200", "400 server"),
+        "h11 passes it: the value is kept as sent",
+    ),
+    Case(
+        "forged signature on a signed cookie",
+        get("/", "Cookie: signed=1; signed.sig=" + "A" * 43),
+        OK,
+        "`get(signed=True)` is None and `signed.sig` is expired",
+    ),
+    Case(
+        "garbage Accept",
+        get("/", 'Accept: */*;q=abc, text/html;q=2, ;;;, application/json;level="x, /, text/;q=1e999'),
+        OK,
+        "invalid entries ignored",
+    ),
+    Case(
+        "garbage Accept-Encoding",
+        get("/", "Accept-Encoding: gzip;q=nan, br;q=-1, *;q=1e999, identity;q=, ,,;"),
+        OK,
+        "invalid entries ignored",
+    ),
+    Case(
+        "garbage Accept-Language, 2,000 entries",
+        get("/", "Accept-Language: en-US;q=, *;q=0.x, ---, fr;;q=1, " + "x;q=0.5," * 2000),
+        OK,
+        "invalid entries ignored",
+    ),
+    Case(
+        "garbage Accept-Charset", get("/", "Accept-Charset: utf-8;q=\xff, ;q=1, *;q=-0"), OK, "invalid entries ignored"
+    ),
+    Case(
+        "garbage If-None-Match",
+        get("/", 'If-None-Match: W/, "unterminated, *, ,,,'),
+        OK,
+        "`fresh` is False unless a tag matches",
+    ),
+    Case(
+        "If-None-Match matching the ETag", get("/", 'If-None-Match: W/"v1"'), same("304"), "`fresh`: the app sends 304"
+    ),
+    Case(
+        "garbage If-Modified-Since",
+        get("/", "If-Modified-Since: Mon, 99 Xyz 99999 99:99:99 GMT"),
+        OK,
+        "an unparsable date is not fresh",
+    ),
+    Case(
+        "garbage Range",
+        get("/", "Range: bytes=abc-def, -, 5-1, 99999999999999999999999-"),
+        OK,
+        "aiokoa does not serve ranges: the full body",
+    ),
+    Case(
+        "garbage Content-Type on a POST",
+        get("/", 'Content-Type: text/plain; charset="\xff; ;;=', "Content-Length: 0", method="POST"),
+        OK,
+        "`request.type` is `text/plain`; `charset` is '' (the parameter is invalid)",
+    ),
+    # -- proxy headers (`app.proxy = True`) and Host -------------------------------------
+    Case(
+        "garbage X-Forwarded-For",
+        get("/", "X-Forwarded-For: , , not-an-ip, 999.999.1.1, [::1]:80, \xff"),
+        OK,
+        "`ips` lists it as sent; `ip` is its first entry (set `trusted_proxies` to pick the client)",
+    ),
+    Case("X-Forwarded-Host `[::1`", get("/", "X-Forwarded-Host: [::1"), OK, "`hostname` is '' and `URL` None"),
+    Case("X-Forwarded-Host `a@b@[x`", get("/", "X-Forwarded-Host: a@b@[x"), OK, "`host` is ''"),
+    Case(
+        "X-Forwarded-Host with a port, path and fragment",
+        get("/", "X-Forwarded-Host: evil.example:99999/p?x#y"),
+        OK,
+        "`host` as sent, `hostname` `evil.example`, `URL` None (the port is out of range)",
+    ),
+    Case(
+        "X-Forwarded-Proto `javascript, https`",
+        get("/", "X-Forwarded-Proto: javascript, https"),
+        OK,
+        "`protocol` is the first value, `javascript`, as in Koa: only `https` makes `secure`",
+    ),
+    Case("empty X-Forwarded-Proto", get("/", "X-Forwarded-Proto: "), OK, "`protocol` is http"),
+    Case("Host `[::1`", get("/", "Host: [::1", host=False), OK, "`hostname` is '' and `URL` None"),
+    Case("Host `a@b.c@`", get("/", "Host: a@b.c@", host=False), OK, "`host` is ''"),
+    Case("Host with a space", get("/", "Host: exa mple", host=False), OK, "`URL` is None"),
+    # -- back() and the Referer ----------------------------------------------------------
+    Case(
+        "`back()` with Referer `//evil.example/x`",
+        get("/back", "Referer: //evil.example/x"),
+        same("302"),
+        BACK_TO_ALT,
+        header=("location", "/home"),
+    ),
+    Case(
+        "`back()` with Referer `https://evil.example/`",
+        get("/back", "Referer: https://evil.example/"),
+        same("302"),
+        BACK_TO_ALT,
+        header=("location", "/home"),
+    ),
+    Case(
+        "`back()` with Referer `/\\evil.example`",
+        get("/back", "Referer: /\\evil.example"),
+        same("302"),
+        BACK_TO_ALT,
+        header=("location", "/home"),
+    ),
+    Case(
+        "`back()` with Referer `/<TAB>/evil.example`",
+        get("/back", "Referer: /\t/evil.example"),
+        same("302"),
+        BACK_TO_ALT,
+        header=("location", "/home"),
+    ),
+    Case(
+        "`back()` with Referer `http://app.example@evil.example/`",
+        get("/back", "Referer: http://app.example@evil.example/"),
+        same("302"),
+        BACK_TO_ALT,
+        header=("location", "/home"),
+    ),
+    Case(
+        "`back()` with a same-host Referer",
+        get("/back", "Referer: http://app.example/prev"),
+        same("302"),
+        "302 to the Referer",
+        header=("location", "http://app.example/prev"),
+    ),
+    # -- the servers' second line: a value written past aiokoa's checks -------------------
+    Case(
+        "CR LF written into `ctx.response.headers` (an app bug)",
+        get("/unchecked?note=a%0D%0AInjected:%201"),
+        each("closed", "closed", "500 server"),
+        "the live dict is not checked; every server refuses to send the header",
+    ),
+    Case(
+        "`\\x01` written into `ctx.response.headers` (an app bug)",
+        get("/unchecked?note=a%01b"),
+        each("closed", "200", "500 server"),
+        "h11 sends it; httptools and granian refuse to",
+    ),
+]
+
+
+def table() -> str:
+    """The catalogue as the Markdown table `docs/security.md` shows."""
+    columns = [SERVER_NAMES[server] for server in SERVERS]
+    lines = [
+        "| Input | " + " | ".join(columns) + " | What aiokoa does |",
+        "|---|" + "---|" * len(columns) + "---|",
+    ]
+    for case in CASES:
+        cells = [case.name, *(case.expected[server] for server in SERVERS), case.behaviour]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(table(), end="")

@@ -1,0 +1,92 @@
+"""The app the bad-input catalogue talks to: it runs every parser of untrusted input.
+
+Served by each ASGI server in turn (uvicorn in-process, granian through `aiokoa run`),
+it answers `GET /` with a JSON report of everything aiokoa reads from a request, so a
+hostile request goes through the cookie, Accept*, conditional, proxy, host, path and
+query parsers. The `X-Catalogue` header, kept on error responses, tells an answer from
+aiokoa apart from one the server wrote itself.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokoa import Context, Koa, Next, Router
+
+app = Koa(keys=["catalogue secret"], proxy=True)
+router = Router()
+
+
+@router.get("/items/:id")
+async def item(ctx: Context) -> None:
+    ctx.set("X-Item", ctx.params["id"])
+    ctx.body = {"id": ctx.params["id"]}
+
+
+@router.get("/back")
+async def back(ctx: Context) -> None:
+    ctx.back("/home")
+
+
+@router.get("/unchecked")
+async def unchecked(ctx: Context) -> None:
+    """An app bug on purpose: the live header dict takes a request value unchecked."""
+    ctx.body = "unchecked"
+    ctx.response.headers["x-note"] = str(ctx.query.get("note", ""))
+
+
+def report(ctx: Context) -> dict[str, Any]:
+    """Everything parsed from the request, as JSON-ready values."""
+    url = ctx.URL
+    return {
+        "method": ctx.method,
+        "idempotent": ctx.idempotent,
+        "path": ctx.path,
+        "decoded_path": ctx.decoded_path,
+        "querystring": ctx.querystring,
+        "query": ctx.query,
+        "href": ctx.href,
+        "url": None if url is None else str(url),
+        "host": ctx.host,
+        "hostname": ctx.hostname,
+        "subdomains": ctx.subdomains,
+        "protocol": ctx.protocol,
+        "secure": ctx.secure,
+        "origin": ctx.origin,
+        "ip": ctx.ip,
+        "ips": ctx.ips,
+        "cookie": ctx.cookies.get("session"),
+        "signed_cookie": ctx.cookies.get("signed", signed=True),
+        "accept": ctx.accepts(),
+        "accepts": ctx.accepts("html", "json", "text/plain"),
+        "encodings": ctx.accepts_encodings("gzip", "br", "identity"),
+        "charsets": ctx.accepts_charsets("utf-8", "latin-1"),
+        "languages": ctx.accepts_languages("en", "fr-CH"),
+        "type": ctx.request.type,
+        "charset": ctx.request.charset,
+        "length": ctx.request.length,
+        "is_json": ctx.is_("json"),
+        "range": ctx.get("Range"),
+    }
+
+
+@app.use
+async def read_everything(ctx: Context, next: Next) -> None:
+    ctx.set("X-Catalogue", "seen")
+    ctx.keep_on_error("X-Catalogue")
+    parsed = report(ctx)
+    await next()
+    if ctx.body is None and ctx.status == 404:
+        ctx.etag = "v1"
+        ctx.last_modified = datetime(2020, 1, 1, tzinfo=UTC)
+        ctx.status = 200
+        parsed["fresh"] = ctx.fresh
+        if parsed["fresh"]:
+            ctx.status = 304
+        else:
+            ctx.body = parsed
+
+
+app.use(router.routes())
+app.use(router.allowed_methods())
