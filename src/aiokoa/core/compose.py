@@ -17,7 +17,6 @@ from types import CodeType, CoroutineType
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from . import misuse
-from .extension import speedups
 
 if TYPE_CHECKING:
     from .context import Context
@@ -139,17 +138,24 @@ def chain(middleware: Iterable[Any], *, late: bool = False) -> Step:
     With `late` (the app's chain in development), a `next()` called after the response
     was sent raises a clear error instead of running downstream for nobody; it costs one
     check per layer, so production chains are built without it."""
-    fns = [adapt(fn) for fn in flatten(middleware)]
-    if speedups is not None:  # the same steps in C
-        return speedups.Chain(tuple(fns), late, misuse.next_called_twice, misuse.next_called_late, DONE)  # type: ignore[no-any-return]
+    return make_step(tuple(adapt(fn) for fn in flatten(middleware)), late)
+
+
+def python_step(fns: tuple[Any, ...], late: bool) -> Step:
+    """The step of a chain of `fns`, as generated Python (see `_compiled`)."""
     namespace: dict[str, Any] = {f"f{k}": fn for k, fn in enumerate(fns)}
     namespace.update(
         __name__=__name__, DONE=DONE, twice=misuse.next_called_twice, late=misuse.next_called_late, new=object.__new__
     )
     exec(_compiled(len(fns), late), namespace)
     start = namespace["start"]
-    start.layers = tuple(fns)  # as the C chain shows them
+    start.layers = fns
     return start  # type: ignore[no-any-return]
+
+
+make_step: Callable[[tuple[Any, ...], bool], Step] = python_step
+"""What `chain` makes its step with: `python_step`, or a twin with the same behaviour put
+here once at import (`aiokoa.core.compiled` puts the C extension's)."""
 
 
 @cache
