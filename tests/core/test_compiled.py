@@ -1,7 +1,7 @@
 """The C extension against the pure Python it mirrors, side by side in one process.
 
-The whole suite also runs twice (`./dev test`): once as installed, with the extension, and
-once with `AIOKOA_PURE_PYTHON=1`.
+Every test of the suite also runs with each (the `implementation` fixture), and
+`test_parity.py` drives the same request sequences through both.
 """
 
 from __future__ import annotations
@@ -29,13 +29,25 @@ from aiokoa.testing import TestClient, make_context
 PURE = bool(os.environ.get("AIOKOA_PURE_PYTHON"))
 
 
-def test_the_extension_is_used_where_it_can_be_built():
+def test_the_extension_is_used_where_it_can_be_built(implementation: compiled.Implementation) -> None:
     """With a C compiler, the install builds it, and a silent fallback would leave the C
     code untested; `AIOKOA_PURE_PYTHON=1` turns it off."""
     compiler = shutil.which(str(sysconfig.get_config_var("CC") or "cc").split()[0]) is not None
     assert (speedups is not None) == (compiler and not PURE and not sysconfig.get_config_var("Py_GIL_DISABLED"))
-    assert (compose.make_step is compose.python_step) == (speedups is None)
-    assert (compiled.server(Koa, serve) is serve) == (speedups is None)
+    assert compiled.implementation() == implementation
+    assert (compose.make_step is compose.python_step) == (implementation == "python")
+    assert (compiled.server(Koa, serve) is serve) == (implementation == "python")
+    assert (compiled.context_maker(Context) is Context) == (implementation == "python")
+
+
+def test_c_can_be_chosen_only_where_it_is_built() -> None:
+    if speedups is not None:
+        compiled.use("c")
+        assert compiled.implementation() == "c"
+        return
+    with pytest.raises(RuntimeError):
+        compiled.use("c")
+    assert compiled.implementation() == "python"
 
 
 def test_a_free_threaded_python_runs_the_pure_python_code(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,7 +18,7 @@ from typing import Any, Self, TypeVar, overload
 
 from ..tracing import Tracer, tracer_for
 from ..types import ASGIApp, Receive, Scope, Send
-from .compiled import ContextMaker, context_maker, server
+from .compiled import ContextMaker, Serve, context_maker, server
 from .compose import Step, adapt, chain, check_arity, check_downstream
 from .context import Context
 from .errorpage import ErrorFormatter
@@ -112,7 +112,7 @@ class Koa(EventEmitter):
     `server_timing` (see `aiokoa.trace`; off, they cost nothing per request).
     """
 
-    __slots__ = ("_make_context", "_step")  # read per request (by `serve` or its twin); apps keep a __dict__
+    __slots__ = ("_make_context", "_serve", "_step")  # read per request; apps keep a __dict__
 
     def __init__(
         self,
@@ -161,6 +161,7 @@ class Koa(EventEmitter):
         self.response: type[Response] = type("Response", (Response,), {})
         self.context = type("Context", (Context,), {"request_class": self.request, "response_class": self.response})
         self._step: Step | None = None
+        self._serve: Serve = server(Koa, serve)  # `serve`, or its twin
         self.compose = compose
         """Koa's `compose` option: builds the chain from `app.middleware` instead of aiokoa's."""
         self.ctx_storage: ContextVar[Context | None] | None = None
@@ -231,7 +232,7 @@ class Koa(EventEmitter):
         return None if storage is None else storage.get(None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await _serve(self, scope, receive, send)
+        await self._serve(self, scope, receive, send)
 
     async def _other(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -307,10 +308,6 @@ async def serve(app: Koa, scope: Scope, receive: Receive, send: Send) -> None:
     if start is not None:
         await send(start)
     await send(end)
-
-
-_serve = server(Koa, serve)
-"""What `Koa.__call__` awaits: `serve`, or a twin with the same behaviour (`compiled.server`)."""
 
 
 def _storing(context: type[Context], storage: ContextVar[Context | None]) -> type[Context]:

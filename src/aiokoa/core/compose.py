@@ -154,8 +154,8 @@ def python_step(fns: tuple[Any, ...], late: bool) -> Step:
 
 
 make_step: Callable[[tuple[Any, ...], bool], Step] = python_step
-"""What `chain` makes its step with: `python_step`, or a twin with the same behaviour put
-here once at import (`aiokoa.core.compiled` puts the C extension's)."""
+"""What `chain` makes its step with: `python_step`, or a twin with the same behaviour
+(`aiokoa.core.compiled.use` puts the C extension's here)."""
 
 
 @cache
