@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import importlib.util
 import inspect
 import os
 import shutil
@@ -48,6 +49,26 @@ def test_c_can_be_chosen_only_where_it_is_built() -> None:
     with pytest.raises(RuntimeError):
         compiled.use("c")
     assert compiled.implementation() == "python"
+
+
+def test_each_copy_of_the_extension_keeps_its_own_state() -> None:
+    """The module keeps what bind() learns in its own state, not in C globals: a second
+    copy starts unbound and binds on its own."""
+    if speedups is None:
+        pytest.skip("the C extension is not built here, or is turned off")
+    spec = importlib.util.find_spec("aiokoa._speedups")
+    assert spec is not None and spec.loader is not None
+    copy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(copy)
+    assert copy is not speedups and copy.Chain is not speedups.Chain
+    with pytest.raises(TypeError):  # not bound yet in this copy
+        copy.ContextFactory(Context)
+    prototype = Context.__new__(Context)
+    Context.__init__(prototype, None, None, None, None)  # type: ignore[arg-type]
+    copy.bind(Context, prototype)
+    app = Koa()
+    made = copy.ContextFactory(app.context)(app, _scope(), None, None)
+    assert _slots(made) == _slots(app.context(app, _scope(), None, None))  # type: ignore[arg-type]
 
 
 def test_a_free_threaded_python_runs_the_pure_python_code(monkeypatch: pytest.MonkeyPatch) -> None:
