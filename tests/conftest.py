@@ -1,4 +1,5 @@
-"""Shared fixtures: real HTTP against uvicorn on 127.0.0.1, and the in-process client."""
+"""Shared fixtures: both implementations, real HTTP against uvicorn on 127.0.0.1, and the
+in-process client."""
 
 from __future__ import annotations
 
@@ -15,7 +16,23 @@ import httpx
 import pytest
 import uvicorn
 
+from aiokoa.core import compiled
 from aiokoa.types import ASGIApp
+
+AS_IMPORTED = compiled.implementation()
+
+
+@pytest.fixture(autouse=True, params=["c", "python"])
+def implementation(request: pytest.FixtureRequest) -> Iterator[compiled.Implementation]:
+    """Every test runs twice: apps and chains made with the C extension (`[c]`, skipped where
+    it is not built or turned off), then in pure Python (`[python]`)."""
+    name: compiled.Implementation = request.param
+    try:
+        compiled.use(name)
+    except RuntimeError:
+        pytest.skip("the C extension is not built here, or is turned off")
+    yield name
+    compiled.use(AS_IMPORTED)
 
 
 @contextmanager

@@ -1,13 +1,14 @@
 """The C extension against the pure Python it mirrors, side by side in one process.
 
-The whole suite also runs twice (`./dev test`): once as installed, with the extension, and
-once with `AIOKOA_PURE_PYTHON=1`.
+Every test of the suite also runs with each (the `implementation` fixture), and
+`test_parity.py` drives the same request sequences through both.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import importlib.util
 import inspect
 import os
 import shutil
@@ -15,30 +16,74 @@ import sys
 import sysconfig
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
-from typing import Any, cast
+from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from aiokoa import Context, Koa, Next
-from aiokoa.core import compiled
-from aiokoa.core import respond as respond_module
+from aiokoa.core import compiled, compose, extension
+from aiokoa.core.application import handle
 from aiokoa.core.compose import chain
 from aiokoa.core.extension import speedups
-from aiokoa.core.response import ResponseMixin, set_body_in_python
 from aiokoa.testing import TestClient, make_context
 
 PURE = bool(os.environ.get("AIOKOA_PURE_PYTHON"))
-Finish = Callable[[Context], object]
 
 
-def test_the_extension_is_used_where_it_can_be_built() -> None:
+def test_the_extension_is_used_where_it_can_be_built(implementation: compiled.Implementation) -> None:
     """With a C compiler, the install builds it, and a silent fallback would leave the C
     code untested; `AIOKOA_PURE_PYTHON=1` turns it off."""
     compiler = shutil.which(str(sysconfig.get_config_var("CC") or "cc").split()[0]) is not None
-    assert (speedups is not None) == (compiler and not PURE)
-    assert (compiled.finish is respond_module.finish) == (speedups is None)
+    assert (speedups is not None) == (compiler and not PURE and not sysconfig.get_config_var("Py_GIL_DISABLED"))
+    assert compiled.implementation() == implementation
+    assert (compose.make_step is compose.python_step) == (implementation == "python")
+    assert (compiled.server(Koa, handle) is handle) == (implementation == "python")
+    assert (compiled.context_maker(Context) is Context) == (implementation == "python")
+
+
+def test_c_can_be_chosen_only_where_it_is_built() -> None:
+    if speedups is not None:
+        compiled.use("c")
+        assert compiled.implementation() == "c"
+        return
+    with pytest.raises(RuntimeError):
+        compiled.use("c")
+    assert compiled.implementation() == "python"
+
+
+def test_each_copy_of_the_extension_keeps_its_own_state() -> None:
+    """The module keeps what bind() learns in its own state, not in C globals: a second
+    copy starts unbound and binds on its own."""
+    if speedups is None:
+        pytest.skip("the C extension is not built here, or is turned off")
+    spec = importlib.util.find_spec("aiokoa._speedups")
+    assert spec is not None and spec.loader is not None
+    copy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(copy)
+    assert copy is not speedups and copy.Chain is not speedups.Chain
+    with pytest.raises(TypeError):  # not bound yet in this copy
+        copy.ContextFactory(Context)
+    prototype = Context.__new__(Context)
+    Context.__init__(prototype, None, None, None, None)  # type: ignore[arg-type]
+    copy.bind(Context, prototype)
+    app = Koa()
+    made = copy.ContextFactory(app.context)(app, _scope(), None, None)
+    assert _slots(made) == _slots(app.context(app, _scope(), None, None))  # type: ignore[arg-type]
+
+
+def test_a_free_threaded_python_runs_the_pure_python_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The C shares contexts and chains between requests without locks: it needs the GIL."""
+    monkeypatch.delenv("AIOKOA_PURE_PYTHON", raising=False)
+    real = sysconfig.get_config_var
+    monkeypatch.setattr(sysconfig, "get_config_var", lambda name: 1 if name == "Py_GIL_DISABLED" else real(name))
+    assert extension.load() is None
+    monkeypatch.setattr(sysconfig, "get_config_var", lambda name: 0 if name == "Py_GIL_DISABLED" else real(name))
+    assert extension.load() is speedups or PURE
+
+
+def test_pure_python_is_chosen_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIOKOA_PURE_PYTHON", "1")
+    assert extension.load() is None
 
 
 UNSET = object()
@@ -94,66 +139,9 @@ def test_the_factory_takes_only_contexts() -> None:
     with pytest.raises(TypeError):
         factory(None, None)
     with pytest.raises(TypeError):
-        speedups.finish(object())
-    with pytest.raises(RuntimeError):  # once: contexts already made have the first image's layout
-        speedups.bind(Context, Context(Koa(), {}, None, None), {})  # type: ignore[arg-type]
-
-
-class Text(str):
-    pass
-
-
-header_values = st.one_of(
-    st.text(alphabet=st.characters(max_codepoint=0x17F), max_size=8),
-    st.integers(min_value=-(10**20), max_value=10**20),
-    st.booleans(),
-    st.lists(st.one_of(st.text(alphabet=st.characters(max_codepoint=0xFF), max_size=4), st.booleans()), max_size=3),
-    st.text(max_size=4).map(Text),
-    st.floats(allow_nan=False),
-)
-
-
-@given(st.dictionaries(st.sampled_from(["content-type", "x-a", "set-cookie", "x-ü"]), header_values, max_size=4))
-def test_the_messages_carry_the_headers_python_sends(headers: dict[str, Any]) -> None:
-    def messages(finish: Finish) -> tuple[object, bool]:  # the messages, or the type of the error it raised
-        ctx = make_context()
-        ctx.body = "x"
-        ctx._headers.update(headers)
-        try:
-            return finish(ctx), ctx._header_sent
-        except (TypeError, UnicodeEncodeError) as err:
-            return type(err), ctx._header_sent
-
-    assert messages(compiled.finish) == messages(respond_module.finish)
-
-
-bodies: st.SearchStrategy[object] = st.one_of(
-    st.sampled_from([None, b"", b"bytes", bytearray(b"ba"), [], {}, 0, 1.5, True]),
-    st.text(max_size=6),
-    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
-    st.lists(st.integers(), max_size=2),
-)
-
-
-@given(
-    bodies,
-    st.sampled_from([200, 204, 304, 404, 500]),
-    st.sampled_from(["GET", "HEAD", "POST"]),
-    st.sampled_from(["respond", "no respond", "ended", "headers sent"]),
-)
-def test_what_is_sent_is_what_python_sends(body: object, status: int, method: str, state: str) -> None:
-    def outcome(finish: Finish) -> tuple[object, ...]:
-        ctx = make_context(method=method)
-        ctx.body = body
-        if body is not None or status in (204, 304):
-            ctx.status = status
-        ctx.respond = state != "no respond"
-        ctx._ended = state == "ended"
-        ctx._header_sent = state == "headers sent"
-        result = finish(ctx)
-        return result, ctx._status, dict(ctx._headers), ctx._body, ctx._finished, ctx._ended, ctx._header_sent
-
-    assert outcome(compiled.finish) == outcome(respond_module.finish)
+        speedups.ContextFactory(cls=Context)
+    with pytest.raises(RuntimeError):  # once: contexts already made have the first one's fields
+        speedups.bind(Context, Context(Koa(), {}, None, None))  # type: ignore[arg-type]
 
 
 class _Never:
@@ -194,36 +182,13 @@ def test_a_chain_refuses_calls_it_cannot_make() -> None:
     async def second(ctx: Context, next: Next) -> None:
         for call in (lambda: next(1), lambda: next(late=True)):  # type: ignore[call-arg]
             try:
-                call()  # type: ignore[no-untyped-call]  # mypy types a tuple of lambdas as untyped
+                call()  # type: ignore[no-untyped-call]  # mypy sees a tuple of lambdas as untyped
             except TypeError as err:
                 refused.append(type(err))
 
     with pytest.raises(StopIteration):
         chain([first, second])(make_context(), None).send(None)  # type: ignore[attr-defined]
     assert refused == [TypeError, TypeError]
-
-
-@given(
-    st.one_of(st.text(max_size=5), st.binary(max_size=5), st.sampled_from(["<p>", " \n<p>", "\u2003<", "é"])),
-    st.sampled_from([None, "old", b"old", {"a": 1}]),
-    st.sampled_from([{}, {"content-type": "text/x"}, {"transfer-encoding": "chunked"}]),
-    st.booleans(),
-)
-def test_setting_a_body_is_what_python_does(
-    value: str | bytes, previous: str | bytes | dict[str, int] | None, headers: dict[str, str], explicit_status: bool
-) -> None:
-    def outcome(setter: Callable[[Context, object], None]) -> tuple[object, ...]:
-        ctx = make_context()
-        ctx._body = previous
-        ctx._headers.update(headers)
-        if explicit_status:
-            ctx.status = 201
-        setter(ctx, value)
-        return ctx._body, ctx._status, ctx._explicit_status, ctx._message, list(ctx._headers.items())
-
-    compiled_setter = cast(property, vars(ResponseMixin)["body"]).fset
-    assert compiled_setter is not None and set_body_in_python is not None  # property setters are typed optional
-    assert outcome(compiled_setter) == outcome(set_body_in_python)
 
 
 def test_a_context_class_set_after_the_first_request_is_used() -> None:
@@ -242,7 +207,7 @@ def test_a_context_class_set_after_the_first_request_is_used() -> None:
         assert client.get("/").text == "Custom"
 
 
-# -- Koa.__call__: calling an app runs its C twin; `Koa.__call__(app, ...)` is the Python ---
+# -- one call of an app: `application.handle` and its C twin, which `Koa.__call__` awaits ---
 
 
 class _Gone(Exception):
@@ -316,9 +281,8 @@ APPS = {
 }
 
 
-def _in_c(app: Koa, *args: Any) -> Any:
-    """Calling the app: its class's call slot (C where built); `Koa.__call__` is the Python."""
-    return app(*args)
+_in_c = compiled.server(Koa, handle)
+"""What `Koa.__call__` awaits: C where built; `handle` is the Python."""
 
 
 def _scope(kind: str = "http", method: str = "GET") -> dict[str, object]:
@@ -359,11 +323,11 @@ def _outcome(call: Callable[..., Awaitable[None]], middleware: list[Any], method
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
 @pytest.mark.parametrize("failing", ["", "http.response.start", "http.response.body"])
 def test_calling_an_app_does_what_the_python_method_does(name: str, method: str, failing: str) -> None:
-    python = _outcome(Koa.__call__, APPS[name], method, failing)
+    python = _outcome(handle, APPS[name], method, failing)
     assert _outcome(_in_c, APPS[name], method, failing) == python
 
 
-def test_the_c_twin_is_what_calling_an_app_runs() -> None:
+def test_calling_an_app_awaits_the_twin() -> None:
     class Plain(Koa):
         pass
 
@@ -371,13 +335,14 @@ def test_the_c_twin_is_what_calling_an_app_runs() -> None:
         async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
             await super().__call__(scope, receive, send)
 
-    twin = "Koa.__call__" if speedups is None else "Serve"
-    for app, expected in ((Koa(), twin), (Plain(), twin), (Own(), "Own.__call__")):
-        running = app(_scope(), None, None)  # type: ignore[arg-type]
-        assert getattr(running, "__qualname__", type(running).__name__).endswith(expected), app
-        running.close()
+    twin = "handle" if speedups is None else "Serve"
+    for app in (Koa(), Plain(), Own()):
+        running = _in_c(app, _scope(), None, None)  # type: ignore[arg-type]
+        assert getattr(running, "__qualname__", type(running).__name__) == twin
+        running.close()  # type: ignore[attr-defined]
         # what servers inspect: uvicorn tells an ASGI 3 app by its coroutine __call__
         assert inspect.iscoroutinefunction(app.__call__) and asyncio.iscoroutinefunction(app.__call__)
+    assert _outcome(Koa.__call__, [_ok], "GET", "") == _outcome(handle, [_ok], "GET", "")
 
 
 def test_a_call_is_a_coroutine_to_asyncio_and_takes_keywords() -> None:
@@ -444,7 +409,7 @@ def _coroutine_protocol(call: Callable[..., Any]) -> list[str]:
 
 
 def test_a_call_follows_the_coroutine_protocol_as_python_does() -> None:
-    python = _coroutine_protocol(Koa.__call__)
+    python = _coroutine_protocol(handle)
     assert "-> None" in python and "thrown in" in python and "finally" in python
     assert _coroutine_protocol(_in_c) == python
 
@@ -475,27 +440,14 @@ def test_the_c_twin_refuses_calls_it_cannot_make() -> None:
         return
     for cls in (int, type("NotAnApp", (), {})):
         with pytest.raises(TypeError):
-            speedups.serve_in_c(cls, Koa.__call__)
-
-    class Own(Koa):
-        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-            pass
-
-    assert speedups.serve_in_c(Own, Koa.__call__) is False
+            speedups.Server(cls, None, None, None)
+    with pytest.raises(TypeError):
+        _in_c(object(), _scope(), None, None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        _in_c(Koa(), _scope(), None)  # type: ignore[call-arg, arg-type]
 
 
-# -- contexts made again: a finished context nothing holds is reset and reused (C only) --
-
-
-# The versions genuinely differ here: contexts are made again on CPython 3.11 only. From 3.12
-# on, CPython lays out an instance's dict and weak references itself, and the extension does
-# not look into that layout, so each context is freed and a new one allocated.
-REUSED = speedups is not None and sys.version_info < (3, 12)
-
-
-def _pooled(app: Koa) -> int:
-    """How many finished contexts the app keeps to make again: none in pure Python."""
-    return 0 if speedups is None else cast(Any, app._make_context).pooled
+# -- many calls ----------------------------------------------------------------------
 
 
 def _serve(app: Koa, times: int = 1, path: str = "/", together: bool = False) -> list[dict[str, Any]]:
@@ -510,7 +462,7 @@ def _serve(app: Koa, times: int = 1, path: str = "/", together: bool = False) ->
         sent.append(message)
 
     def call() -> Awaitable[None]:
-        return cast(Awaitable[None], _in_c(app, {**_scope(), "path": path, "raw_path": path.encode()}, receive, send))
+        return _in_c(app, {**_scope(), "path": path, "raw_path": path.encode()}, receive, send)  # type: ignore[arg-type]
 
     async def main() -> None:
         if together:
@@ -520,38 +472,6 @@ def _serve(app: Koa, times: int = 1, path: str = "/", together: bool = False) ->
 
     asyncio.run(main())
     return sent
-
-
-def test_a_finished_context_is_made_again_as_new() -> None:
-    seen: list[tuple[int, dict[str, object], dict[str, object]]] = []
-    app = Koa()
-
-    @app.use
-    async def record(ctx: Context, next: Next) -> None:
-        fresh = Context(ctx.app, ctx.scope, ctx.receive, ctx._send)
-        now = {name: dict(value) if isinstance(value, dict) else value for name, value in _slots(ctx).items()}
-        seen.append((id(ctx), now, _slots(fresh)))  # not ctx itself: a context still held is not reused
-        await next()
-
-    @app.use
-    async def use_everything(ctx: Context, next: Next) -> None:
-        ctx.state["user"] = "ann"
-        ctx.set("X-Kept", "no")
-        ctx.keep_on_error("x-kept")
-        ctx.cookies.set("sid", "1")
-        _ = (ctx.request, ctx.response, ctx.query, ctx.path, ctx.ip, ctx.accepts("json"), ctx.params)
-        ctx.status = 201
-        ctx.body = {"ok": True}
-
-    sent = _serve(app, times=3)
-    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [201, 201, 201]
-    for _, fields, fresh in seen:
-        assert fields == fresh
-    if speedups is not None:
-        assert cast(Any, app._make_context).reusable == REUSED
-    if REUSED:
-        assert seen[0][0] == seen[1][0] == seen[2][0]  # one context, reset each time
-    assert _pooled(app) == REUSED
 
 
 def test_a_context_something_still_holds_is_left_as_it_was() -> None:
@@ -577,37 +497,7 @@ def test_a_context_something_still_holds_is_left_as_it_was() -> None:
     assert kept[0].app is app and kept[0].scope["path"] == "/keep"
 
 
-def test_a_context_given_attributes_a_weak_reference_or_a_finalizer_is_freed() -> None:
-    refs: list[weakref.ref[Context]] = []
-    attributes: list[bool] = []
-    app = Koa()
-
-    @app.use
-    async def mark(ctx: Context, next: Next) -> None:
-        attributes.append(hasattr(ctx, "user"))
-        if ctx.path == "/attribute":
-            ctx.user = "ann"  # type: ignore[attr-defined]
-        if ctx.path == "/weak":
-            refs.append(weakref.ref(ctx))
-        ctx.body = "ok"
-
-    _serve(app, path="/attribute")
-    assert _pooled(app) == 0
-    _serve(app, path="/weak")
-    assert refs[0]() is None and _pooled(app) == 0
-    _serve(app)
-    assert attributes == [False, False, False]
-    finalized: list[str] = []
-    app.context.__del__ = lambda self: finalized.append(self.path)  # type: ignore[attr-defined]
-    try:
-        _serve(app, path="/finalized")
-    finally:
-        del app.context.__del__  # type: ignore[attr-defined]
-    gc.collect()
-    assert "/finalized" in finalized
-
-
-def test_contexts_in_use_at_once_are_distinct_and_few_are_kept() -> None:
+def test_contexts_in_use_at_once_are_distinct() -> None:
     many = 40
     live: list[int] = []
     app = Koa()
@@ -621,11 +511,10 @@ def test_contexts_in_use_at_once_are_distinct_and_few_are_kept() -> None:
     _serve(app, times=many, together=True)
     _serve(app, times=many, together=True)
     assert len(set(live[:many])) == many and len(set(live[many:])) == many
-    assert _pooled(app) == (16 if REUSED else 0)
 
 
 def test_requests_leave_every_reference_count_as_it_was() -> None:
-    """Resetting a context drops the values a request set and takes the image's again."""
+    """A context made in C takes a reference per field; freeing it drops them."""
     app = Koa()
 
     @app.use

@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aiokoa import Router
-from aiokoa.core.extension import speedups
 from aiokoa.router import matcher
 from aiokoa.router.matcher import BadParam, decode
 
@@ -311,11 +310,3 @@ def test_the_tree_finds_what_testing_every_regex_finds(patterns: list[tuple[str,
         expected = _hits(reference, path)
     assert reference._compiled is not None and not reference._compiled.matcher.trees
     assert _hits(tree, path) == expected
-    if speedups is not None:  # and the C walk finds what the Python walk finds
-        for each in (tree._compiled or tree._compile()).matcher.trees:
-            in_python: matcher.Found = []
-            in_c: matcher.Found = []
-            matcher._collect(each.root, path, each.strict, each.sensitive, in_python)
-            speedups.collect(each.root, path, each.strict, each.sensitive, in_c)
-            assert in_c == in_python
-            assert speedups.hits(in_c) == matcher._hits(in_python)

@@ -17,14 +17,14 @@ from typing import Any, Self, TypeVar, overload
 
 from ..http.proxy import TrustedProxies
 from ..types import ASGIApp, Receive, Scope, Send
-from .compiled import ContextMaker, bind_app, context_maker, finish, serve_in_c
+from .compiled import ContextMaker, Serve, context_maker, server
 from .compose import Step, adapt, chain, check_downstream
 from .context import Context
 from .diagnostics import checked_context
 from .errorpage import ErrorFormatter
 from .instrument import Instrument, instrument_of
 from .request import Request
-from .respond import failed
+from .respond import failed, finish
 from .response import Response
 from .server import serve
 
@@ -114,7 +114,7 @@ class Koa(EventEmitter):
     `keep_headers_on_error` and `error_formatter` (see `core/errorpage.py`).
     """
 
-    __slots__ = ("_make_context", "_step")  # read per request, in C by their offsets; apps keep a __dict__
+    __slots__ = ("_make_context", "_serve", "_step")  # read per request; apps keep a __dict__
     _make_context: ContextMaker
 
     def __init__(
@@ -161,6 +161,7 @@ class Koa(EventEmitter):
         self.instrument: Instrument | None = None
         """The instrument that built the chain (`core/instrument.py`), found among the
         middleware when the chain is composed; None: the plain chain."""
+        self._serve: Serve = server(Koa, handle)  # `handle`, or its twin in C
         self.compose = compose
         """Koa's `compose` option: builds the chain from `app.middleware` instead of aiokoa's."""
         self.ctx_storage: ContextVar[Context | None] | None = None
@@ -242,36 +243,8 @@ class Koa(EventEmitter):
         storage = self.ctx_storage
         return None if storage is None else storage.get(None)
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        serve_in_c(cls, Koa.__call__)
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # Hot path: one context, the precomposed chain, one check, respond. With the C
-        # extension, calling an app runs this method's twin in C (see `serve_in_c`).
-        if scope["type"] != "http":
-            return await self._other(scope, receive, send)
-        step = self._step or self._compose()
-        ctx = self._make_context(self, scope, receive, send)
-        try:
-            await step(ctx, None)
-            if ctx._pending is not None:
-                check_downstream(ctx)
-            out = finish(ctx)
-            if type(out) is not tuple:
-                if out is not None:
-                    await out  # type: ignore[misc]  # a stream sends itself
-                return
-        except Exception as err:
-            out = failed(ctx, err)
-            if out is None:
-                return
-        # A complete body: two messages, sent here rather than in one more coroutine.
-        start, end = out
-        send = ctx._send  # which an instrument may have wrapped
-        if start is not None:
-            await send(start)
-        await send(end)
+        await self._serve(self, scope, receive, send)
 
     async def _other(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -317,7 +290,34 @@ class Koa(EventEmitter):
 
 
 Application = Koa
-bind_app(Koa)
+
+
+async def handle(app: Koa, scope: Scope, receive: Receive, send: Send) -> None:
+    """One call of `app` (`Koa.__call__`)."""
+    # Hot path: one context, the precomposed chain, one check, respond.
+    if scope["type"] != "http":
+        return await app._other(scope, receive, send)
+    step = app._step or app._compose()
+    ctx = app._make_context(app, scope, receive, send)
+    try:
+        await step(ctx, None)
+        if ctx._pending is not None:
+            check_downstream(ctx)
+        out = finish(ctx)
+        if type(out) is not tuple:
+            if out is not None:
+                await out  # type: ignore[misc]  # a stream sends itself
+            return
+    except Exception as err:
+        out = failed(ctx, err)
+        if out is None:
+            return
+    # A complete body: two messages, sent here rather than in one more coroutine.
+    start, end = out
+    send = ctx._send  # which an instrument may have wrapped
+    if start is not None:
+        await send(start)
+    await send(end)
 
 
 def _storing(context: type[Context], storage: ContextVar[Context | None]) -> type[Context]:

@@ -1,65 +1,81 @@
-"""The C versions of the costliest per-request steps (`aiokoa._speedups`), when built.
+"""Where the C extension (`aiokoa._speedups`) binds to the core: the one module that knows it.
 
-`pip install` compiles them where a C compiler is found. Elsewhere, or with
-`AIOKOA_PURE_PYTHON=1` in the environment, aiokoa runs the pure-Python code they mirror,
-which stays the reference: the test suite runs in both modes.
+`pip install` compiles it where a C compiler is found. It holds twins of three steps every
+request takes: making a context (`Context.__init__`), the cascade's `next()`
+(`compose.python_step`) and one call of an app (`application.handle`). Elsewhere, with
+`AIOKOA_PURE_PYTHON=1` in the environment or on a free-threaded Python, aiokoa runs the
+pure-Python code they mirror, which stays the reference. `use()` chooses between the two
+for the apps and chains made after it: the test suite runs every test with both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
-from ..http.jsonbody import dumps
-from ..http.statuses import EMPTY
-from . import respond as respond_module
-from .compose import check_downstream
+from . import compose, misuse
+from .compose import DONE, Step, check_downstream
 from .context import Context
-from .cookies import Cookies
 from .extension import speedups
-from .request import Request
-from .response import Response, _encoded_names
+from .respond import failed, finish
 
 if TYPE_CHECKING:
-    from ..types import Message, Receive, Scope, Send
+    from ..types import Receive, Scope, Send
     from .application import Koa
 
 ContextMaker: TypeAlias = "Callable[[Koa, Scope, Receive, Send], Context]"
+Serve: TypeAlias = "Callable[[Koa, Scope, Receive, Send], Awaitable[None]]"
+Implementation: TypeAlias = Literal["c", "python"]
+
+
+def _c_step(fns: tuple[Any, ...], late: bool) -> Step:
+    return speedups.Chain(fns, late, misuse.next_called_twice, misuse.next_called_late, DONE)  # type: ignore[union-attr, no-any-return]
+
 
 if speedups is not None:
     # C learns the context's fields and their first values from a context made by Python.
     _prototype = Context.__new__(Context)
     Context.__init__(_prototype, None, None, None, None)  # type: ignore[arg-type]
-    speedups.bind(Context, _prototype, _encoded_names)
+    speedups.bind(Context, _prototype)
     del _prototype
-    # A finished context is reset and made again when only its own views still refer to it.
-    speedups.bind_views((("_request", Request, "ctx"), ("_response", Response, "ctx"), ("_cookies", Cookies, "_ctx")))
-    speedups.bind_respond(respond_module.respond, EMPTY, dumps)
-
-finish: Callable[[Context], tuple[Message | None, Message] | Awaitable[None] | None] = (
-    respond_module.finish if speedups is None else speedups.finish
-)
-"""`respond.finish`: in C for GET-like requests with a str, bytes, dict or list body."""
 
 
-def bind_app(koa: type[Koa]) -> None:
-    """Calling a `koa` app runs the C twin of `koa.__call__`; so does calling an app of a
-    subclass that keeps that `__call__` (`serve_in_c`). Only the class's call slot changes:
-    `app.__call__` stays the Python method, which servers inspect (uvicorn tells ASGI 3
-    apps by it) and subclasses extend."""
-    if speedups is not None:
-        speedups.bind_serve(koa, check_downstream, respond_module.failed)
-        serve_in_c(koa, koa.__call__)
+class _Chosen:
+    implementation: Implementation = "python"
 
 
-def serve_in_c(cls: type[Koa], call: Callable[..., Awaitable[None]]) -> None:
-    """A subclass of the bound app class: its calls run in C too, unless it has its own `__call__`."""
-    if speedups is not None:
-        speedups.serve_in_c(cls, call)
+def implementation() -> Implementation:
+    """What apps and chains made from now on run (`use()`)."""
+    return _Chosen.implementation
+
+
+def use(name: Implementation) -> None:
+    """Make apps (their contexts and their call) and chains with `name`'s code from now on;
+    what was made before keeps its own."""
+    if name == "c" and speedups is None:
+        raise RuntimeError("the C extension is not built here, or is turned off")
+    _Chosen.implementation = name
+    compose.make_step = _c_step if name == "c" else compose.python_step
 
 
 def context_maker(cls: type[Context]) -> ContextMaker:
     """What makes an app's contexts: C, unless the class has its own `__init__`."""
-    if speedups is not None and cls.__init__ is Context.__init__:
-        return speedups.ContextFactory(cls)  # type: ignore[no-any-return]
+    if _Chosen.implementation == "c" and cls.__init__ is Context.__init__:
+        return speedups.ContextFactory(cls)  # type: ignore[union-attr, no-any-return]
     return cls
+
+
+def server(koa: type[Koa], serve: Serve) -> Serve:
+    """What serves one call of an app of class `koa` (or a subclass): `serve`, or its C twin."""
+    if _Chosen.implementation == "python":
+        return serve
+    made = _servers.get(koa)
+    if made is None:
+        made = _servers[koa] = speedups.Server(koa, check_downstream, finish, failed)  # type: ignore[union-attr]
+    return made
+
+
+_servers: dict[type[Koa], Serve] = {}  # one C twin per app class that asks
+
+
+use("c" if speedups is not None else "python")

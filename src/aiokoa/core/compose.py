@@ -17,7 +17,6 @@ from types import CodeType, CoroutineType
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from . import diagnostics, misuse
-from .extension import speedups
 
 if TYPE_CHECKING:
     from .context import Context
@@ -193,16 +192,24 @@ def chain(middleware: Iterable[Any], *, late: bool = False, checked: bool = Fals
             if check_routes is not None:
                 check_routes()  # a router's route chains get the same checks
         fns = diagnostics.watched(fns, outermost=late)
-    if speedups is not None:  # the same steps in C
-        return speedups.Chain(tuple(fns), late, misuse.next_called_twice, misuse.next_called_late, DONE)  # type: ignore[no-any-return]
+    return make_step(tuple(fns), late)
+
+
+def python_step(fns: tuple[Any, ...], late: bool) -> Step:
+    """The step of a chain of `fns`, as generated Python (see `_compiled`)."""
     namespace: dict[str, Any] = {f"f{k}": fn for k, fn in enumerate(fns)}
     namespace.update(
         __name__=__name__, DONE=DONE, twice=misuse.next_called_twice, late=misuse.next_called_late, new=object.__new__
     )
     exec(_compiled(len(fns), late), namespace)
     start = namespace["start"]
-    start.layers = tuple(fns)  # as the C chain shows them
+    start.layers = fns
     return start  # type: ignore[no-any-return]
+
+
+make_step: Callable[[tuple[Any, ...], bool], Step] = python_step
+"""What `chain` makes its step with: `python_step`, or a twin with the same behaviour
+(`aiokoa.core.compiled.use` puts the C extension's here)."""
 
 
 @cache

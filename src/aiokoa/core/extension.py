@@ -1,13 +1,23 @@
-"""`aiokoa._speedups`, the optional C extension, or None: not built here, or turned off
-with `AIOKOA_PURE_PYTHON=1`. Imports nothing else of aiokoa, so any module may use it."""
+"""`aiokoa._speedups`, the optional C extension, or None: not built here, turned off with
+`AIOKOA_PURE_PYTHON=1`, or a free-threaded Python (the C relies on the GIL). Only
+`compiled.py` uses it."""
 
 from __future__ import annotations
 
-import contextlib
 import os
+import sysconfig
 from types import ModuleType
 
-speedups: ModuleType | None = None
-if not os.environ.get("AIOKOA_PURE_PYTHON"):
-    with contextlib.suppress(ImportError):  # not compiled here: pure Python
-        from .. import _speedups as speedups  # noqa: F401 - the name this module exports
+
+def load() -> ModuleType | None:
+    """The extension where it can run, else None."""
+    if os.environ.get("AIOKOA_PURE_PYTHON") or sysconfig.get_config_var("Py_GIL_DISABLED"):
+        return None
+    try:
+        from .. import _speedups
+    except ImportError:  # not compiled here: pure Python
+        return None
+    return _speedups
+
+
+speedups = load()

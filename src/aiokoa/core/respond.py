@@ -80,7 +80,7 @@ def finish(ctx: Context) -> tuple[Message | None, Message] | Awaitable[None] | N
     """What `Koa.__call__` sends once the chain has returned: the start message (None when
     the headers already went out) and the body message; for a stream, an awaitable that
     sends it; None when there is nothing to send."""
-    # Hot path: mirrored in _speedups.c.
+    # Hot path.
     ctx._finished = True
     body = respond(ctx)
     if type(body) is bytes:

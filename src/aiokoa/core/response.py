@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import PurePath
 from posixpath import splitext
-from typing import TYPE_CHECKING, Any, NoReturn, cast
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..http import mime
 from ..http.headers import content_disposition, encode_url, escape_html, http_date, parse_http_date, vary_append
@@ -23,7 +23,6 @@ from ..http.statuses import EMPTY, MESSAGES, REDIRECT
 from ..http.url import parse_url
 from . import misuse
 from .delegate import Delegate
-from .extension import speedups
 
 if TYPE_CHECKING:
     from ..http.headers import HeaderValue
@@ -179,8 +178,7 @@ class ResponseMixin:
 
     @body.setter
     def body(self, value: Any) -> None:
-        # Hot path: every request sets a body; the common types are checked first. Mirrored,
-        # for str and bytes, by set_body in _speedups.c.
+        # Hot path: every request sets a body; the common types are checked first.
         if self._finished:
             raise misuse.response_sent(self, "body")  # type: ignore[arg-type]
         if value is None:
@@ -462,14 +460,6 @@ def _file_size(path: PurePath) -> int:
     import os
 
     return os.stat(path).st_size  # missing file: FileNotFoundError at the assignment
-
-
-_body = cast(property, vars(ResponseMixin)["body"])
-set_body_in_python = _body.fset
-"""The `body` setter above: the reference, and what the C setter calls for other bodies."""
-if speedups is not None:  # str and bytes bodies are set in C
-    speedups.bind_body(set_body_in_python, HTML, TEXT, BINARY, _looks_like_html)
-    ResponseMixin.body = _body.setter(speedups.set_body)  # type: ignore[method-assign, assignment]
 
 
 class SentHeaders(dict[str, "HeaderValue"]):

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import unquote
 
-from ..core.extension import speedups
 from .path import Param, PathConverter, Piece, StringConverter, Text, pieces_regex, regex_source, segments, variants
 
 if TYPE_CHECKING:
@@ -109,7 +108,7 @@ class Tree:
 
 def _collect(root: Node, path: str, strict: bool, sensitive: bool, out: Found) -> None:
     """Every terminal of the tree at `root` that `path` reaches, with its captured values."""
-    # Hot path: split once, walk the branches the path can take. Mirrored in _speedups.c.
+    # Hot path: split once, walk the branches the path can take.
     trailing = not strict and len(path) > 1 and path[-1] == "/"
     if trailing:
         path = path[:-1]  # optional for routes; a `*rest` still captures it, as in Koa
@@ -225,7 +224,7 @@ class Matcher:
         # Hot path: one tree walk (per setting in use), then decode only what matched.
         found: Found = []
         for tree in self.trees:
-            collect(tree.root, path, tree.strict, tree.sensitive, found)
+            _collect(tree.root, path, tree.strict, tree.sensitive, found)
         if self.regexes:
             for terminal, regex, groups in self.regexes:
                 match = regex.search(path)
@@ -235,13 +234,13 @@ class Matcher:
             if not found:
                 return []
             found.sort(key=_first_order)
-        return hits(found)
+        return _hits(found)
 
 
 def _hits(found: Found) -> list[Hit]:
     """The hits of what the walk found (in registration order): parameters decoded and
     converted; a malformed one makes a 400 hit, a converter's ValueError no hit."""
-    # Hot path: mirrored in _speedups.c.
+    # Hot path.
     out: list[Hit] = []
     seen = -1
     for (order, layer, specs), caps in found:
@@ -307,11 +306,3 @@ def compile_layer(matcher: Matcher, order: int, layer: Layer) -> None:
     for variant in variants(tokens):
         terminal = (order, layer, specs_of(variant))
         matcher.add_pattern(terminal, variant, sensitive=layer.sensitive, strict=layer.strict, end=layer.end)
-
-
-collect: Callable[[Node, str, bool, bool, Found], None] = _collect
-hits: Callable[[Found], list[Hit]] = _hits
-if speedups is not None:  # the same in C: Node's slots read directly, Python called for the rare parts
-    speedups.bind_router(Node, decode, BadParam, NO_PARAMS)
-    collect = speedups.collect
-    hits = speedups.hits
