@@ -289,10 +289,10 @@ class Koa(EventEmitter):
             try:
                 await self.emit_async(phase)
             except Exception as err:
+                # The server sends nothing after a failure, in either phase: waiting for
+                # another message would keep this coroutine pending forever.
                 await send({"type": f"lifespan.{phase}.failed", "message": repr(err)})
-                if phase == "startup":
-                    return
-                continue
+                return
             await send({"type": f"lifespan.{phase}.complete"})
             if phase == "shutdown":
                 return
