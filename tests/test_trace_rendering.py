@@ -4,7 +4,6 @@ tracer and a trace describe themselves."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 from aiokoa import Context, HttpError, Koa, Next, Router, compose, trace
@@ -79,14 +78,14 @@ def test_server_timing_skips_a_middleware_still_running_when_the_headers_go() ->
     assert "dur=" not in response.headers.get("server-timing", "")  # no duration to give yet
 
 
-def test_a_tracer_in_compose_passes_through() -> None:
+async def test_a_tracer_in_compose_passes_through() -> None:
     ran: list[str] = []
 
     async def inner(ctx: Context, next: Next) -> None:
         ran.append("inner")
 
     composed = compose([trace(log=None), inner])
-    asyncio.run(composed(make_context()))
+    await composed(make_context())
     assert ran == ["inner"]
 
 
