@@ -20,6 +20,7 @@ from ..types import ASGIApp, Receive, Scope, Send
 from .compiled import ContextMaker, bind_app, context_maker, finish, serve_in_c
 from .compose import Step, adapt, chain, check_downstream
 from .context import Context
+from .cookies import CookieError
 from .diagnostics import checked_context
 from .errorpage import ErrorFormatter
 from .proxy import TrustedProxies
@@ -142,6 +143,8 @@ class Koa(EventEmitter):
         self.debug = named_env == "development" if debug is None else debug
         """Browsers get the HTML traceback page for errors. Off unless asked for, or unless
         the environment was *named* "development": Koa's default env alone never shows it."""
+        if isinstance(keys, (str, bytes)):  # list() would make a one-letter key of each character
+            raise CookieError(f"Koa(keys=...) takes a list of keys, not a single str: Koa(keys=[{keys!r}])")
         self.keys = list(keys) if keys else None
         self.proxy = proxy
         self.subdomain_offset = subdomain_offset  # 0 works here (Koa's `|| 2` cannot take it)
