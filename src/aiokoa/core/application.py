@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from typing import Any, Self, TypeVar, overload
 
+from ..http.cookies import CookieError
 from ..http.proxy import TrustedProxies
 from ..types import ASGIApp, Receive, Scope, Send
 from .compiled import ContextMaker, Serve, context_maker, server
@@ -140,6 +141,8 @@ class Koa(EventEmitter):
         self.debug = named_env == "development" if debug is None else debug
         """Browsers get the HTML traceback page for errors. Off unless asked for, or unless
         the environment was *named* "development": Koa's default env alone never shows it."""
+        if isinstance(keys, (str, bytes)):  # list() would make a one-letter key of each character
+            raise CookieError(f"Koa(keys=...) takes a list of keys, not a single str: Koa(keys=[{keys!r}])")
         self.keys = list(keys) if keys else None
         self.proxy = proxy
         self.subdomain_offset = subdomain_offset  # 0 works here (Koa's `|| 2` cannot take it)
@@ -260,10 +263,10 @@ class Koa(EventEmitter):
             try:
                 await self.emit_async(phase)
             except Exception as err:
+                # The server sends nothing after a failure, in either phase: waiting for
+                # another message would keep this coroutine pending forever.
                 await send({"type": f"lifespan.{phase}.failed", "message": repr(err)})
-                if phase == "startup":
-                    return
-                continue
+                return
             await send({"type": f"lifespan.{phase}.complete"})
             if phase == "shutdown":
                 return
