@@ -16,23 +16,23 @@ import httpx
 import pytest
 import uvicorn
 
-from aiokoa.core import compiled
+from aiokoa.core import implementations
 from aiokoa.types import ASGIApp
 
-AS_IMPORTED = compiled.implementation()
+AS_IMPORTED = implementations.implementation()
 
 
 @pytest.fixture(autouse=True, params=["c", "python"])
-def implementation(request: pytest.FixtureRequest) -> Iterator[compiled.Implementation]:
+def implementation(request: pytest.FixtureRequest) -> Iterator[implementations.Implementation]:
     """Every test runs twice: apps and chains made with the C extension (`[c]`, skipped where
     it is not built or turned off), then in pure Python (`[python]`)."""
-    name: compiled.Implementation = request.param
+    name: implementations.Implementation = request.param
     try:
-        compiled.use(name)
+        implementations.use(name)
     except RuntimeError:
         pytest.skip("the C extension is not built here, or is turned off")
     yield name
-    compiled.use(AS_IMPORTED)
+    implementations.use(AS_IMPORTED)
 
 
 @contextmanager

@@ -41,7 +41,7 @@ LAYERS = {
 LOADS_THE_C = {"aiokoa.core.extension"}
 """The module that imports the C extension, where it can run."""
 
-BINDS_THE_C = {"aiokoa.core.compiled"}
+BINDS_THE_C = {"aiokoa.core.implementations"}
 """The module that uses it: every other module is unaware of the C."""
 
 
@@ -268,7 +268,7 @@ def test_an_upward_import_is_found() -> None:
 def test_a_private_name_taken_from_below_is_found() -> None:
     taken = Import("aiokoa.tracing", "aiokoa.core.misuse", ("describe", "_code_of"))
     module = Import("aiokoa.router.matcher", "aiokoa._speedups")
-    own = Import("aiokoa.core.compiled", "aiokoa.core.response", ("_encoded_names",))
+    own = Import("aiokoa.core.implementations", "aiokoa.core.response", ("_encoded_names",))
     same_package = Import("aiokoa.router.router", "aiokoa.router.matcher", ("_params",))
     assert private_reach([taken, module, own, same_package]) == [taken, module]
 

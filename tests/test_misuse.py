@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from aiokoa import Context, Koa, Middleware, MiddlewareError, Next, ResponseSentError, Router, compose
-from aiokoa.core.compiled import Implementation
-from aiokoa.core.compose import _compiled
+from aiokoa.core.compose import _chain_code
 from aiokoa.core.diagnostics import close_member
+from aiokoa.core.implementations import Implementation
 from aiokoa.testing import TestClient
 
 from .conftest import Serve
@@ -396,8 +396,8 @@ def test_next_called_by_a_callback_after_the_response(serve: Serve, caplog: pyte
 
 
 def test_the_late_next_check_is_not_compiled_into_production_chains() -> None:
-    plain = [c for c in _compiled(3, False).co_consts if inspect.iscode(c)]
-    checked = [c for c in _compiled(3, True).co_consts if inspect.iscode(c)]
+    plain = [c for c in _chain_code(3, False).co_consts if inspect.iscode(c)]
+    checked = [c for c in _chain_code(3, True).co_consts if inspect.iscode(c)]
     assert not any("late" in code.co_names for run in plain for code in [run, *_codes(run)])
     assert any("late" in code.co_names for run in checked for code in [run, *_codes(run)])
     assert not _checked(Koa(env="production")._compose())

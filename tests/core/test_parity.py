@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aiokoa import Context, Koa, Next, Router
-from aiokoa.core import compiled
+from aiokoa.core import implementations
 from aiokoa.testing import TestClient
 
 
@@ -108,8 +108,10 @@ requests = st.lists(
 )
 
 
-def _answers(implementation: compiled.Implementation, sequence: list[tuple[str, str, dict[str, str]]]) -> list[object]:
-    compiled.use(implementation)
+def _answers(
+    implementation: implementations.Implementation, sequence: list[tuple[str, str, dict[str, str]]]
+) -> list[object]:
+    implementations.use(implementation)
     with TestClient(_app()) as client:
         answers: list[object] = []
         for method, path, headers in sequence:
@@ -121,10 +123,10 @@ def _answers(implementation: compiled.Implementation, sequence: list[tuple[str, 
 @settings(max_examples=40, deadline=None)
 @given(requests)
 def test_c_and_python_answer_alike(sequence: list[tuple[str, str, dict[str, str]]]) -> None:
-    chosen = compiled.implementation()
+    chosen = implementations.implementation()
     if chosen == "python":
         pytest.skip("the run with C compares both")
     try:
         assert _answers("c", sequence) == _answers("python", sequence)
     finally:
-        compiled.use(chosen)
+        implementations.use(chosen)

@@ -18,11 +18,11 @@ from typing import Any, Self, TypeVar, overload
 from ..http.cookies import CookieError
 from ..http.proxy import TrustedProxies
 from ..types import ASGIApp, Receive, Scope, Send
-from .compiled import ContextMaker, Serve, context_maker, server
 from .compose import Step, adapt, chain, check_downstream
 from .context import Context
 from .diagnostics import checked_context
 from .errorpage import ErrorFormatter
+from .implementations import ContextMaker, Serve, context_maker, server
 from .instrument import Instrument, instrument_of
 from .request import Request
 from .respond import failed, finish

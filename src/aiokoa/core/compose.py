@@ -1,6 +1,6 @@
 """koa-compose: many middleware become one, built once and run per request.
 
-The chain is precomposed (see `_compiled`): per request a layer costs the middleware's own
+The chain is precomposed (see `_chain_code`): per request a layer costs the middleware's own
 coroutine and one small frame. Every `next()` records the coroutine it hands out on the
 context, so one check when the chain returns tells whether a middleware forgot to await it
 (the coroutine never started) or left it running in a task (it is still suspended); no
@@ -196,12 +196,12 @@ def chain(middleware: Iterable[Any], *, late: bool = False, checked: bool = Fals
 
 
 def python_step(fns: tuple[Any, ...], late: bool) -> Step:
-    """The step of a chain of `fns`, as generated Python (see `_compiled`)."""
+    """The step of a chain of `fns`, as generated Python (see `_chain_code`)."""
     namespace: dict[str, Any] = {f"f{k}": fn for k, fn in enumerate(fns)}
     namespace.update(
         __name__=__name__, DONE=DONE, twice=misuse.next_called_twice, late=misuse.next_called_late, new=object.__new__
     )
-    exec(_compiled(len(fns), late), namespace)
+    exec(_chain_code(len(fns), late), namespace)
     start = namespace["start"]
     start.layers = fns
     return start  # type: ignore[no-any-return]
@@ -209,11 +209,11 @@ def python_step(fns: tuple[Any, ...], late: bool) -> Step:
 
 make_step: Callable[[tuple[Any, ...], bool], Step] = python_step
 """What `chain` makes its step with: `python_step`, or a twin with the same behaviour
-(`aiokoa.core.compiled.use` puts the C extension's here)."""
+(`aiokoa.core.implementations.use` puts the C extension's here)."""
 
 
 @cache
-def _compiled(layers: int, late: bool = False) -> CodeType:
+def _chain_code(layers: int, late: bool = False) -> CodeType:
     """Code for a chain of `layers` middleware, compiled once per length.
 
     Hot path, generated on purpose: each layer's `next` is the bound method `run.s{k+1}`,

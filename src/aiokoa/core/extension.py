@@ -1,6 +1,6 @@
 """`aiokoa._speedups`, the optional C extension, or None: not built here, turned off with
 `AIOKOA_PURE_PYTHON=1`, or a free-threaded Python (the C relies on the GIL). Only
-`compiled.py` uses it."""
+`implementations.py` uses it."""
 
 from __future__ import annotations
 

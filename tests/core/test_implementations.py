@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from aiokoa import Context, Koa, Next
-from aiokoa.core import compiled, compose, extension
+from aiokoa.core import compose, extension, implementations
 from aiokoa.core.application import handle
 from aiokoa.core.compose import chain
 from aiokoa.core.extension import speedups
@@ -30,25 +30,25 @@ from aiokoa.testing import TestClient, make_context
 PURE = bool(os.environ.get("AIOKOA_PURE_PYTHON"))
 
 
-def test_the_extension_is_used_where_it_can_be_built(implementation: compiled.Implementation) -> None:
+def test_the_extension_is_used_where_it_can_be_built(implementation: implementations.Implementation) -> None:
     """With a C compiler, the install builds it, and a silent fallback would leave the C
     code untested; `AIOKOA_PURE_PYTHON=1` turns it off."""
     compiler = shutil.which(str(sysconfig.get_config_var("CC") or "cc").split()[0]) is not None
     assert (speedups is not None) == (compiler and not PURE and not sysconfig.get_config_var("Py_GIL_DISABLED"))
-    assert compiled.implementation() == implementation
+    assert implementations.implementation() == implementation
     assert (compose.make_step is compose.python_step) == (implementation == "python")
-    assert (compiled.server(Koa, handle) is handle) == (implementation == "python")
-    assert (compiled.context_maker(Context) is Context) == (implementation == "python")
+    assert (implementations.server(Koa, handle) is handle) == (implementation == "python")
+    assert (implementations.context_maker(Context) is Context) == (implementation == "python")
 
 
 def test_c_can_be_chosen_only_where_it_is_built() -> None:
     if speedups is not None:
-        compiled.use("c")
-        assert compiled.implementation() == "c"
+        implementations.use("c")
+        assert implementations.implementation() == "c"
         return
     with pytest.raises(RuntimeError):
-        compiled.use("c")
-    assert compiled.implementation() == "python"
+        implementations.use("c")
+    assert implementations.implementation() == "python"
 
 
 def test_each_copy_of_the_extension_keeps_its_own_state() -> None:
@@ -96,7 +96,7 @@ def _slots(ctx: Context) -> dict[str, object]:
 def test_a_context_made_in_c_is_the_one_python_makes() -> None:
     app = Koa()
     scope = make_context().scope
-    made = compiled.context_maker(app.context)(app, scope, None, None)  # type: ignore[arg-type]
+    made = implementations.context_maker(app.context)(app, scope, None, None)  # type: ignore[arg-type]
     expected = app.context(app, scope, None, None)  # type: ignore[arg-type]
     assert type(made) is app.context
     assert _slots(made) == _slots(expected)
@@ -108,7 +108,7 @@ def test_making_and_freeing_contexts_leaves_every_reference_count_as_it_was() ->
     """C copies the prototype's fields in one go and adds their references per value."""
     app = Koa()
     scope = make_context().scope
-    make = compiled.context_maker(app.context)
+    make = implementations.context_maker(app.context)
     first = make(app, scope, None, None)  # type: ignore[arg-type]
     values = [getattr(first, name) for name in Context.__slots__ if hasattr(first, name)]
     del first
@@ -126,12 +126,12 @@ def test_a_context_class_with_its_own_init_is_called_as_is() -> None:
             super().__init__(*args)  # type: ignore[arg-type]
             self.respond = False
 
-    assert compiled.context_maker(Custom) is Custom
+    assert implementations.context_maker(Custom) is Custom
 
 
 def test_the_factory_takes_only_contexts() -> None:
     if speedups is None:  # pure Python: the class itself makes contexts
-        assert compiled.context_maker(Context) is Context
+        assert implementations.context_maker(Context) is Context
         return
     with pytest.raises(TypeError):
         speedups.ContextFactory(dict)
@@ -281,7 +281,7 @@ APPS = {
 }
 
 
-_in_c = compiled.server(Koa, handle)
+_in_c = implementations.server(Koa, handle)
 """What `Koa.__call__` awaits: C where built; `handle` is the Python."""
 
 
@@ -522,7 +522,7 @@ def test_requests_leave_every_reference_count_as_it_was() -> None:
         ctx.status = 202
         ctx.body = "ok"
 
-    first = compiled.context_maker(app.context)(app, _scope(), None, None)  # type: ignore[arg-type]
+    first = implementations.context_maker(app.context)(app, _scope(), None, None)  # type: ignore[arg-type]
     values = [getattr(first, name) for name in Context.__slots__ if hasattr(first, name)]
     values = [value for value in values if value not in (None, True, False)]  # also used by asyncio itself
     del first
