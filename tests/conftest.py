@@ -79,6 +79,7 @@ class ServerProcess:
 
     def __init__(self, argv: list[str], port: int, **env: str) -> None:
         self.url = f"http://127.0.0.1:{port}"
+        self._output: tuple[str, str] | None = None
         self.process = subprocess.Popen(
             argv, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
@@ -92,18 +93,19 @@ class ServerProcess:
         out, err = self.output()
         raise RuntimeError(f"{argv} did not start:\n{out}\n{err}")
 
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            self.process.kill()
-
     def output(self) -> tuple[str, str]:
-        """Stop the server and return everything it printed (stdout, stderr)."""
-        self.stop()
-        out, err = self.process.communicate()
-        return out, err
+        """Stop the server (if it still runs) and return everything it printed (stdout,
+        stderr). Reading to the end closes the pipes, which would otherwise be left open."""
+        if self._output is None:
+            self.process.terminate()
+            try:
+                self._output = self.process.communicate(timeout=10)
+            except subprocess.TimeoutExpired:  # pragma: no cover
+                self.process.kill()
+                self._output = self.process.communicate()
+        return self._output
+
+    stop = output
 
 
 class StartServer(Protocol):
