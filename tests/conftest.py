@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -65,6 +66,35 @@ def serve() -> Iterator[Serve]:
     for manager, client in reversed(with_stack):
         client.close()
         manager.__exit__(None, None, None)  # type: ignore[attr-defined]
+
+
+class LoopReports(logging.Handler):
+    """What asyncio reports on its logger: an exception never retrieved, a task destroyed
+    while pending, an error in a callback. Not the slow callbacks its debug mode reports
+    (PYTHONASYNCIODEBUG=1): those time the machine, busy with parallel tests, not the code;
+    aiokoa's own development check names a middleware that blocks the loop."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not str(record.msg).startswith("Executing "):
+            self.records.append(record)
+
+
+loop_reports = LoopReports()
+logging.getLogger("asyncio").addHandler(loop_reports)
+
+
+@pytest.fixture(autouse=True)
+def asyncio_reports_nothing(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test passes only if asyncio reported no mistake meanwhile, unless it provokes one
+    on purpose: it reads the log itself (takes `caplog`) or is marked `loop_reports`."""
+    loop_reports.records.clear()
+    yield
+    if "caplog" not in request.fixturenames and request.node.get_closest_marker("loop_reports") is None:
+        assert [record.getMessage() for record in loop_reports.records] == []
 
 
 def free_port() -> int:
