@@ -108,6 +108,7 @@ def graceful_server(config: uvicorn.Config) -> uvicorn.Server:
     the signal again once it has shut down, so the process would die of it (or print a
     KeyboardInterrupt traceback) after a clean stop instead of exiting with status 0."""
     import uvicorn
+    from uvicorn.server import HANDLED_SIGNALS  # SIGINT, SIGTERM, and SIGBREAK on Windows
 
     class GracefulServer(uvicorn.Server):
         @contextlib.contextmanager
@@ -115,8 +116,7 @@ def graceful_server(config: uvicorn.Config) -> uvicorn.Server:
             if threading.current_thread() is not threading.main_thread():
                 yield  # only the main thread can handle signals
                 return
-            stops = (signal.SIGINT, signal.SIGTERM)
-            previous = {sig: signal.signal(sig, self.handle_exit) for sig in stops}
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in HANDLED_SIGNALS}
             try:
                 yield
             finally:
