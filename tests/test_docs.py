@@ -22,7 +22,14 @@ def blocks(page: Path) -> list[tuple[int, str]]:
     return [(text.count("\n", 0, match.start(1)) + 1, match.group(1)) for match in BLOCK.finditer(text)]
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[page.name for page in PAGES])
+# onion.md shows a callback that sets the body after the response went out: asyncio reports it.
+PROVOKING = {"onion.md"}
+
+
+@pytest.mark.parametrize(
+    "page",
+    [pytest.param(page, id=page.name, marks=[pytest.mark.loop_reports] * (page.name in PROVOKING)) for page in PAGES],
+)
 def test_page_snippets_run(page: Path, capsys: pytest.CaptureFixture[str]) -> None:
     name = str(page.relative_to(ROOT))
     namespace: dict[str, object] = {"__name__": f"docs.{page.stem}"}

@@ -20,7 +20,7 @@ from typing import Any
 
 from .core.application import Koa
 from .core.compose import flatten
-from .core.server import bind, serve, url
+from .core.server import SHUTDOWN_TIMEOUT, bind, serve, url
 from .tracing import Label, Tracer
 
 SERVERS = ("uvicorn", "granian")
@@ -158,7 +158,7 @@ def run(args: argparse.Namespace) -> None:
     if args.workers < 1:
         raise CliError(f"--workers must be 1 or more, got {args.workers}")
     if args.server == "uvicorn" and args.workers == 1 and not args.reload:
-        serve(app, host=args.host, port=args.port, log_level=args.log_level)
+        serve(app, host=args.host, port=args.port, shutdown_timeout=args.shutdown_timeout, log_level=args.log_level)
         return
     if args.server == "granian" and importlib.util.find_spec("granian") is None:
         raise CliError("granian is not installed: pip install granian (or use --server uvicorn)")
@@ -180,6 +180,7 @@ def run(args: argparse.Namespace) -> None:
         reload=args.reload,
         app_dir=args.app_dir,
         log_level=args.log_level,
+        timeout_graceful_shutdown=args.shutdown_timeout,  # any seconds, though typed int
     )
 
 
@@ -190,7 +191,14 @@ def _run_granian(args: argparse.Namespace) -> None:
     paths = [os.path.abspath(args.app_dir), os.environ.get("PYTHONPATH")]
     os.environ["PYTHONPATH"] = os.pathsep.join(path for path in paths if path)
     Granian(
-        args.app, address=args.host, port=args.port, interface=Interfaces.ASGI, workers=args.workers, reload=args.reload
+        args.app,
+        address=args.host,
+        port=args.port,
+        interface=Interfaces.ASGI,
+        workers=args.workers,
+        reload=args.reload,
+        # a worker still busy after this is killed, so its shutdown listeners do not run
+        workers_kill_timeout=args.shutdown_timeout,
     ).serve()
 
 
@@ -214,6 +222,13 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--reload", action="store_true", help="restart when the code changes (development)")
     serve.add_argument("--server", choices=SERVERS, default="uvicorn", help="the ASGI server (default: uvicorn)")
     serve.add_argument("--env", help="set app.env (and AIOKOA_ENV), e.g. production")
+    serve.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=SHUTDOWN_TIMEOUT,
+        metavar="SECONDS",
+        help="on SIGTERM or Ctrl+C, how long the requests in flight get to finish (default: %(default)g)",
+    )
     serve.add_argument("--log-level", default="warning", help="the server's log level (default: warning)")
     with_app("inspect", "print the middleware stack and the routes")
     with_app("routes", "print the routes table")

@@ -27,7 +27,7 @@ from .instrument import Instrument, instrument_of
 from .request import Request
 from .respond import failed, finish
 from .response import Response
-from .server import serve
+from .server import SHUTDOWN_TIMEOUT, serve
 
 Listener = Callable[..., Any]
 L = TypeVar("L", bound=Listener)
@@ -281,9 +281,18 @@ class Koa(EventEmitter):
         indented = "\n".join("  " + line for line in text.split("\n"))
         print(f"\n  aiokoa: error{where}\n{indented}\n", file=sys.stderr)
 
-    def listen(self, port: int = 3000, host: str = "127.0.0.1", **server_options: Any) -> None:
-        """Serve on uvicorn and block until stopped, like Koa's `app.listen(3000)`."""
-        serve(self, host=host, port=port, **server_options)
+    def listen(
+        self,
+        port: int = 3000,
+        host: str = "127.0.0.1",
+        *,
+        shutdown_timeout: float | None = SHUTDOWN_TIMEOUT,
+        **server_options: Any,
+    ) -> None:
+        """Serve on uvicorn and block until stopped, like Koa's `app.listen(3000)`. SIGTERM or
+        Ctrl+C stops it gracefully: no new connections, the requests in flight get up to
+        `shutdown_timeout` seconds to finish, then the `shutdown` listeners run and it returns."""
+        serve(self, host=host, port=port, shutdown_timeout=shutdown_timeout, **server_options)
 
     def to_json(self) -> dict[str, Any]:
         return {"subdomain_offset": self.subdomain_offset, "proxy": self.proxy, "env": self.env}

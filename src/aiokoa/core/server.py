@@ -3,19 +3,34 @@
 The socket is bound before anything is printed, so "listening on" is true when it shows;
 an address that cannot be used (a port in use, an unknown host, a port that needs
 privileges) ends the program with one line on stderr and exit status 1.
+
+SIGTERM or SIGINT (Ctrl+C) stops the server gracefully: it stops accepting, lets the
+requests in flight finish for up to `shutdown_timeout` seconds (then cancels them), runs
+the app's `shutdown` listeners and returns, so the process exits with status 0. A second
+Ctrl+C quits at once, without waiting and without the `shutdown` listeners.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import signal
 import socket
 import sys
-from typing import Any
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from ..types import ASGIApp
 
+if TYPE_CHECKING:
+    import uvicorn
+
 # uvicorn's exit status when the app's startup fails.
 STARTUP_FAILURE = 3
+
+# Seconds the requests in flight get to finish once a stop signal arrives.
+SHUTDOWN_TIMEOUT = 30.0
 
 # What `listen()` cannot do in one process with an app object, and what does it.
 NOT_FROM_LISTEN = {
@@ -60,19 +75,52 @@ def reason(err: OSError | OverflowError, host: str, port: int) -> str:
     return err.strerror or str(err)
 
 
-def serve(app: ASGIApp, *, host: str = "127.0.0.1", port: int = 3000, **options: Any) -> None:
+def serve(
+    app: ASGIApp,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 3000,
+    shutdown_timeout: float | None = SHUTDOWN_TIMEOUT,
+    **options: Any,
+) -> None:
     """Serve `app` in this process until stopped; `options` are uvicorn's (`log_level`,
-    `proxy_headers`, ...), except the ones that need another process or another socket."""
+    `proxy_headers`, ...), except the ones that need another process or another socket.
+    `shutdown_timeout=None` lets the requests in flight take as long as they need."""
     for name, instead in NOT_FROM_LISTEN.items():
         if name in options:
             raise TypeError(f"app.listen() serves in this process and does not take {name}=: {instead}")
     import uvicorn
 
     options.setdefault("log_level", "warning")
+    # uvicorn types the limit as an int but waits with asyncio.timeout, which takes any seconds.
+    options["timeout_graceful_shutdown"] = shutdown_timeout
     config = uvicorn.Config(app, host=host, port=port, **options)
     sock = bind(host, port)
     print(f"aiokoa listening on {url(host, sock.getsockname()[1])}", flush=True)
-    server = uvicorn.Server(config)
+    server = graceful_server(config)
     server.run(sockets=[sock])
     if not server.started:  # the app's startup failed; uvicorn has said why
         raise SystemExit(STARTUP_FAILURE)
+
+
+def graceful_server(config: uvicorn.Config) -> uvicorn.Server:
+    """A `uvicorn.Server` for `config` after which a stop signal is done with: uvicorn raises
+    the signal again once it has shut down, so the process would die of it (or print a
+    KeyboardInterrupt traceback) after a clean stop instead of exiting with status 0."""
+    import uvicorn
+    from uvicorn.server import HANDLED_SIGNALS  # SIGINT, SIGTERM, and SIGBREAK on Windows
+
+    class GracefulServer(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield  # only the main thread can handle signals
+                return
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in HANDLED_SIGNALS}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return GracefulServer(config)
