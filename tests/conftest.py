@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -79,9 +80,11 @@ class ServerProcess:
 
     def __init__(self, argv: list[str], port: int, **env: str) -> None:
         self.url = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen(
-            argv, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
+        # Files, not pipes: a server that logs more than a pipe holds would block on its next
+        # write while nobody reads the pipe. `stop()` closes them.
+        self.stdout = tempfile.TemporaryFile("w+")  # noqa: SIM115
+        self.stderr = tempfile.TemporaryFile("w+")  # noqa: SIM115
+        self.process = subprocess.Popen(argv, env={**os.environ, **env}, stdout=self.stdout, stderr=self.stderr)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and self.process.poll() is None:
             try:
@@ -93,17 +96,26 @@ class ServerProcess:
         raise RuntimeError(f"{argv} did not start:\n{out}\n{err}")
 
     def stop(self) -> None:
+        """Stop the server (once) and keep what it printed."""
+        if self.stdout.closed:
+            return
         self.process.terminate()
         try:
             self.process.wait(10)
         except subprocess.TimeoutExpired:  # pragma: no cover
             self.process.kill()
+            self.process.wait()
+        printed = []
+        for file in (self.stdout, self.stderr):
+            file.seek(0)
+            printed.append(file.read())
+            file.close()
+        self.printed = printed[0], printed[1]
 
     def output(self) -> tuple[str, str]:
         """Stop the server and return everything it printed (stdout, stderr)."""
         self.stop()
-        out, err = self.process.communicate()
-        return out, err
+        return self.printed
 
 
 class StartServer(Protocol):
