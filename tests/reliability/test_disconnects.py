@@ -9,16 +9,19 @@ clients leave the server's RSS flat.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import socket
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from aiokoa import Koa
 
 from ..conftest import ServerProcess, free_port
 from .longrun import length, network, soak
@@ -148,3 +151,41 @@ def test_many_disconnects_leave_rss_flat(server: ServerProcess) -> None:
     assert seen["errors"] == []
     assert end - warm < soak.flat_bound_kib(count)
     assert quiet(server) == ""
+
+
+async def test_a_receive_that_fails_mid_stream_leaves_no_task_exception_behind() -> None:
+    """A server whose `receive` raises while the body streams (its connection broke): the
+    stream stops and closes as for a disconnect, and the failure is not left in a task
+    that nobody awaits, which asyncio would report as "Task exception was never retrieved"."""
+    app = Koa()
+    closed = asyncio.Event()
+
+    async def stream() -> AsyncIterator[bytes]:
+        try:
+            while True:
+                yield b"x"
+                await asyncio.sleep(0.01)
+        finally:
+            closed.set()
+
+    app.use(lambda ctx, next: setattr(ctx, "body", stream()))
+    messages = iter([{"type": "http.request", "body": b""}])
+
+    async def receive() -> dict[str, Any]:
+        for message in messages:
+            return message
+        await asyncio.sleep(0.05)
+        raise OSError("connection reset")
+
+    async def send(message: Any) -> None:
+        pass
+
+    reported: list[dict[str, Any]] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda loop, context: reported.append(context))
+    scope = {"type": "http", "method": "GET", "path": "/", "raw_path": b"/", "query_string": b"", "headers": []}
+    await asyncio.wait_for(app(scope, receive, send), 5)
+    assert closed.is_set()
+    gc.collect()
+    await asyncio.sleep(0)
+    assert [context["message"] for context in reported] == []
