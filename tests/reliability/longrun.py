@@ -19,6 +19,7 @@ if str(BENCHMARKS) not in sys.path:
     sys.path.insert(0, str(BENCHMARKS))
 soak = importlib.import_module("soak")
 network = importlib.import_module("network")
+report = importlib.import_module("report")
 
 
 def length(short: int, full: int) -> int:

@@ -8,7 +8,9 @@ the implementation this run tests (`AIOKOA_PURE_PYTHON` is inherited).
 
 from __future__ import annotations
 
-from .longrun import FULL, length, soak
+from pathlib import Path
+
+from .longrun import FULL, length, report, soak
 
 
 def test_rss_stays_flat_under_load() -> None:
@@ -23,3 +25,17 @@ def test_rss_stays_flat_under_load() -> None:
     assert result.requests >= requests
     assert len(result.samples) >= 3
     assert result.growth_kib < soak.flat_bound_kib(requests)
+
+
+def test_a_benchmark_run_keeps_the_soak_figures(tmp_path: Path) -> None:
+    """benchmarks/run.py rewrites RESULTS.md from its own run; the soak's section stays."""
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# old figures\n\n## Soak\n\n| soak | table |\n")
+    for _ in range(2):
+        report.write(
+            results, mode="quick", inproc=[], net=[], memory=None, verdicts=[], images=[], notes=[], settings={}
+        )
+    text = results.read_text()
+    assert "# old figures" not in text
+    assert text.count("## Soak") == 1
+    assert text.endswith("## Soak\n\n| soak | table |\n")
