@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -399,9 +400,12 @@ class MemoryResult:
     seconds: float
 
 
-def _load_until(server: Server, case: Case, count: int, max_s: float, workdir: Path) -> int:
+def load_until(
+    server: Server, case: Case, count: int, max_s: float, workdir: Path, tick: Callable[[], None] = lambda: None
+) -> int:
     """Send about ``count`` requests; wrk stops itself at the count and is then interrupted
-    once the server goes idle, so the run takes as long as the requests do."""
+    once the server goes idle, so the run takes as long as the requests do (and never
+    longer than ``max_s``). ``tick`` is called about every 0.25 s while wrk runs."""
     script = _lua(case, count, workdir)
     proc = subprocess.Popen(
         wrk_command(server.port, case, max_s, 64, script), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -409,6 +413,7 @@ def _load_until(server: Server, case: Case, count: int, max_s: float, workdir: P
     last, idle_since = cpu_seconds(server.pid), None
     while proc.poll() is None:
         time.sleep(0.25)
+        tick()
         now = cpu_seconds(server.pid)
         if now > last:
             last, idle_since = now, None
@@ -436,12 +441,12 @@ def run_memory(case: Case, total: int, first: int, max_s: float) -> MemoryResult
             check_response(target.name, case, status, headers, body)
             rss_start = rss_kib(server.pid)
             started = time.monotonic()
-            done = 1 + _load_until(server, case, first, 120, Path(tmp))
+            done = 1 + load_until(server, case, first, 120, Path(tmp))
             rss_first = rss_kib(server.pid)
             first_done = done
             while done < total and time.monotonic() - started < max_s:
                 budget = max_s - (time.monotonic() - started)
-                done += _load_until(server, case, total - done, max(budget, 1), Path(tmp))
+                done += load_until(server, case, total - done, max(budget, 1), Path(tmp))
             rss_end = rss_kib(server.pid)
             elapsed = time.monotonic() - started
         finally:

@@ -442,6 +442,9 @@ def write(
     if images:
         lines += ["## Plots", ""] + [f"![{p.stem}]({p.relative_to(path.parent)})" for p in images] + [""]
     lines += ["## Settings", "", "```", json.dumps(settings, indent=2), "```", ""]
+    soak = path.read_text().partition("\n## Soak\n") if path.exists() else ("", "", "")
+    if soak[1]:  # the soak's figures come from `./dev soak`, not from this run: kept as they are
+        lines += [soak[1].strip("\n"), "", soak[2].strip("\n"), ""]
     path.write_text("\n".join(lines))
     data = {
         "mode": mode,

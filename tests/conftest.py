@@ -8,6 +8,7 @@ import logging
 import os
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import warnings
@@ -34,7 +35,11 @@ def implementation(request: pytest.FixtureRequest) -> Iterator[implementations.I
         implementations.use(name)
     except RuntimeError:
         pytest.skip("the C extension is not built here, or is turned off")
-    yield name
+    # Servers the test starts as processes of their own run the same implementation.
+    with pytest.MonkeyPatch.context() as env:
+        if name == "python":
+            env.setenv("AIOKOA_PURE_PYTHON", "1")
+        yield name
     implementations.use(AS_IMPORTED)
 
 
@@ -134,10 +139,11 @@ class ServerProcess:
 
     def __init__(self, argv: list[str], port: int, **env: str) -> None:
         self.url = f"http://127.0.0.1:{port}"
-        self._output: tuple[str, str] | None = None
-        self.process = subprocess.Popen(
-            argv, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
+        # Files, not pipes: a server that logs more than a pipe holds would block on its next
+        # write while nobody reads the pipe. `stop()` closes them.
+        self.stdout = tempfile.TemporaryFile("w+")  # noqa: SIM115
+        self.stderr = tempfile.TemporaryFile("w+")  # noqa: SIM115
+        self.process = subprocess.Popen(argv, env={**os.environ, **env}, stdout=self.stdout, stderr=self.stderr)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and self.process.poll() is None:
             try:
@@ -148,19 +154,27 @@ class ServerProcess:
         out, err = self.output()
         raise RuntimeError(f"{argv} did not start:\n{out}\n{err}")
 
-    def output(self) -> tuple[str, str]:
-        """Stop the server (if it still runs) and return everything it printed (stdout,
-        stderr). Reading to the end closes the pipes, which would otherwise be left open."""
-        if self._output is None:
-            self.process.terminate()
-            try:
-                self._output = self.process.communicate(timeout=10)
-            except subprocess.TimeoutExpired:  # pragma: no cover
-                self.process.kill()
-                self._output = self.process.communicate()
-        return self._output
+    def stop(self) -> None:
+        """Stop the server (once) and keep what it printed."""
+        if self.stdout.closed:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            self.process.kill()
+            self.process.wait()
+        printed = []
+        for file in (self.stdout, self.stderr):
+            file.seek(0)
+            printed.append(file.read())
+            file.close()
+        self.printed = printed[0], printed[1]
 
-    stop = output
+    def output(self) -> tuple[str, str]:
+        """Stop the server and return everything it printed (stdout, stderr)."""
+        self.stop()
+        return self.printed
 
 
 class StartServer(Protocol):

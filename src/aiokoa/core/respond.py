@@ -157,14 +157,9 @@ async def _blocking(read: Callable[..., Any], *args: Any) -> Any:
 
 
 async def _send_stream(ctx: Context, chunks: AsyncGenerator[bytes, None]) -> None:
-    try:
-        first = await anext(chunks, b"")
-    except BaseException:
-        await chunks.aclose()
-        raise
-    if not ctx._header_sent:
-        await ctx._send_start()
-    pump = asyncio.ensure_future(_pump(ctx, first, chunks))
+    # Watched from the start: a client that leaves while the first chunk is still awaited
+    # closes the stream too, rather than once that chunk comes.
+    pump = asyncio.ensure_future(_pump(ctx, chunks))
     watch = asyncio.ensure_future(_disconnect(ctx.receive))
     try:
         await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
@@ -177,9 +172,14 @@ async def _send_stream(ctx: Context, chunks: AsyncGenerator[bytes, None]) -> Non
             await pump
 
 
-async def _pump(ctx: Context, first: bytes, chunks: AsyncGenerator[bytes, None]) -> None:
+async def _pump(ctx: Context, chunks: AsyncGenerator[bytes, None]) -> None:
+    """Send the stream; an error before its first chunk leaves the headers unsent, so that
+    the error response can still be made."""
     send = ctx._send
     try:
+        first = await anext(chunks, b"")
+        if not ctx._header_sent:
+            await ctx._send_start()
         if first:
             await send({"type": "http.response.body", "body": first, "more_body": True})
         async for chunk in chunks:
