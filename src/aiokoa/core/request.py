@@ -11,12 +11,12 @@ import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
-from urllib.parse import parse_qsl, quote, unquote, urlencode
+from urllib.parse import quote, urlencode
 
 from ..http.fresh import is_fresh
 from ..http.headers import HeaderValue, parse_content_type, split_list
 from ..http.negotiation import Accepts, has_body, type_is
-from ..http.url import URL, parse_url
+from ..http.url import URL, parse_url, percent_decode
 from .delegate import Delegate
 
 if TYPE_CHECKING:
@@ -37,9 +37,15 @@ def _scope_path(scope: Scope) -> str:
 
 
 def parse_query(querystring: str) -> Query:
-    """Koa's (URLSearchParams) rules: repeated keys give a list, `+` is a space, no nesting."""
+    """Koa's (URLSearchParams) rules: repeated keys give a list, `+` is a space, no nesting.
+    `urllib.parse.parse_qsl(keep_blank_values=True)`, with a faster percent-decoding."""
     query: Query = {}
-    for key, value in parse_qsl(querystring, keep_blank_values=True):
+    for pair in querystring.split("&"):
+        if not pair:
+            continue
+        key, _, value = pair.partition("=")
+        key = percent_decode(key.replace("+", " "))
+        value = percent_decode(value.replace("+", " "))
         seen = query.get(key)
         if seen is None:
             query[key] = value
@@ -162,7 +168,7 @@ class RequestMixin:
     @property
     def decoded_path(self) -> str:
         """The path with percent-escapes decoded (UTF-8), for display and file lookups."""
-        return unquote(self.path)
+        return percent_decode(self.path)
 
     @property
     def querystring(self) -> str:

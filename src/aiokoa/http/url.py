@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443", "ftp": "21"}
 _scheme = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
@@ -21,6 +21,7 @@ _forbidden_host = re.compile(r"[\x00-\x20#%/:<>?@\[\\\]^|\x7f]")
 _authority_end = re.compile(r"[/\\?#]")
 _PATH_SAFE = "!$&'()*+,;=:@/%[]\\^|-._~"
 _QUERY_SAFE = "!$&()*+,;=:@/?%[]\\^`{|}-._~"
+_escape_runs = re.compile(r"((?:%[0-9A-Fa-f]{2})+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,17 @@ class URL:
 
     def __str__(self) -> str:
         return self.href
+
+
+def percent_decode(text: str, errors: str = "replace") -> str:
+    """`urllib.parse.unquote`: runs of `%XX` decoded as UTF-8 (invalid bytes as U+FFFD, or
+    UnicodeDecodeError with `errors="strict"`), anything else kept. One regex split instead
+    of urllib's loop over every `%`, which takes 25 ms on 64 KB of `%` (a KeyError each)."""
+    if "%" not in text:
+        return text
+    parts = _escape_runs.split(text)
+    parts[1::2] = [bytes.fromhex(run.replace("%", "")).decode("utf-8", errors) for run in parts[1::2]]
+    return "".join(parts)
 
 
 def parse_ipv4(host: str) -> str | None:
@@ -124,7 +136,7 @@ def parse_host(text: str) -> str:
         return serialize_ipv6(text[1:-1])
     if not text:
         raise ValueError("empty host")
-    domain = unquote(text, errors="strict")
+    domain = percent_decode(text, errors="strict")
     if not domain.isascii():
         try:
             domain = domain.encode("idna").decode("ascii")
@@ -167,6 +179,8 @@ def split_authority(authority: str, scheme: str) -> tuple[str, str, str, str]:
 
 
 def _normalise_path(path: str) -> str:
+    if "." not in path and "%2e" not in path.lower():  # no dot segment: nothing to resolve
+        return path.replace("\\", "/")
     segments = path.replace("\\", "/").split("/")[1:]
     out: list[str] = []
     for index, segment in enumerate(segments):

@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeAlias
-from urllib.parse import unquote
 
 from ..core.extension import speedups
+from ..http.url import percent_decode
 from .path import Param, PathConverter, Piece, StringConverter, Text, pieces_regex, regex_source, segments, variants
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def decode(raw: str) -> str:
     if _BAD_ESCAPE.search(raw):
         raise BadParam(f"malformed percent-encoding in path parameter {raw[:64]!r}")
     try:
-        value = unquote(raw, errors="strict")
+        value = percent_decode(raw, errors="strict")
     except UnicodeDecodeError:
         raise BadParam(f"path parameter {raw[:64]!r} is not UTF-8") from None
     if "\x00" in value:
