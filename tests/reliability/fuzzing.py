@@ -128,6 +128,11 @@ class Parser:
     def __repr__(self) -> str:
         return self.name
 
+    def run(self, text: str) -> None:
+        """Call the parser; a documented exception is an answer, any other one propagates."""
+        with contextlib.suppress(*self.raises):
+            self.call(text)
+
 
 PARSERS = [
     Parser("cookie", parse_cookie_header),
@@ -154,12 +159,6 @@ PARSERS = [
 """Every parser of request input (aiokoa reads no Range header: it serves no ranges)."""
 
 
-def run(parser: Parser, text: str) -> None:
-    """Call `parser`; a documented exception is an answer, any other one propagates."""
-    with contextlib.suppress(*parser.raises):
-        parser.call(text)
-
-
 _CACHED = (
     negotiation._media_ranges,
     negotiation._simple_specs,
@@ -178,7 +177,7 @@ def cpu_time(parser: Parser, text: str) -> float:
         for cached in _CACHED:
             cached.cache_clear()
         start = time.thread_time()
-        run(parser, text)
+        parser.run(text)
         best = min(best, time.thread_time() - start)
     return best
 

@@ -20,6 +20,7 @@ from aiokoa.http.cookies import MAX_COOKIE_PAIRS, parse_cookie_header
 from aiokoa.http.negotiation import MAX_ENTRIES, preferred_languages
 from aiokoa.http.url import percent_decode
 
+from .atheris_parsers import one_input
 from .fuzzing import (
     BUDGET,
     CRASHES,
@@ -32,7 +33,6 @@ from .fuzzing import (
     header_text,
     large_text,
     repeated,
-    run,
 )
 
 
@@ -43,7 +43,7 @@ from .fuzzing import (
 @example(text="%ff%zz%e2%82")
 @example(text="[::1")
 def test_raises_only_what_it_documents(parser: Parser, text: str) -> None:
-    run(parser, text)
+    parser.run(text)
 
 
 @pytest.mark.parametrize("parser", PARSERS, ids=repr)
@@ -63,11 +63,18 @@ def test_64_kb_takes_less_than_the_budget(parser: Parser, text: str) -> None:
     assert spent < BUDGET, f"{parser.name}: {spent * 1000:.1f} ms on {text[:40]!r}..."
 
 
+def test_the_atheris_harness_runs_every_parser() -> None:
+    calls: list[str] = []
+    spy = Parser("spy", calls.append)
+    one_input([*PARSERS, spy], b"a=\xff; %zz, */*;q=0.5")
+    assert calls == ["a=\xff; %zz, */*;q=0.5"]
+
+
 @pytest.mark.parametrize("parser", PARSERS, ids=repr)
 def test_inputs_atheris_found_stay_fixed(parser: Parser) -> None:
     """`./dev fuzz` keeps what atheris finds in `fuzz-crashes/`; each input stays a test."""
     for crash in sorted(CRASHES.glob("crash-*")):
-        run(parser, crash.read_bytes().decode("latin-1"))
+        parser.run(crash.read_bytes().decode("latin-1"))
 
 
 # -- the limits and rewrites keep what the parsers answer -------------------------------
