@@ -19,6 +19,7 @@ from aiokoa.core.request import parse_query
 from aiokoa.http.cookies import MAX_COOKIE_PAIRS, parse_cookie_header
 from aiokoa.http.negotiation import MAX_ENTRIES, preferred_languages
 from aiokoa.http.url import percent_decode
+from aiokoa.testing import make_context
 
 from .atheris_parsers import one_input
 from .fuzzing import (
@@ -116,3 +117,9 @@ def test_only_the_first_cookie_pairs_are_read() -> None:
 @given(st.just(0))
 def test_the_profile_is_bounded_in_the_normal_run(_: int) -> None:
     assert FUZZ.max_examples <= 5000 and FUZZ.deadline is None
+
+
+def test_a_non_ascii_host_longer_than_dns_allows_is_invalid() -> None:
+    assert make_context(headers={"host": "café.example"}).hostname == "café.example"
+    assert str(make_context(headers={"host": "café.example"}).URL) == "http://xn--caf-dma.example/"
+    assert make_context(headers={"host": "café." * 51 + "example"}).URL is None
