@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from aiokoa.core.request import parse_query
 from aiokoa.http.cookies import MAX_COOKIE_PAIRS, parse_cookie_header
 from aiokoa.http.negotiation import MAX_ENTRIES, preferred_languages
-from aiokoa.http.url import percent_decode
+from aiokoa.http.url import MAX_AUTHORITY, parse_url, percent_decode
 from aiokoa.testing import make_context
 
 from .atheris_parsers import one_input
@@ -58,6 +58,8 @@ def test_raises_only_what_it_documents(parser: Parser, text: str) -> None:
 @example(text=repeated("%2"))
 @example(text=repeated("/"))  # the URL's dot-segment walk: 23 ms
 @example(text=repeated('W/"x",'))  # If-None-Match: 15 ms
+@example(text=repeated("@"))  # a URL's user name percent-encoded, twice for ctx.URL: 13 ms
+@example(text=repeated("\x80"))  # IDNA on a non-ASCII host: 60 ms; str.translate in the URL parser
 def test_64_kb_takes_less_than_the_budget(parser: Parser, text: str) -> None:
     assert len(text) == SIZE
     spent = cpu_time(parser, text)
@@ -123,3 +125,10 @@ def test_a_non_ascii_host_longer_than_dns_allows_is_invalid() -> None:
     assert make_context(headers={"host": "café.example"}).hostname == "café.example"
     assert str(make_context(headers={"host": "café.example"}).URL) == "http://xn--caf-dma.example/"
     assert make_context(headers={"host": "café." * 51 + "example"}).URL is None
+
+
+def test_a_url_authority_longer_than_the_limit_is_invalid() -> None:
+    assert make_context(headers={"host": "u" * 2000 + "@app.example"}).host == "app.example"
+    assert make_context(headers={"host": "u" * MAX_AUTHORITY + "@app.example"}).host == ""
+    with pytest.raises(ValueError, match="authority longer than"):
+        parse_url("http://" + "@" * (MAX_AUTHORITY + 1))
