@@ -29,7 +29,8 @@ AS_IMPORTED = implementations.implementation()
 IMPLEMENTATIONS = ["c", "python"] if AS_IMPORTED == "c" else ["python"]
 """Both, unless the C extension is not built here or is turned off (AIOKOA_PURE_PYTHON=1)."""
 
-collect_ignore = [] if AS_IMPORTED == "c" else ["core/test_parity.py"]  # nothing to compare
+collect_ignore = [] if AS_IMPORTED == "c" else ["core/test_parity.py", "reliability/test_fuzz_parity.py"]
+"""The tests that compare C with Python: with no C extension, there is nothing to compare."""
 
 
 @pytest.fixture(autouse=True, params=IMPLEMENTATIONS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from aiokoa import Context, Koa, Next, Router
 
@@ -20,7 +21,8 @@ router = Router()
 
 @router.get("/items/:id")
 async def item(ctx: Context) -> None:
-    ctx.set("X-Item", ctx.params["id"])
+    # encoded: a raw `€` would be refused (a header value is Latin-1), and that is the app's 500
+    ctx.set("X-Item", quote(ctx.params["id"]))
     ctx.body = {"id": ctx.params["id"]}
 
 

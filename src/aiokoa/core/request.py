@@ -11,12 +11,12 @@ import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
-from urllib.parse import parse_qsl, quote, unquote, urlencode
+from urllib.parse import quote, urlencode
 
 from ..http.fresh import is_fresh
 from ..http.headers import HeaderValue, parse_content_type, split_list
 from ..http.negotiation import Accepts, has_body, type_is
-from ..http.url import URL, parse_url
+from ..http.url import URL, parse_url, percent_decode
 from .delegate import Delegate
 
 if TYPE_CHECKING:
@@ -36,10 +36,22 @@ def _scope_path(scope: Scope) -> str:
     return path
 
 
+MAX_QUERY_PAIRS = 1000
+"""`&`-separated pairs read from a query string; the rest is ignored (Node's querystring
+and qs stop at 1,000 too). 64 KB of `%41&` (16,384 pairs) would otherwise take 16 ms."""
+
+
 def parse_query(querystring: str) -> Query:
-    """Koa's (URLSearchParams) rules: repeated keys give a list, `+` is a space, no nesting."""
+    """Koa's (URLSearchParams) rules: repeated keys give a list, `+` is a space, no nesting.
+    `urllib.parse.parse_qsl(keep_blank_values=True)` with a faster percent-decoding, on the
+    first `MAX_QUERY_PAIRS` pairs."""
     query: Query = {}
-    for key, value in parse_qsl(querystring, keep_blank_values=True):
+    for pair in querystring.replace("+", " ").split("&", MAX_QUERY_PAIRS)[:MAX_QUERY_PAIRS]:
+        if not pair:
+            continue
+        key, _, value = pair.partition("=")
+        key = percent_decode(key)
+        value = percent_decode(value)
         seen = query.get(key)
         if seen is None:
             query[key] = value
@@ -162,7 +174,7 @@ class RequestMixin:
     @property
     def decoded_path(self) -> str:
         """The path with percent-escapes decoded (UTF-8), for display and file lookups."""
-        return unquote(self.path)
+        return percent_decode(self.path)
 
     @property
     def querystring(self) -> str:

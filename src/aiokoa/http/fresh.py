@@ -21,6 +21,8 @@ def _opaque(tag: str) -> str:
 def etag_matches(if_none_match: str, etag: str) -> bool:
     """Weak comparison of an ETag against an If-None-Match list (`W/` prefixes ignored)."""
     opaque = _opaque(etag)
+    if opaque not in if_none_match:  # one substring scan before splitting a list of up to 64 KB
+        return False
     return any(_opaque(item.strip()) == opaque for item in split_list(if_none_match) if item)
 
 

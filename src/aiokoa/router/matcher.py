@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeAlias
-from urllib.parse import unquote
 
+from ..http.url import percent_decode
 from .path import Param, PathConverter, Piece, StringConverter, Text, pieces_regex, regex_source, segments, variants
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def decode(raw: str) -> str:
     if _BAD_ESCAPE.search(raw):
         raise BadParam(f"malformed percent-encoding in path parameter {raw[:64]!r}")
     try:
-        value = unquote(raw, errors="strict")
+        value = percent_decode(raw, errors="strict")
     except UnicodeDecodeError:
         raise BadParam(f"path parameter {raw[:64]!r} is not UTF-8") from None
     if "\x00" in value:
