@@ -19,11 +19,17 @@ from typing import Protocol
 import httpx
 import pytest
 import uvicorn
+from hypothesis import HealthCheck, settings
 
 from aiokoa.core import implementations
 from aiokoa.types import ASGIApp
 
 AS_IMPORTED = implementations.implementation()
+
+# One profile for every property test: no deadline and no "too slow to generate" failure,
+# as a machine busy with parallel tests makes timing unreliable; 150 examples each.
+settings.register_profile("aiokoa", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("aiokoa")
 
 
 IMPLEMENTATIONS = ["c", "python"] if AS_IMPORTED == "c" else ["python"]

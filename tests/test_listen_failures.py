@@ -4,6 +4,8 @@ uvicorn's own command), or the address fails for a reason without a hint of its 
 from __future__ import annotations
 
 import errno
+import gc
+import warnings
 
 import pytest
 
@@ -25,6 +27,10 @@ def test_a_failed_startup_ends_listen_with_uvicorn_s_status(capsys: pytest.Captu
         app.listen(port)
     assert stopped.value.code == STARTUP_FAILURE
     assert f"aiokoa listening on http://127.0.0.1:{port}" in capsys.readouterr().out
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []  # the socket was closed
 
 
 def test_an_address_error_without_a_hint_is_told_as_the_system_tells_it() -> None:

@@ -4,7 +4,7 @@ import contextlib
 import string
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from aiokoa import Koa
@@ -21,9 +21,6 @@ from aiokoa.http.negotiation import (
 )
 from aiokoa.http.url import parse_url
 from aiokoa.testing import make_context
-
-settings.register_profile("aiokoa", max_examples=150, deadline=None)
-settings.load_profile("aiokoa")
 
 latin1 = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=60)
 header_chars = st.text(alphabet=string.printable + "éü€\x00", max_size=60)

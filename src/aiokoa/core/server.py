@@ -98,7 +98,8 @@ def serve(
     sock = bind(host, port)
     print(f"aiokoa listening on {url(host, sock.getsockname()[1])}", flush=True)
     server = graceful_server(config)
-    server.run(sockets=[sock])
+    with sock:  # closed however serving ends, a failed startup included
+        server.run(sockets=[sock])
     if not server.started:  # the app's startup failed; uvicorn has said why
         raise SystemExit(STARTUP_FAILURE)
 
