@@ -134,6 +134,7 @@ def leave_many(port: int, count: int) -> None:
     asyncio.run(main())
 
 
+@pytest.mark.measures
 def test_many_disconnects_leave_rss_flat(server: ServerProcess) -> None:
     count = length(1_000, 10_000)
     port = int(server.url.rsplit(":", 1)[1])

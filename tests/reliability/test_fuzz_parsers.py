@@ -47,6 +47,7 @@ def test_raises_only_what_it_documents(parser: Parser, text: str) -> None:
     parser.run(text)
 
 
+@pytest.mark.measures
 @pytest.mark.parametrize("parser", PARSERS, ids=repr)
 @FUZZ_LARGE
 @given(text=large_text)

@@ -95,6 +95,7 @@ def test_a_request_in_flight_finishes_and_new_connections_are_refused(
     assert log.read_text() == RAN
 
 
+@pytest.mark.measures
 @pytest.mark.parametrize("runner", ["listen", "uvicorn"])
 def test_uvicorn_cuts_a_request_longer_than_the_timeout_then_runs_the_listeners(
     server_process: StartServer, tmp_path: Path, runner: str

@@ -3,16 +3,19 @@ while it serves; after the warm-up requests the RSS stays flat.
 
 Short in the test command (30,000 requests, a sample a second); `AIOKOA_SOAK=full` sends
 1,000,000 with a sample every 10 s, as benchmarks/RESULTS.md reports them. The server runs
-the implementation this run tests (`AIOKOA_PURE_PYTHON` is inherited).
+the implementation the test runs (`[c]` or `[python]`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from .longrun import FULL, length, report, soak
 
 
+@pytest.mark.measures
 def test_rss_stays_flat_under_load() -> None:
     requests = length(30_000, 1_000_000)
     result = soak.soak(
