@@ -171,14 +171,14 @@ _CACHED = (
 
 
 def cpu_time(parser: Parser, text: str) -> float:
-    """The CPU time of one call (the best of three, caches emptied before each): CPU time
+    """The CPU time of one call (the best of five, caches emptied before each): CPU time
     and not wall time, so that a busy machine does not make a linear parser look slow, and
     with the garbage collector paused, whose full collections (60 ms after thousands of
     examples) are not the parser's cost."""
     best = float("inf")
     gc.disable()
     try:
-        for _ in range(3):
+        for _ in range(5):
             for cached in _CACHED:
                 cached.cache_clear()
             start = time.thread_time()
