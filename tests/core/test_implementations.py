@@ -70,10 +70,10 @@ def test_each_copy_of_the_extension_keeps_its_own_state() -> None:
     for wrong in ((Context,), (Context, object())):
         with pytest.raises(TypeError):
             copy.bind(*wrong)
-    prototype._headers["x-shared"] = "by every context"  # type: ignore[attr-defined]
+    prototype._headers["x-shared"] = "by every context"
     with pytest.raises(TypeError):  # a dict each context must have its own
         copy.bind(Context, prototype)
-    prototype._headers.clear()  # type: ignore[attr-defined]
+    prototype._headers.clear()
     copy.bind(Context, prototype)
     app = Koa()
     made = copy.ContextFactory(app.context)(app, _scope(), None, None)
