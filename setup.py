@@ -4,7 +4,8 @@ Where no C compiler is found the build goes on without it and aiokoa runs in pur
 `AIOKOA_REQUIRE_EXTENSION=1` makes a failed build an error, and `AIOKOA_STRICT_BUILD=1` makes
 every compiler warning one (`./dev test` sets both): a plain `pip install` is not broken by a
 warning a newer compiler adds. `AIOKOA_SANITIZE=1` builds with AddressSanitizer and UBSan
-(`./dev asan`).
+(`./dev asan`). `AIOKOA_C_COVERAGE=1` builds it for gcov, unoptimised so that each line and
+branch of the source is one in the binary (`./dev ccov`).
 """
 
 import os
@@ -18,14 +19,15 @@ sanitize = (
     if os.environ.get("AIOKOA_SANITIZE")
     else []
 )
+coverage = ["--coverage", "-O0"] if os.environ.get("AIOKOA_C_COVERAGE") else []
 setup(
     ext_modules=[
         Extension(
             "aiokoa._speedups",
             ["src/aiokoa/_speedups.c"],
             optional=not required,
-            extra_compile_args=flags + sanitize,
-            extra_link_args=sanitize,
+            extra_compile_args=flags + sanitize + coverage,
+            extra_link_args=sanitize + coverage,
         )
     ]
 )

@@ -123,10 +123,10 @@ bind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     Py_ssize_t count = PySequence_Fast_GET_SIZE(names);
     st->fields = PyMem_Calloc(count ? count : 1, sizeof(Field));
-    if (st->fields == NULL) {
+    if (st->fields == NULL) { /* GCOVR_EXCL_START: only a failed allocation gets here */
         Py_DECREF(names);
         return PyErr_NoMemory();
-    }
+    } /* GCOVR_EXCL_STOP */
     for (Py_ssize_t i = 0; i < count; i++) {
         PyObject *name = PySequence_Fast_GET_ITEM(names, i);
         Py_ssize_t offset;
@@ -177,16 +177,16 @@ factory_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObjec
         return NULL;
     }
     PyObject *ctx = factory->cls->tp_alloc(factory->cls, 0);
-    if (ctx == NULL) {
+    if (ctx == NULL) { /* GCOVR_EXCL_START: only a failed allocation gets here */
         return NULL;
-    }
+    } /* GCOVR_EXCL_STOP */
     for (Py_ssize_t i = 0; i < st->field_count; i++) {
         PyObject *value = st->fields[i].value;
         value = value != NULL ? Py_NewRef(value) : PyDict_New();
-        if (value == NULL) {
+        if (value == NULL) { /* GCOVR_EXCL_START: only a failed allocation gets here */
             Py_DECREF(ctx);
             return NULL;
-        }
+        } /* GCOVR_EXCL_STOP */
         SLOT(ctx, st->fields[i].offset) = value;
     }
     SLOT(ctx, st->app) = Py_NewRef(args[0]);
@@ -209,9 +209,9 @@ factory_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         return NULL;
     }
     ContextFactory *self = PyObject_GC_New(ContextFactory, type);
-    if (self == NULL) {
+    if (self == NULL) { /* GCOVR_EXCL_START: only a failed allocation gets here */
         return NULL;
-    }
+    } /* GCOVR_EXCL_STOP */
     self->state = st;
     self->cls = (PyTypeObject *)Py_NewRef(cls);
     self->vectorcall = factory_vectorcall;
@@ -332,9 +332,9 @@ static PyObject *
 new_next(Run *run, Py_ssize_t k)
 {
     Next *next = PyObject_GC_New(Next, run->chain->state->next_type);
-    if (next == NULL) {
+    if (next == NULL) { /* GCOVR_EXCL_START: only a failed allocation gets here */
         return NULL;
-    }
+    } /* GCOVR_EXCL_STOP */
     next->run = (Run *)Py_NewRef(run);
     next->k = k;
     next->vectorcall = next_vectorcall;
@@ -369,9 +369,9 @@ step(Run *run, Py_ssize_t k)
         return run->outer == Py_None ? Py_NewRef(chain->done) : PyObject_CallNoArgs(run->outer);
     }
     PyObject *next = new_next(run, k + 1);
-    if (next == NULL) {
+    if (next == NULL) { /* GCOVR_EXCL_START: only a failed allocation gets here */
         return NULL;
-    }
+    } /* GCOVR_EXCL_STOP */
     PyObject *args[2] = {ctx, next};
     PyObject *awaitable = PyObject_Vectorcall(PyTuple_GET_ITEM(fns, k), args, 2, NULL);
     Py_DECREF(next);
@@ -531,9 +531,9 @@ chain_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject 
         return outer == Py_None ? Py_NewRef(chain->done) : PyObject_CallNoArgs(outer);
     }
     Run *run = PyObject_GC_New(Run, chain->state->run_type);
-    if (run == NULL) {
+    if (run == NULL) { /* GCOVR_EXCL_START: only a failed allocation gets here */
         return NULL;
-    }
+    } /* GCOVR_EXCL_STOP */
     run->ctx = Py_NewRef(ctx);
     run->outer = Py_NewRef(outer);
     run->vectorcall = run_vectorcall;
@@ -555,9 +555,9 @@ chain_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         return NULL;
     }
     Chain *self = PyObject_GC_New(Chain, type);
-    if (self == NULL) {
+    if (self == NULL) { /* GCOVR_EXCL_START: only a failed allocation gets here */
         return NULL;
-    }
+    } /* GCOVR_EXCL_STOP */
     self->state = st;
     self->fns = Py_NewRef(fns);
     self->twice = Py_NewRef(twice);
@@ -1135,9 +1135,9 @@ server_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject
         return NULL;
     }
     Serve *serve = PyObject_GC_New(Serve, server->state->serve_type);
-    if (serve == NULL) {
+    if (serve == NULL) { /* GCOVR_EXCL_START: only a failed allocation gets here */
         return NULL;
-    }
+    } /* GCOVR_EXCL_STOP */
     serve->run.chain = NULL;
     serve->run.ctx = NULL;
     serve->run.outer = NULL;
@@ -1174,9 +1174,9 @@ server_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         return NULL;
     }
     Server *self = PyObject_GC_New(Server, type);
-    if (self == NULL) {
+    if (self == NULL) { /* GCOVR_EXCL_START: only a failed allocation gets here */
         return NULL;
-    }
+    } /* GCOVR_EXCL_STOP */
     self->state = st;
     self->app_type = (PyTypeObject *)Py_NewRef(app_type);
     self->step = step;
@@ -1254,9 +1254,9 @@ static PyTypeObject *
 add_type(PyObject *module, PyType_Spec *spec)
 {
     PyObject *type = PyType_FromModuleAndSpec(module, spec, NULL);
-    if (type != NULL && PyModule_AddType(module, (PyTypeObject *)type) < 0) {
+    if (type != NULL && PyModule_AddType(module, (PyTypeObject *)type) < 0) { /* GCOVR_EXCL_START: only a failed allocation gets here */
         Py_CLEAR(type);
-    }
+    } /* GCOVR_EXCL_STOP */
     return (PyTypeObject *)type;
 }
 

@@ -63,8 +63,17 @@ def test_each_copy_of_the_extension_keeps_its_own_state() -> None:
     assert copy is not speedups and (speedups is None or copy.Chain is not speedups.Chain)
     with pytest.raises(TypeError):  # not bound yet in this copy
         copy.ContextFactory(Context)
+    with pytest.raises(RuntimeError):
+        copy.Server(Koa, handle, handle, handle)
     prototype = Context.__new__(Context)
     Context.__init__(prototype, None, None, None, None)  # type: ignore[arg-type]
+    for wrong in ((Context,), (Context, object())):
+        with pytest.raises(TypeError):
+            copy.bind(*wrong)
+    prototype._headers["x-shared"] = "by every context"
+    with pytest.raises(TypeError):  # a dict each context must have its own
+        copy.bind(Context, prototype)
+    prototype._headers.clear()
     copy.bind(Context, prototype)
     app = Koa()
     made = copy.ContextFactory(app.context)(app, _scope(), None, None)
@@ -412,6 +421,87 @@ def test_a_call_follows_the_coroutine_protocol_as_python_does() -> None:
     python = _coroutine_protocol(handle)
     assert "-> None" in python and "thrown in" in python and "finally" in python
     assert _coroutine_protocol(_in_c) == python
+
+
+class _Bare:
+    """Awaits an iterator that has neither throw() nor close(), as `__await__` may return."""
+
+    def __await__(self) -> Any:
+        return iter([None])
+
+
+class _AwaitsAnInt:
+    def __await__(self) -> Any:
+        return 5
+
+
+def _odd_awaitables(call: Callable[..., Any], refused: tuple[Callable[[], object], ...] = ()) -> list[str]:
+    """What a call does when `send` gives an iterator that cannot be thrown into or closed
+    (or, from `refused`, something `await` refuses), and when it is thrown a class or a
+    non-exception."""
+    seen: list[str] = []
+    app = Koa()
+    app.silent = True
+    app.use(_ok)
+
+    def attempt(fn: Callable[[], object]) -> None:
+        try:
+            seen.append(f"-> {fn()!r}")
+        except BaseException as err:
+            seen.append(f"!! {type(err).__name__}")
+
+    for odd in (*refused, _Bare):
+        running = call(app, _scope(), None, lambda message, odd=odd: odd())
+        attempt(lambda: running.send(None))  # refused at the first send, or suspended in it
+        attempt(lambda: running.throw(_Gone("at the await")))
+    closing = call(app, _scope(), None, lambda message: _Bare())
+    attempt(lambda: closing.send(None))
+    attempt(closing.close)
+    for thrown in (_Gone, 5):
+        unstarted = call(app, _scope(), None, None)
+        attempt(lambda: unstarted.throw(thrown))
+        unstarted.close()
+    stepped = call(app, _scope(), None, lambda message: _Bare())
+    attempt(lambda: next(stepped.__await__()))
+    stepped.close()
+    return seen
+
+
+def test_a_call_awaits_odd_objects_as_python_does() -> None:
+    python = _odd_awaitables(handle)
+    assert "!! TypeError" in python and "!! _Gone" in python and "-> None" in python
+    assert _odd_awaitables(_in_c) == python
+
+
+@pytest.mark.xfail(
+    speedups is not None,
+    strict=True,
+    reason="C handles the TypeError of a send that gives what `await` refuses as the app's error; Python raises it",
+)
+def test_a_send_that_gives_what_await_refuses_fails_the_call_as_in_python() -> None:
+    refused = (lambda: 5, _AwaitsAnInt)
+    assert _odd_awaitables(_in_c, refused) == _odd_awaitables(handle, refused)
+
+
+def test_the_c_twin_says_what_it_is(implementation: implementations.Implementation) -> None:
+    if implementation != "c":
+        return
+    shown: list[str] = []
+
+    async def show(ctx: Context, next: Next) -> None:
+        shown.append(repr(next))
+        shown.append(repr(running))
+
+    async def send(message: object) -> None:
+        pass
+
+    app = Koa()
+    app.use(show)
+    running = _in_c(app, _scope(), None, send)  # type: ignore[arg-type]
+    assert repr(running) == "<aiokoa serve coroutine>"
+    with pytest.raises(StopIteration):
+        running.send(None)  # type: ignore[attr-defined]
+    assert len(shown) == 2 and all(text.startswith("<next() of layer 0 of <aiokoa chain of 1") for text in shown)
 
 
 def test_a_call_left_suspended_is_collected() -> None:
