@@ -11,6 +11,7 @@ every later sample must stay within the bound ``flat_bound_kib`` gives for the r
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import sys
 import tempfile
@@ -38,9 +39,10 @@ def flat_bound_kib(requests: int) -> int:
 
 
 def implementation() -> str:
+    """What the server runs: it inherits this process's environment."""
     from aiokoa.core.extension import speedups
 
-    return "pure Python" if speedups is None else "C extension"
+    return "pure Python" if speedups is None or os.environ.get("AIOKOA_PURE_PYTHON") else "C extension"
 
 
 def free_port() -> int:
