@@ -627,7 +627,7 @@ static PyType_Slot chain_slots[] = {
 
 /* -- one call of an app ------------------------------------------------------------ */
 
-/* Server(Koa, check_downstream, finish, failed)(app, scope, receive, send): the twin of
+/* Server(Koa, check_downstream, finish, error_response)(app, scope, receive, send): the twin of
  * `application.handle`, which `Koa.__call__` awaits. Each call makes one Serve, a coroutine
  * written as a state machine: it drives the chain, then the two sends. A Serve is also the
  * next() of layer 0 (its first fields are a Run): one object fewer. */
@@ -637,7 +637,7 @@ typedef struct {
     State *state;
     PyTypeObject *app_type;
     Py_ssize_t step, make_context; /* offsets of the app's slots */
-    PyObject *check_downstream, *finish, *failed;
+    PyObject *check_downstream, *finish, *error_response;
     vectorcallfunc vectorcall;
 } Server;
 
@@ -703,7 +703,7 @@ send_message(Serve *self, PyObject *message, int state)
 
 static int guarded(Serve *self, int code);
 
-/* What finish() or failed() returned: (start, end) to send, None, or a stream; steals it. */
+/* What finish() or error_response() returned: (start, end) to send, None, or a stream; steals it. */
 static int
 respond_with(Serve *self, PyObject *out)
 {
@@ -746,7 +746,7 @@ take_exception(void)
 #endif
 }
 
-/* `except Exception as err:` the error response (respond.failed), with err as the
+/* `except Exception as err:` the error response (respond.error_response), with err as the
  * exception being handled, as inside Python's except block. */
 static int
 failure(Serve *self)
@@ -755,7 +755,7 @@ failure(Serve *self)
     PyObject *handled = PyErr_GetHandledException();
     PyErr_SetHandledException(err);
     PyObject *args[2] = {self->run.ctx, err};
-    PyObject *out = PyObject_Vectorcall(self->server->failed, args, 2, NULL);
+    PyObject *out = PyObject_Vectorcall(self->server->error_response, args, 2, NULL);
     PyErr_SetHandledException(handled);
     Py_XDECREF(handled);
     Py_DECREF(err);
@@ -830,7 +830,7 @@ begin(Serve *self, PyObject *app, PyObject *scope, PyObject *receive, PyObject *
     return guarded(self, await_into(self, awaitable, CHAIN));
 }
 
-/* `inner` has returned (or raised, with `failed`): the next step. */
+/* `inner` has returned (or raised, with `error_response`): the next step. */
 static int
 advance(Serve *self, int failed)
 {
@@ -1155,17 +1155,17 @@ server_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject
     return (PyObject *)serve;
 }
 
-/* Server(Koa, check_downstream, finish, failed) */
+/* Server(Koa, check_downstream, finish, error_response) */
 static PyObject *
 server_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     State *st = PyType_GetModuleState(type);
     PyTypeObject *app_type;
-    PyObject *check_downstream, *finish, *failed;
+    PyObject *check_downstream, *finish, *error_response;
     Py_ssize_t step, make_context;
     if (st == NULL || !no_keywords(type, kwargs) ||
         !PyArg_ParseTuple(args, "O!OOO:Server", &PyType_Type, &app_type, &check_downstream, &finish,
-                                        &failed) ||
+                                        &error_response) ||
         named_offset(app_type, "_step", &step) < 0 || named_offset(app_type, "_make_context", &make_context) < 0) {
         return NULL;
     }
@@ -1183,7 +1183,7 @@ server_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->make_context = make_context;
     self->check_downstream = Py_NewRef(check_downstream);
     self->finish = Py_NewRef(finish);
-    self->failed = Py_NewRef(failed);
+    self->error_response = Py_NewRef(error_response);
     self->vectorcall = server_vectorcall;
     PyObject_GC_Track(self);
     return (PyObject *)self;
@@ -1196,7 +1196,7 @@ server_traverse(Server *self, visitproc visit, void *arg)
     Py_VISIT(self->app_type);
     Py_VISIT(self->check_downstream);
     Py_VISIT(self->finish);
-    Py_VISIT(self->failed);
+    Py_VISIT(self->error_response);
     return 0;
 }
 
@@ -1206,7 +1206,7 @@ server_clear(Server *self)
     Py_CLEAR(self->app_type);
     Py_CLEAR(self->check_downstream);
     Py_CLEAR(self->finish);
-    Py_CLEAR(self->failed);
+    Py_CLEAR(self->error_response);
     return 0;
 }
 
@@ -1232,7 +1232,7 @@ static PyType_Slot server_slots[] = {
     {Py_tp_clear, server_clear},
     {Py_tp_dealloc, server_dealloc},
     {Py_tp_members, server_members},
-    {Py_tp_doc, "Server(Koa, check_downstream, finish, failed)(app, scope, receive, send): one call of an app"},
+    {Py_tp_doc, "Server(Koa, check_downstream, finish, error_response)(app, scope, receive, send): one call of an app"},
     {0, NULL},
 };
 

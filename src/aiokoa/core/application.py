@@ -25,7 +25,7 @@ from .errorpage import ErrorFormatter
 from .implementations import ContextMaker, Serve, context_maker, server
 from .instrument import Instrument, instrument_of
 from .request import Request
-from .respond import failed, finish
+from .respond import error_response, finish
 from .response import Response
 from .server import SHUTDOWN_TIMEOUT, serve
 
@@ -321,7 +321,7 @@ async def handle(app: Koa, scope: Scope, receive: Receive, send: Send) -> None:
                 await out  # type: ignore[misc]  # a stream sends itself
             return
     except Exception as err:
-        out = failed(ctx, err)
+        out = error_response(ctx, err)
         if out is None:
             return
     # A complete body: two messages, sent here rather than in one more coroutine.

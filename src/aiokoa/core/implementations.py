@@ -17,7 +17,7 @@ from . import compose, misuse
 from .compose import DONE, Step, check_downstream
 from .context import Context
 from .extension import speedups
-from .respond import failed, finish
+from .respond import error_response, finish
 
 if TYPE_CHECKING:
     from ..types import Receive, Scope, Send
@@ -71,7 +71,7 @@ def server(koa: type[Koa], serve: Serve) -> Serve:
         return serve
     made = _servers.get(koa)
     if made is None:
-        made = _servers[koa] = speedups.Server(koa, check_downstream, finish, failed)  # type: ignore[union-attr]
+        made = _servers[koa] = speedups.Server(koa, check_downstream, finish, error_response)  # type: ignore[union-attr]
     return made
 
 

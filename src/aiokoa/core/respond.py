@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 CHUNK = 64 * 1024
 
 
-def respond(ctx: Context) -> bytes | Awaitable[None] | None:
+def body_to_send(ctx: Context) -> bytes | Awaitable[None] | None:
     """The body to send once the chain has returned (Koa's `respond()`): the bytes of a
     complete body, which `Koa.__call__` sends; for a stream, an awaitable that sends it;
     None when nothing is to be sent (`ctx.respond = False`, or already answered)."""
@@ -82,7 +82,7 @@ def finish(ctx: Context) -> tuple[Message | None, Message] | Awaitable[None] | N
     sends it; None when there is nothing to send."""
     # Hot path.
     ctx._finished = True
-    body = respond(ctx)
+    body = body_to_send(ctx)
     if type(body) is bytes:
         return messages(ctx, body)
     return body  # type: ignore[return-value]  # None, or a stream's awaitable
@@ -105,7 +105,7 @@ def _status_body(ctx: Context) -> str:
     return text
 
 
-def failed(ctx: Context, err: Exception) -> tuple[Message | None, Message] | None:
+def error_response(ctx: Context, err: Exception) -> tuple[Message | None, Message] | None:
     """The error response's messages, once `ctx.onerror` has rewritten the response; None
     when the headers are already out: the response is then left unfinished, which makes the
     server abort it rather than present a truncated body as complete."""
