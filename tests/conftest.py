@@ -33,7 +33,10 @@ settings.load_profile("aiokoa")
 
 
 IMPLEMENTATIONS = ["c", "python"] if AS_IMPORTED == "c" else ["python"]
-"""Both, unless the C extension is not built here or is turned off (AIOKOA_PURE_PYTHON=1)."""
+"""Both, unless the C extension is not built here or is turned off (AIOKOA_PURE_PYTHON=1);
+AIOKOA_TEST_IMPLEMENTATIONS=c runs only the first, for a run that measures the C's coverage."""
+if os.environ.get("AIOKOA_TEST_IMPLEMENTATIONS") == "c" and AS_IMPORTED == "c":
+    IMPLEMENTATIONS = ["c"]
 
 collect_ignore = [] if AS_IMPORTED == "c" else ["core/test_parity.py", "reliability/test_fuzz_parity.py"]
 """The tests that compare C with Python: with no C extension, there is nothing to compare."""
