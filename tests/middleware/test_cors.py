@@ -36,7 +36,7 @@ def app_with(*middleware: Any, body: Any = "ok") -> Koa:
 def call(app: Koa, method: str = "GET", path: str = "/", **headers: str) -> httpx.Response:
     with TestClient(app) as client:
         # bytes: httpx would refuse to encode some of the hostile values itself
-        raw = [(name.replace("_", "-"), value.encode("latin-1")) for name, value in headers.items()]
+        raw = [(name.replace("_", "-").encode(), value.encode("latin-1")) for name, value in headers.items()]
         return client.request(method, path, headers=raw)
 
 
@@ -241,9 +241,9 @@ def test_hostile_headers_over_http_leave_the_server_serving(serve: Serve) -> Non
     for origin in ["http://a\x01b", "caf\xe9://x", "null", "https://x.example, https://y.example"]:
         for request_headers in ["x-a,\x01", "a b", "content-type"]:
             headers = [
-                ("Origin", origin.encode("latin-1")),
-                ("Access-Control-Request-Method", b"PUT"),
-                ("Access-Control-Request-Headers", request_headers.encode("latin-1")),
+                (b"Origin", origin.encode("latin-1")),
+                (b"Access-Control-Request-Method", b"PUT"),
+                (b"Access-Control-Request-Headers", request_headers.encode("latin-1")),
             ]
             try:
                 statuses.append(client.options("/", headers=headers).status_code)
