@@ -352,6 +352,69 @@ CASES = [
         "302 to the Referer",
         header=("location", "http://app.example/prev"),
     ),
+    # -- CORS (`cors(credentials=True)` under `/cors`, which reflects a valid Origin) --------
+    Case(
+        "Origin `null`",
+        get("/cors", "Origin: null"),
+        OK,
+        "reflected, as for any valid origin",
+        header=("access-control-allow-origin", "null"),
+    ),
+    Case(
+        "Origin with Latin-1 bytes `caf\\xe9://x`",
+        get("/cors", "Origin: caf\xe9://x"),
+        OK,
+        "not a valid origin: no CORS headers, the request goes on",
+    ),
+    Case(
+        "Origin with a path and user info",
+        get("/cors", "Origin: https://user@front.example/path"),
+        OK,
+        "not a valid origin: no CORS headers",
+    ),
+    Case(
+        "two origins in one Origin",
+        get("/cors", "Origin: https://a.example, https://b.example"),
+        OK,
+        "not a valid origin: no CORS headers",
+    ),
+    Case(
+        "Origin with `\\x01`",
+        get("/cors", "Origin: http://a\x01b"),
+        each("400 server", "200", "400 server"),
+        "h11 passes it: not a valid origin, never echoed",
+    ),
+    Case(
+        "8 KB Origin",
+        get("/cors", "Origin: https://" + "a" * 8000 + ".example"),
+        OK,
+        "reflected: it is a valid origin",
+    ),
+    Case(
+        "preflight with garbage Access-Control-Request-Headers",
+        get(
+            "/cors",
+            "Origin: https://front.example",
+            "Access-Control-Request-Method: PUT",
+            "Access-Control-Request-Headers: a b, (x), caf\xe9, ,,",
+            method="OPTIONS",
+        ),
+        same("204"),
+        "204 without `Access-Control-Allow-Headers`: the browser refuses the request",
+    ),
+    Case(
+        "preflight with a garbage Access-Control-Request-Method",
+        get("/cors", "Origin: https://front.example", "Access-Control-Request-Method: G\xe9T; x", method="OPTIONS"),
+        same("204"),
+        "204 with the configured methods",
+        header=("access-control-allow-methods", "GET,HEAD,PUT,POST,DELETE,PATCH"),
+    ),
+    Case(
+        "preflight with a malformed Origin",
+        get("/cors", "Origin: javascript:alert(1)", "Access-Control-Request-Method: PUT", method="OPTIONS"),
+        OK,
+        "not a preflight from an allowed origin: passed on to the app",
+    ),
     # -- the servers' second line: a value written past aiokoa's checks -------------------
     Case(
         "CR LF written into `ctx.response.headers` (an app bug)",

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from aiokoa import Context, Koa, Next, Router
+from aiokoa.middleware.cors import cors
 
 app = Koa(keys=["catalogue secret"], proxy=True)
 router = Router()
@@ -88,6 +89,18 @@ async def read_everything(ctx: Context, next: Next) -> None:
             ctx.status = 304
         else:
             ctx.body = parsed
+
+
+cross_origin = cors(credentials=True)
+
+
+@app.use
+async def cors_routes(ctx: Context, next: Next) -> None:
+    """CORS under `/cors`, reflecting the request's Origin (credentials): what a hostile
+    Origin or preflight meets."""
+    if ctx.path.startswith("/cors"):
+        return await cross_origin(ctx, next)  # type: ignore[no-any-return]
+    return await next()  # type: ignore[no-any-return]
 
 
 app.use(router.routes())
