@@ -154,6 +154,8 @@ def test_headers_are_configurable(options: dict[str, Any], header: str, value: s
         ({"content_security_policy": {"directives": {"script-src": ["self"]}}}, "should be quoted"),
         ({"content_security_policy": {"directives": {"script-src": "'self'; img-src *"}}}, "invalid value"),
         ({"content_security_policy": {"directives": {"bad name": "x"}}}, "invalid directive name"),
+        ({"content_security_policy": {"directives": {"img-src": "cdn\x01.example"}}}, "invalid value"),
+        ({"content_security_policy": {"directives": {"img-src": "caf\xe9.example"}}}, "invalid value"),
         ({"content_security_policy": {"directives": {"script_src": "a", "scriptSrc": "b"}}}, "twice"),
     ],
 )

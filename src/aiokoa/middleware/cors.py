@@ -40,6 +40,8 @@ _token = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+").fullmatch
 ALLOW_ORIGIN = "Access-Control-Allow-Origin"
 ALLOW_CREDENTIALS = "Access-Control-Allow-Credentials"
 EXPOSE_HEADERS = "Access-Control-Expose-Headers"
+KEPT = ("Vary", ALLOW_ORIGIN, ALLOW_CREDENTIALS, EXPOSE_HEADERS)
+"""What an error response keeps: those of these the response has (a preflight never errs)."""
 
 
 def _joined(names: Names) -> str | None:
@@ -107,7 +109,10 @@ def cors(
     fixed_credentials = bool(credentials)
 
     async def cors(ctx: Context, next: Next) -> Any:
-        ctx.vary("Origin")
+        if ctx.response.has("Vary"):
+            ctx.vary("Origin")
+        else:
+            ctx.set("Vary", "Origin")  # the usual case, without merging into a list
         allowed = fixed_origin if origin_of is None else await _resolve(origin_of(ctx))
         with_credentials = False
         if allowed:
@@ -127,8 +132,6 @@ def cors(
                 ctx.set(ALLOW_CREDENTIALS, "true")
             if exposed:
                 ctx.set(EXPOSE_HEADERS, exposed)
-            if keep_headers_on_error:
-                ctx.keep_on_error(ALLOW_ORIGIN, ALLOW_CREDENTIALS, EXPOSE_HEADERS)
         elif ctx.get("Access-Control-Request-Method"):  # a preflight: answered here
             ctx.set(ALLOW_ORIGIN, allowed)
             if with_credentials:
@@ -146,7 +149,7 @@ def cors(
             return None
         if not keep_headers_on_error:
             return await next()
-        ctx.keep_on_error("Vary")
+        ctx.keep_on_error(*KEPT)
         try:
             return await next()
         except Exception as err:

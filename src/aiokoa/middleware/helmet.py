@@ -102,7 +102,7 @@ def _one_of(header: str, value: object, allowed: Iterable[str]) -> str:
 
 
 def _check_value(name: str, value: str) -> str:
-    if ";" in value or "," in value:
+    if ";" in value or "," in value or not (value.isascii() and value.isprintable()):
         raise ValueError(f"helmet(): Content-Security-Policy's {name} has an invalid value {value!r}")
     if value in _SHOULD_BE_QUOTED or value.startswith(("nonce-", "sha256-", "sha384-", "sha512-")):
         raise ValueError(f"helmet(): Content-Security-Policy's {name} value {value!r} should be quoted: \"'{value}'\"")
@@ -151,13 +151,28 @@ def _nonce_source(ctx: Context) -> str:
     return f"'nonce-{ctx.state['csp_nonce']}'"
 
 
-def _policy(directives: list[tuple[str, list[DirectiveValue]]], ctx: Any) -> str:
-    """The header's value; `ctx` is None when no value is a function."""
-    parts = []
-    for name, values in directives:
-        words = [_check_value(name, value(ctx)) if callable(value) else value for value in values]
-        parts.append(" ".join([name, *words]))
-    return ";".join(parts)
+Template: TypeAlias = "list[str | tuple[str, Callable[[Context], str]]]"
+
+
+def _template(directives: list[tuple[str, list[DirectiveValue]]]) -> Template:
+    """The policy as text with holes: each function of `ctx` (with its directive's name),
+    between the texts around it; a policy without functions is one text."""
+    parts: Template = []
+    text = ""
+    for index, (name, values) in enumerate(directives):
+        text += (";" if index else "") + name
+        for value in values:
+            if callable(value):
+                parts += [text + " ", (name, value)]
+                text = ""
+            else:
+                text += " " + value
+    parts.append(text)
+    return [part for part in parts if part]
+
+
+def _render(template: Template, ctx: Context) -> str:
+    return "".join(part if isinstance(part, str) else _check_value(part[0], part[1](ctx)) for part in template)
 
 
 def _static_headers(
@@ -272,19 +287,22 @@ def helmet(
     csp_defaults = {"directives": {}, "use_defaults": True, "report_only": False, "nonce": False}
     csp = _options("Content-Security-Policy", content_security_policy, csp_defaults)
     directives = _directives(csp) if csp else []
-    dynamic = any(callable(value) for _, values in directives for value in values)
+    template = _template(directives)
+    dynamic = not all(isinstance(part, str) for part in template)
     nonce = bool(csp and csp["nonce"])
     csp_name = "Content-Security-Policy-Report-Only" if csp and csp["report_only"] else "Content-Security-Policy"
     if csp and not dynamic:
-        headers = {csp_name: _policy(directives, None), **headers}
-    names = list(headers) + [csp_name] * dynamic
+        headers = {csp_name: str(template[0]), **headers}
+    # Lower-case names and values checked above: the response's own dict takes them as they are.
+    fixed = {name.lower(): value for name, value in headers.items()}
+    names = list(fixed) + [csp_name] * dynamic
 
     async def helmet(ctx: Context, next: Next) -> Any:
-        ctx.set(headers)
+        ctx.response.headers.update(fixed)
         if dynamic:
             if nonce:
                 ctx.state["csp_nonce"] = secrets.token_urlsafe(16)
-            ctx.set(csp_name, _policy(directives, ctx))
+            ctx.set(csp_name, _render(template, ctx))
         if keep_headers_on_error:
             ctx.keep_on_error(*names)
         return await next()
