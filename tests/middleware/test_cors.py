@@ -253,3 +253,9 @@ def test_hostile_headers_over_http_leave_the_server_serving(serve: Serve) -> Non
     assert set(statuses) <= {200, 204, 400}
     assert 500 not in statuses
     assert client.get("/", headers={"Origin": "null"}).headers["access-control-allow-origin"] == "null"
+
+
+def test_no_allowed_methods_leaves_the_header_out() -> None:
+    response = call(app_with(cors(allow_methods=[])), "OPTIONS", **PREFLIGHT)
+    assert response.status_code == 204
+    assert "access-control-allow-methods" not in response.headers

@@ -248,3 +248,23 @@ def test_sizes_as_koa_logger_shows_them(length: int, shown: str) -> None:
 )
 def test_durations_as_koa_logger_shows_them(seconds: float, shown: str) -> None:
     assert duration(seconds) == shown
+
+
+def test_a_send_that_fails_is_a_closed_connection() -> None:
+    lines, mw = collect()
+    app = app_with(mw)
+
+    async def exchange() -> None:
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b""}
+
+        async def send(message: Message) -> None:
+            raise OSError("connection reset")
+
+        scope = {"type": "http", "method": "GET", "path": "/", "raw_path": b"/", "query_string": b"", "headers": []}
+        await app(scope, receive, send)
+
+    with pytest.raises(OSError, match="connection reset"):
+        asyncio.run(exchange())
+    assert re.fullmatch(r"  -x- GET / 200 \d+ms -", lines[1][0])
+    assert len(lines) == 2
