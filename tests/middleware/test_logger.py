@@ -268,3 +268,23 @@ def test_a_send_that_fails_is_a_closed_connection() -> None:
         asyncio.run(exchange())
     assert re.fullmatch(r"  -x- GET / 200 \d+ms -", lines[1][0])
     assert len(lines) == 2
+
+
+def test_control_characters_in_the_url_are_escaped_in_the_text_line() -> None:
+    lines, mw = collect()
+    app = app_with(mw)
+
+    async def exchange() -> None:
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b""}
+
+        async def send(message: Message) -> None:
+            pass
+
+        raw = b"/\x1b[31mred\r\n  --> GET /forged 200 1ms 2b"
+        scope = {"type": "http", "method": "GET", "path": raw.decode(), "raw_path": raw, "query_string": b"q=\x07"}
+        await app({**scope, "headers": []}, receive, send)
+
+    asyncio.run(exchange())
+    assert lines[0][0] == "  <-- GET /\\x1b[31mred\\r\\n  --> GET /forged 200 1ms 2b?q=\\x07"
+    assert "\n" not in lines[1][0] and "\x1b" not in lines[1][0]

@@ -57,6 +57,12 @@ def duration(seconds: float) -> str:
     return f"{ms:,}ms" if ms < 10_000 else f"{round(ms / 1000):,}s"
 
 
+def _printable(text: str) -> str:
+    """`text` with control characters escaped: a request cannot forge a line of the log or
+    send escape sequences to the terminal."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
 def _paint(code: int, text: str, colour: bool) -> str:
     if not colour:
         return text
@@ -137,7 +143,8 @@ class _Log:
 
     def incoming(self, ctx: Context) -> None:
         colour = self.coloured()
-        args = [IN, _paint(90, "<--", colour), _paint(1, ctx.method, colour), _paint(90, ctx.original_url, colour)]
+        url = _printable(ctx.original_url)
+        args = [IN, _paint(90, "<--", colour), _paint(1, _printable(ctx.method), colour), _paint(90, url, colour)]
         self.emit(IN % tuple(args[1:]), args)
 
     def write(self, record: _Record, outcome: str, status: int) -> None:
@@ -170,8 +177,8 @@ class _Log:
         args = [
             OUT,
             upstream,
-            _paint(1, ctx.method, colour),
-            _paint(90, ctx.original_url, colour),
+            _paint(1, _printable(ctx.method), colour),
+            _paint(90, _printable(ctx.original_url), colour),
             _paint(_COLOURS.get(status // 100, 33), str(status), colour),
             _paint(90, duration(seconds), colour),
             _paint(90, length, colour),
