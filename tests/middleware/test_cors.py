@@ -259,3 +259,11 @@ def test_no_allowed_methods_leaves_the_header_out() -> None:
     response = call(app_with(cors(allow_methods=[])), "OPTIONS", **PREFLIGHT)
     assert response.status_code == 204
     assert "access-control-allow-methods" not in response.headers
+
+
+def test_credentials_without_an_origin_header_send_no_cors_headers() -> None:
+    response = call(app_with(cors(credentials=True)))
+    assert response.status_code == 200
+    assert "access-control-allow-origin" not in response.headers
+    assert "access-control-allow-credentials" not in response.headers
+    assert response.headers["vary"] == "Origin"
