@@ -124,15 +124,14 @@ def cors(
                 allowed = ctx.get("Origin")
                 if not _valid_origin(allowed):
                     allowed = None  # absent or malformed: nothing to allow
-        if not allowed:
-            pass  # not allowed: no CORS header, the request goes on
-        elif ctx.method != "OPTIONS":
+        # Not allowed: no CORS header, and the request goes on.
+        if allowed and ctx.method != "OPTIONS":
             ctx.set(ALLOW_ORIGIN, allowed)
             if with_credentials:
                 ctx.set(ALLOW_CREDENTIALS, "true")
             if exposed:
                 ctx.set(EXPOSE_HEADERS, exposed)
-        elif ctx.get("Access-Control-Request-Method"):  # a preflight: answered here
+        elif allowed and ctx.get("Access-Control-Request-Method"):  # a preflight: answered here
             ctx.set(ALLOW_ORIGIN, allowed)
             if with_credentials:
                 ctx.set(ALLOW_CREDENTIALS, "true")
