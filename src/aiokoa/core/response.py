@@ -375,7 +375,7 @@ class ResponseMixin:
         header = ", ".join(current) if isinstance(current, list) else str(current or "")
         value = vary_append(header, field)
         if value:
-            self.set("Vary", value)
+            self._headers["vary"] = value  # names vary_append has checked
 
     @property
     def etag(self) -> str | None:

@@ -28,6 +28,8 @@ def split_list(value: str) -> list[str]:
 def vary_append(header: str, field: str | list[str] | tuple[str, ...]) -> str:
     """`header` with the field names of `field` added: no duplicates (case-insensitive),
     the first spelling kept, `*` absorbing everything. Invalid names raise ValueError."""
+    if not header and isinstance(field, str) and _field_name(field):
+        return field  # the usual call, one name and no Vary yet: nothing to merge
     fields = split_list(field) if isinstance(field, str) else list(field)
     if not fields or fields == [""]:
         raise ValueError("vary() needs at least one header name")
