@@ -53,8 +53,9 @@ OFF_LOOP = 128 * 1024
 compression takes about a millisecond at most (gzip 6 does 100 KB of JSON in 0.5 ms, br 4 in
 1.3 ms), less than handing the work to a thread and back costs the request."""
 
-ZSTD_WINDOW_LOG = 23
-"""zstd's window is kept within 8 MB, the most HTTP clients must accept (RFC 9659)."""
+ZSTD_MAX_LEVEL = 19
+"""zstd's levels above 19 take windows beyond the 8 MB that HTTP clients must accept (RFC 9659);
+up to 19, the window stays within it."""
 
 _no_transform = re.compile(r"(?:^|,)\s*no-transform\s*(?:,|$)", re.I).search
 
@@ -125,10 +126,10 @@ def _br(quality: int = 4, window_bits: int = 22, mode: str = "generic") -> Codec
 
 
 def _zstd(level: int = 3) -> Codec:
-    """zstd settings: `level` (1-22, default 3); the window stays within 8 MB at every level."""
+    """zstd settings: `level` (1-19, default 3)."""
+    if level > ZSTD_MAX_LEVEL:
+        raise ValueError(f"zstd level {level}: at most {ZSTD_MAX_LEVEL}, whose window HTTP clients all accept")
     params = zstandard.ZstdCompressionParameters.from_level(level)
-    if params.window_log > ZSTD_WINDOW_LOG:
-        params = zstandard.ZstdCompressionParameters.from_level(level, window_log=ZSTD_WINDOW_LOG)
     # A compressor serves one body at a time: one per thread for whole bodies (the loop's
     # and the threads large ones go to), a new one for each stream.
     local = threading.local()
