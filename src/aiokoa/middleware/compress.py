@@ -263,7 +263,7 @@ def compress(
         ctx.set("Content-Encoding", codec.name)
         etag = response.get("ETag")
         if etag is not None and not str(etag).startswith("W/"):
-            ctx.set("ETag", f"W/{etag}")  # another representation: the same bytes no longer
+            ctx.set("ETag", f"W/{etag}")  # a strong one names the bytes, which are no longer those
         if stream:
             if isinstance(body, PurePath):
                 # A path could go to the server to send by itself, past the compressor.
