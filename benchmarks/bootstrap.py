@@ -39,7 +39,8 @@ def in_venv() -> bool:
 
 def ensure_venv() -> None:
     """Create benchmarks/.venv and install the pinned peers plus aiokoa (editable), with its
-    `speed` extra (orjson), as a production deployment would have it."""
+    `speed` extra (orjson) and its `compress` extra (brotli, zstandard), as a production
+    deployment would have them."""
     if not VENV_PYTHON.exists():
         _run([sys.executable, "-m", "venv", str(VENV)])
     digest = _inputs_digest()
@@ -49,7 +50,7 @@ def ensure_venv() -> None:
     _run([*pip, "-r", str(BENCH / "requirements.txt")])
     if not (ROOT / "pyproject.toml").exists():
         raise SystemExit(f"no pyproject.toml at {ROOT}: the aiokoa package is missing")
-    _run([*pip, "-e", f"{ROOT}[speed]"])
+    _run([*pip, "-e", f"{ROOT}[speed,compress]"])
     STAMP.write_text(digest)
 
 

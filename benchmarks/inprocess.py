@@ -203,8 +203,8 @@ Progress = Callable[[str], None]
 async def run_case(
     case: Case, frameworks: list[Framework], settings: Settings, progress: Progress = print
 ) -> list[Measurement]:
-    """Measure every framework on one case, interleaved round by round."""
-    runners = [Runner(f, case) for f in frameworks]
+    """Measure every framework that serves the case, interleaved round by round."""
+    runners = [Runner(f, case) for f in frameworks if f.serves(case)]
     for runner in runners:
         await runner.lifespan.startup()
     try:
@@ -233,7 +233,8 @@ async def check_cases(cases: Iterable[Case], framework: Framework) -> None:
     """Build and start each app once and check every case it serves, untimed (the smoke test)."""
     by_app: dict[AppSpec, list[Case]] = {}
     for case in cases:
-        by_app.setdefault(case.app, []).append(case)
+        if framework.serves(case):
+            by_app.setdefault(case.app, []).append(case)
     for spec, group in by_app.items():
         lifespan = Lifespan(framework.build(spec))
         await lifespan.startup()

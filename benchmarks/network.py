@@ -260,7 +260,7 @@ def _lua(case: Case, stop_after: int | None, workdir: Path) -> Path | None:
     if case.method != "GET":
         lines.append(f'wrk.method = "{case.method}"')
         lines.append(f"wrk.body = [==[{case.body.decode()}]==]")
-        lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in case.headers if k != "content-length"]
+    lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in case.headers if k != "content-length"]
     if stop_after is not None:
         lines += [
             "local count = 0",
@@ -372,7 +372,7 @@ def run_case(case: Case, targets: list[Target], settings: Settings, workdir: Pat
 
 
 def run_all(cases: list[Case], targets: list[Target], settings: Settings) -> list[NetMeasurement]:
-    """Every case on every available target."""
+    """Every case on every available target that serves it."""
     present = [t for t in targets if target_available(t)]
     for t in targets:
         if t not in present:
@@ -380,7 +380,8 @@ def run_all(cases: list[Case], targets: list[Target], settings: Settings) -> lis
     out: list[NetMeasurement] = []
     with tempfile.TemporaryDirectory(prefix="aiokoa-bench-") as tmp:
         for case in cases:
-            out += run_case(case, present, settings, Path(tmp))
+            serving = [t for t in present if BY_NAME[t.framework].serves(case)]
+            out += run_case(case, serving, settings, Path(tmp))
     return out
 
 

@@ -7,7 +7,7 @@ import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
-from scenarios import AppSpec
+from scenarios import AppSpec, Case
 
 RAW = "raw-asgi"
 AIOKOA = "aiokoa"
@@ -25,6 +25,10 @@ class Framework:
     asgi: bool
     servers: tuple[str, ...]
     requires: str  # the import that must succeed for it to run
+    lacks: frozenset[str] = frozenset()  # labels of the cases it has no feature for (no br, say)
+
+    def serves(self, case: Case) -> bool:
+        return case.label not in self.lacks
 
     def available(self) -> bool:
         if not self.requires:
@@ -36,17 +40,25 @@ class Framework:
         return getattr(module, self.builder)(spec)
 
 
+# Compression: Starlette (so FastAPI), BlackSheep and aiohttp have gzip but no br; Falcon
+# and Sanic have none; raw ASGI and Starlette's BaseHTTPMiddleware variant have nothing of
+# their own to show there.
+NO_BR = frozenset({"compress-br"})
+NO_COMPRESSION = frozenset({"compress-gzip", "compress-br"})
+
 FRAMEWORKS: tuple[Framework, ...] = (
-    Framework(RAW, "raw_asgi", "build", True, ("uvicorn", "granian"), ""),
+    Framework(RAW, "raw_asgi", "build", True, ("uvicorn", "granian"), "", NO_COMPRESSION),
     Framework(AIOKOA, "aiokoa_app", "build", True, ("uvicorn", "granian"), "aiokoa"),
-    Framework(BLACKSHEEP, "blacksheep_app", "build", True, ("uvicorn",), "blacksheep"),
-    Framework("falcon", "falcon_app", "build", True, ("uvicorn",), "falcon"),
-    Framework("starlette", "starlette_app", "build", True, ("uvicorn",), "starlette"),
-    Framework("starlette-basehttp", "starlette_app", "build_base_http", True, ("uvicorn",), "starlette"),
+    Framework(BLACKSHEEP, "blacksheep_app", "build", True, ("uvicorn",), "blacksheep", NO_BR),
+    Framework("falcon", "falcon_app", "build", True, ("uvicorn",), "falcon", NO_COMPRESSION),
+    Framework("starlette", "starlette_app", "build", True, ("uvicorn",), "starlette", NO_BR),
+    Framework(
+        "starlette-basehttp", "starlette_app", "build_base_http", True, ("uvicorn",), "starlette", NO_COMPRESSION
+    ),
     Framework("litestar", "litestar_app", "build", True, ("uvicorn",), "litestar"),
-    Framework("fastapi", "fastapi_app", "build", True, ("uvicorn",), "fastapi"),
-    Framework("sanic", "sanic_app", "build", True, ("sanic",), "sanic"),
-    Framework("aiohttp", "aiohttp_app", "build", False, ("aiohttp",), "aiohttp"),
+    Framework("fastapi", "fastapi_app", "build", True, ("uvicorn",), "fastapi", NO_BR),
+    Framework("sanic", "sanic_app", "build", True, ("sanic",), "sanic", NO_COMPRESSION),
+    Framework("aiohttp", "aiohttp_app", "build", False, ("aiohttp",), "aiohttp", NO_BR),
     Framework(KOA, "", "", False, ("node",), ""),
 )
 

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import bootstrap
 
-SCENARIO_NAMES = ("hello", "stack", "json", "depth", "routes", "post")
-NETWORK_SCENARIOS = ("hello", "stack", "json", "post")  # depth and routes isolate framework cost: in-process only
+SCENARIO_NAMES = ("hello", "stack", "json", "depth", "routes", "post", "compress")
+# depth and routes isolate framework cost: in-process only
+NETWORK_SCENARIOS = ("hello", "stack", "json", "post", "compress")
 QUICK_NETWORK_SCENARIOS = ("hello", "stack")
 MEMORY_TOTAL = 1_000_000
 MEMORY_FIRST = 10_000

@@ -7,11 +7,13 @@ answers differently would compare unlike work, so the harnesses check first.
 
 from __future__ import annotations
 
+import gzip
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-SCENARIOS = ("hello", "stack", "json", "depth", "routes", "post")
+SCENARIOS = ("hello", "stack", "json", "depth", "routes", "post", "compress")
 DEPTHS = (0, 5, 20, 50)
 ROUTE_COUNTS = (10, 100, 1000)
 
@@ -22,8 +24,9 @@ USER_ID = "42"
 ROUTE_PARAM = "7"
 
 
-def _make_json_payload() -> dict[str, Any]:
-    """About 10 kB once serialized compactly; deterministic so every app sends the same."""
+def _make_json_payload(count: int = 132) -> dict[str, Any]:
+    """About 10 kB once serialized compactly (80 bytes an item); deterministic so every app
+    sends the same."""
     items = [
         {
             "id": i,
@@ -32,7 +35,7 @@ def _make_json_payload() -> dict[str, Any]:
             "score": round(i * 1.25, 2),
             "tags": ["alpha", "beta"] if i % 2 else ["gamma"],
         }
-        for i in range(132)
+        for i in range(count)
     ]
     return {"count": len(items), "items": items}
 
@@ -48,6 +51,9 @@ def _make_post_payload() -> dict[str, Any]:
 
 
 JSON_PAYLOAD: dict[str, Any] = _make_json_payload()
+COMPRESS_PAYLOAD: dict[str, Any] = _make_json_payload(1320)
+"""About 100 kB of JSON: the body of the ``compress`` scenario, sent gzip- or br-encoded."""
+COMPRESS_CODINGS = ("gzip", "br")
 POST_PAYLOAD: dict[str, Any] = _make_post_payload()
 POST_BODY: bytes = json.dumps(POST_PAYLOAD, separators=(",", ":")).encode()
 
@@ -87,6 +93,7 @@ class Expected:
     media_type: str
     body: Any  # str for text, decoded JSON value for JSON
     headers: tuple[str, ...] = ()  # header names that must be present (lower case)
+    encoding: str = ""  # the Content-Encoding the body must come in ("": none)
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,14 @@ def cases_for(scenario: str) -> list[Case]:
                 expect = Expected(200, TEXT, route_text(index, ROUTE_PARAM))
                 out.append(Case("routes", f"routes-{n}-{where}", AppSpec("routes", n), "GET", path, expect))
         return out
+    if scenario == "compress":
+        return [
+            Case(
+                "compress", f"compress-{coding}", AppSpec("compress"), "GET", "/compress",
+                Expected(200, JSON, COMPRESS_PAYLOAD, encoding=coding), headers=(("accept-encoding", coding),),
+            )
+            for coding in COMPRESS_CODINGS
+        ]  # fmt: skip
     if scenario == "post":
         headers = (("content-type", "application/json"), ("content-length", str(len(POST_BODY))))
         expect = Expected(200, JSON, POST_PAYLOAD)
@@ -133,12 +148,21 @@ def cases_for(scenario: str) -> list[Case]:
     raise ValueError(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}")
 
 
+def _brotli_decompress(data: bytes) -> bytes:
+    import brotli
+
+    return brotli.decompress(data)  # type: ignore[no-any-return]
+
+
+DECODERS: dict[str, Callable[[bytes], bytes]] = {"gzip": gzip.decompress, "br": _brotli_decompress}
+
+
 class OutputMismatch(AssertionError):
     """An app answered differently from the others: its timings would mean nothing."""
 
 
 def check_response(who: str, case: Case, status: int, headers: dict[str, str], body: bytes) -> None:
-    """Raise ``OutputMismatch`` unless status, content type, body and headers are as expected.
+    """Raise ``OutputMismatch`` unless status, content type, coding, body and headers are as expected.
 
     ``headers`` has lower-case names. Text must be ``text/plain; charset=utf-8``
     byte for byte; JSON is compared after decoding (serializers differ in
@@ -146,6 +170,11 @@ def check_response(who: str, case: Case, status: int, headers: dict[str, str], b
     """
     exp = case.expect
     problems: list[str] = []
+    encoding = headers.get("content-encoding", "")
+    if encoding != exp.encoding:
+        problems.append(f"content-encoding {encoding!r} is not {exp.encoding!r}")
+    elif encoding:
+        body = DECODERS[encoding](body)
     if status != exp.status:
         problems.append(f"status {status} != {exp.status}")
     ctype = headers.get("content-type", "")

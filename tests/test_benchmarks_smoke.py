@@ -55,7 +55,9 @@ def test_aiohttp_app_answers_every_scenario() -> None:
     framework = registry.BY_NAME["aiohttp"]
 
     async def run() -> None:
-        for case in CASES:
+        # Its compression happens as the response is written to a connection, which a mocked
+        # request has not: network mode checks those cases before timing them.
+        for case in [case for case in CASES if framework.serves(case) and not case.expect.encoding]:
             app: Any = framework.build(case.app)
             app.freeze()
             await app.startup()

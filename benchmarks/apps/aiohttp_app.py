@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
-from scenarios import HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
+from scenarios import COMPRESS_PAYLOAD, HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -45,6 +45,12 @@ async def payload(request: web.Request) -> web.StreamResponse:
     return web.json_response(JSON_PAYLOAD)
 
 
+async def big_payload(request: web.Request) -> web.StreamResponse:
+    response = web.json_response(COMPRESS_PAYLOAD)
+    response.enable_compression()  # gzip or deflate, as Accept-Encoding says
+    return response
+
+
 async def echo(request: web.Request) -> web.StreamResponse:
     return web.json_response(await request.json())
 
@@ -73,6 +79,8 @@ def build(spec: AppSpec) -> web.Application:
         router.add_get("/json", payload, allow_head=False)
     elif spec.kind == "post":
         router.add_post("/echo", echo)
+    elif spec.kind == "compress":
+        router.add_get("/compress", big_payload, allow_head=False)
     elif spec.kind == "routes":
         for i in range(spec.size):
             router.add_get(route_path(i), _route(i), allow_head=False)

@@ -9,9 +9,10 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 
-from scenarios import HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
+from scenarios import COMPRESS_PAYLOAD, HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
 
 from aiokoa import Context, Koa, Next, Router
+from aiokoa.middleware.compress import compress
 
 Handler = Callable[[Context, Next], Awaitable[None]]
 
@@ -39,6 +40,10 @@ async def _logger(ctx: Context, next: Next) -> None:
 
 async def _json(ctx: Context, next: Next) -> None:
     ctx.body = JSON_PAYLOAD
+
+
+async def _big_json(ctx: Context, next: Next) -> None:
+    ctx.body = COMPRESS_PAYLOAD
 
 
 async def _echo(ctx: Context, next: Next) -> None:
@@ -72,6 +77,9 @@ def build(spec: AppSpec) -> Koa:
         app.use(_json)
     elif spec.kind == "post":
         app.use(_echo)
+    elif spec.kind == "compress":
+        app.use(compress())
+        app.use(_big_json)
     elif spec.kind == "stack":
         router = Router()
 

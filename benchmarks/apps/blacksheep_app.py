@@ -10,8 +10,9 @@ import time
 from collections.abc import Awaitable, Callable
 
 from blacksheep import Application, Request, Response, json, text
+from blacksheep.server.compression import GzipMiddleware
 from blacksheep.server.routing import Router
-from scenarios import HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
+from scenarios import COMPRESS_PAYLOAD, HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -46,6 +47,10 @@ async def payload(request: Request) -> Response:
     return json(JSON_PAYLOAD)
 
 
+async def big_payload(request: Request) -> Response:
+    return json(COMPRESS_PAYLOAD)
+
+
 async def echo(request: Request) -> Response:
     return json(await request.json())
 
@@ -71,6 +76,9 @@ def build(spec: AppSpec) -> Application:
         router.add_get("/json", payload)
     elif spec.kind == "post":
         router.add_post("/echo", echo)
+    elif spec.kind == "compress":
+        router.add_get("/compress", big_payload)
+        app.middlewares.append(GzipMiddleware())  # its defaults: level 5, from 500 bytes
     elif spec.kind == "routes":
         for i in range(spec.size):
             router.add_get(route_path(i), _route(i))

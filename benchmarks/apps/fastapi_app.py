@@ -11,8 +11,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import Body, FastAPI, Request, Response
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import PlainTextResponse
-from scenarios import HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
+from scenarios import COMPRESS_PAYLOAD, HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
 
 CallNext = Callable[[Request], Awaitable[Response]]
 
@@ -69,6 +70,13 @@ def build(spec: AppSpec) -> FastAPI:
         async def payload() -> dict[str, Any]:
             return JSON_PAYLOAD
 
+    elif spec.kind == "compress":
+
+        @app.get("/compress")
+        async def big_payload() -> dict[str, Any]:
+            return COMPRESS_PAYLOAD
+
+        app.add_middleware(GZipMiddleware)
     elif spec.kind == "post":
 
         @app.post("/echo")

@@ -6,11 +6,12 @@ import time
 from typing import Any
 
 from litestar import Litestar, MediaType, get, post
+from litestar.config.compression import CompressionConfig
 from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.params import FromPath, JSONBody
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from scenarios import HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
+from scenarios import COMPRESS_PAYLOAD, HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
 
 
 class PassThrough(ASGIMiddleware):
@@ -50,6 +51,10 @@ async def payload() -> dict[str, Any]:
     return JSON_PAYLOAD
 
 
+async def big_payload() -> dict[str, Any]:
+    return COMPRESS_PAYLOAD
+
+
 async def echo(data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
     return data
 
@@ -72,6 +77,8 @@ def _handlers(spec: AppSpec) -> list[HTTPRouteHandler]:
         return [get("/json")(payload)]
     if spec.kind == "post":
         return [post("/echo", status_code=200)(echo)]
+    if spec.kind == "compress":
+        return [get("/compress")(big_payload)]
     if spec.kind == "routes":
         return [_route(i) for i in range(spec.size)]
     raise ValueError(spec.kind)
@@ -84,4 +91,8 @@ def build(spec: AppSpec) -> Litestar:
         middleware = [PassThrough() for _ in range(spec.size)]
     elif spec.kind == "stack":
         middleware = [ResponseTime(), Logger(), PassThrough(), PassThrough(), PassThrough()]
-    return Litestar(route_handlers=_handlers(spec), middleware=middleware, openapi_config=None)
+    # br, falling back to gzip, at their defaults (br quality 5, gzip level 9)
+    compression = CompressionConfig(backend="brotli", brotli_gzip_fallback=True) if spec.kind == "compress" else None
+    return Litestar(
+        route_handlers=_handlers(spec), middleware=middleware, openapi_config=None, compression_config=compression
+    )

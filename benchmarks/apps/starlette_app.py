@@ -11,10 +11,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from scenarios import HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
+from scenarios import COMPRESS_PAYLOAD, HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -39,6 +40,10 @@ async def user(request: Request) -> Response:
 
 async def payload(request: Request) -> Response:
     return CompactJSON(JSON_PAYLOAD)
+
+
+async def big_payload(request: Request) -> Response:
+    return CompactJSON(COMPRESS_PAYLOAD)
 
 
 async def echo(request: Request) -> Response:
@@ -126,6 +131,8 @@ def _routes(spec: AppSpec) -> list[Route]:
         return [Route("/json", payload)]
     if spec.kind == "post":
         return [Route("/echo", echo, methods=["POST"])]
+    if spec.kind == "compress":
+        return [Route("/compress", big_payload)]
     if spec.kind == "routes":
         return [Route(route_path(i), _route(i)) for i in range(spec.size)]
     raise ValueError(spec.kind)
@@ -140,6 +147,8 @@ def _build(spec: AppSpec, base_http: bool) -> Starlette:
         middleware = [Middleware(timing), Middleware(logger)] + [Middleware(passthrough)] * 3
     elif spec.kind == "depth":
         middleware = [Middleware(passthrough) for _ in range(spec.size)]
+    elif spec.kind == "compress":
+        middleware = [Middleware(GZipMiddleware)]  # its defaults: level 9, from 500 bytes
     return Starlette(routes=_routes(spec), middleware=middleware)
 
 

@@ -1,17 +1,18 @@
 'use strict';
 // Koa 3 + @koa/router: the reference aiokoa is measured against, serving every scenario.
 // Usage: node server.js <app> [port]   where <app> is hello | stack | json | post |
-// depth-N | routes-N (or set APP and PORT). Mirrors benchmarks/scenarios.py exactly.
+// compress | depth-N | routes-N (or set APP and PORT). Mirrors benchmarks/scenarios.py exactly.
 
 const Koa = require('koa');
 const Router = require('@koa/router');
+const compress = require('koa-compress');
 
 const HELLO = 'Hello World';
 
 // Same generator as scenarios.py so both sides send identical JSON.
-function jsonPayload() {
+function jsonPayload(count = 132) {
   const items = [];
-  for (let i = 0; i < 132; i++) {
+  for (let i = 0; i < count; i++) {
     items.push({
       id: i,
       name: `item-${String(i).padStart(3, '0')}`,
@@ -24,6 +25,7 @@ function jsonPayload() {
 }
 
 const PAYLOAD = jsonPayload();
+const COMPRESS_PAYLOAD = jsonPayload(1320); // about 100 kB: the compress scenario
 
 const passThrough = async (ctx, next) => {
   await next();
@@ -54,6 +56,11 @@ function build(spec) {
   } else if (kind === 'json') {
     app.use(async (ctx) => {
       ctx.body = PAYLOAD;
+    });
+  } else if (kind === 'compress') {
+    app.use(compress()); // its defaults: gzip level 6, br quality 4, from 1 kB
+    app.use(async (ctx) => {
+      ctx.body = COMPRESS_PAYLOAD;
     });
   } else if (kind === 'post') {
     app.use(async (ctx) => {

@@ -258,6 +258,26 @@ CASES = [
         "garbage Accept-Charset", get("/", "Accept-Charset: utf-8;q=\xff, ;q=1, *;q=-0"), OK, "invalid entries ignored"
     ),
     Case(
+        "garbage Accept-Encoding through `compress()`",
+        get("/compressed", "Accept-Encoding: gzip;q=nan, br;q=-1, *;q=1e999, identity;q=, ,,;"),
+        OK,
+        "`*;q=1e999` is the best: zstd, the first coding it covers; the rest is ignored",
+        header=("content-encoding", "zstd"),
+    ),
+    Case(
+        "`compress()` with identity refused and no coding it has",
+        get("/compressed", "Accept-Encoding: x-unknown, identity;q=0"),
+        same("406"),
+        "406 Not Acceptable, still with `Vary: Accept-Encoding`",
+        header=("vary", "Accept-Encoding"),
+    ),
+    Case(
+        "`compress()` with 2,000 Accept-Encoding entries, gzip last",
+        get("/compressed", "Accept-Encoding: " + "x;q=0.5," * 2000 + "gzip"),
+        OK,
+        "only the first 100 entries are read: sent uncompressed",
+    ),
+    Case(
         "garbage If-None-Match",
         get("/", 'If-None-Match: W/, "unterminated, *, ,,,'),
         OK,

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from aiokoa import Context, Koa, Next, Router
+from aiokoa.middleware.compress import compress
 from aiokoa.middleware.cors import cors
 
 app = Koa(keys=["catalogue secret"], proxy=True)
@@ -30,6 +31,11 @@ async def item(ctx: Context) -> None:
 @router.get("/back")
 async def back(ctx: Context) -> None:
     ctx.back("/home")
+
+
+@router.get("/compressed", compress())
+async def compressed(ctx: Context) -> None:
+    ctx.body = "compressible text " * 100
 
 
 @router.get("/unchecked")

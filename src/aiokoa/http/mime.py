@@ -1,6 +1,7 @@
 """`ctx.type = "json"`: names, extensions and full types to a Content-Type value."""
 
 import mimetypes
+import re
 from functools import lru_cache
 
 # A fixed table (no /etc/mime.types) so a type resolves the same on every machine.
@@ -80,3 +81,42 @@ def content_type(value: str) -> str | None:
     if base.startswith("text/") or base in _UTF8 or base.endswith("+json"):
         return mime + "; charset=utf-8"
     return mime
+
+
+# Types worth compressing beyond text/* and the +json/+text/+xml suffixes: mime-db's
+# `compressible` entries that are in use. Images, audio, video, fonts in woff/woff2 and
+# archives are compressed already: a second pass only costs time.
+_COMPRESSIBLE = frozenset(
+    {
+        "application/ecmascript",
+        "application/javascript",
+        "application/json",
+        "application/postscript",
+        "application/rtf",
+        "application/tar",
+        "application/vnd.ms-fontobject",
+        "application/wasm",
+        "application/x-font-ttf",
+        "application/x-javascript",
+        "application/x-sh",
+        "application/x-tar",
+        "application/x-www-form-urlencoded",
+        "application/xml",
+        "application/xml-dtd",
+        "font/otf",
+        "font/ttf",
+        "image/bmp",
+        "image/svg+xml",
+        "image/vnd.microsoft.icon",
+        "image/x-icon",
+        "image/x-ms-bmp",
+    }
+)
+_compressible_family = re.compile(r"^text/|\+(?:json|text|xml)$")
+
+
+def compressible(content_type: str) -> bool:
+    """Whether a body of this type shrinks when compressed: text, JSON, JavaScript, XML, SVG,
+    uncompressed fonts and the like (what Koa's `compressible` says, from mime-db)."""
+    base = content_type.split(";", 1)[0].strip().lower()
+    return base in _COMPRESSIBLE or _compressible_family.search(base) is not None
