@@ -1,6 +1,7 @@
 """The app the graceful-shutdown tests stop: `GET /?sleep=S` answers "done" after S seconds,
 and its `shutdown` listener appends a line to the file `SHUTDOWN_LOG` names, so a test
-can tell that it ran.
+can tell that it ran; a request that reaches the handler creates the file `REQUEST_STARTED`
+names, if set.
 
     python shutdown_app.py PORT SHUTDOWN_TIMEOUT     # served by app.listen()
     aiokoa run shutdown_app:app ...                  # served by the command line
@@ -20,6 +21,9 @@ app = Koa()
 
 @app.use
 async def slow(ctx: Context, next: Next) -> None:
+    started = os.environ.get("REQUEST_STARTED")
+    if started:  # tells the test the request is in the handler, not still in a queue
+        Path(started).touch()
     await asyncio.sleep(float(str(ctx.query.get("sleep", 0))))
     ctx.body = "done"
 
