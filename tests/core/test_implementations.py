@@ -379,6 +379,7 @@ def _coroutine_protocol(call: Callable[..., Any]) -> list[str]:
             await _Never()
         except _Gone:
             seen.append("thrown in")
+            await _Never()  # suspended again: throw() gives what it yields
             ctx.body = "recovered"
         finally:
             seen.append("finally")
@@ -404,8 +405,8 @@ def _coroutine_protocol(call: Callable[..., Any]) -> list[str]:
     attempt(lambda: thrown.send(None))
     recovering = call(app, _scope(), None, send)
     attempt(lambda: recovering.send(None))  # suspended in the middleware
-    attempt(lambda: recovering.throw(_Gone("at the await")))  # caught there: the response goes out
-    attempt(lambda: recovering.send(None))
+    attempt(lambda: recovering.throw(_Gone("at the await")))  # caught there
+    attempt(lambda: recovering.send(None))  # the response goes out
     seen.append(repr([m["type"] for m in sent]))  # type: ignore[index]
     closing = call(app, _scope(), None, send)
     attempt(lambda: closing.send(None))
@@ -435,10 +436,52 @@ class _AwaitsAnInt:
         return 5
 
 
-def _odd_awaitables(call: Callable[..., Any], refused: tuple[Callable[[], object], ...] = ()) -> list[str]:
-    """What a call does when `send` gives an iterator that cannot be thrown into or closed
-    (or, from `refused`, something `await` refuses), and when it is thrown a class or a
-    non-exception."""
+class _AwaitFails:
+    def __await__(self) -> Any:
+        raise _Gone("in __await__")
+
+
+class _AwaitsACoroutine:
+    def __await__(self) -> Any:
+        coroutine = _ok(make_context(), _nothing)
+        coroutine.close()  # never started: no "never awaited" warning
+        return coroutine
+
+
+class _NoAwait:
+    """Its class has the slots of an awaitable, but no `__await__`."""
+
+
+async def _nothing() -> None:
+    pass
+
+
+async def _async_generator() -> AsyncIterator[None]:
+    yield None
+
+
+def _fails_when_called() -> None:
+    raise _Gone("when called")
+
+
+REFUSED: tuple[Callable[[], object], ...] = (
+    lambda: 5,
+    _AwaitsAnInt,
+    _AwaitFails,
+    _AwaitsACoroutine,
+    _NoAwait,
+    _async_generator,
+    _fails_when_called,
+)
+"""What a `send` may give that `await` refuses or that fails: the call fails with it,
+outside the app's error handling, as when the awaited send fails (the server then aborts
+the response)."""
+
+
+def _odd_awaitables(call: Callable[..., Any]) -> list[str]:
+    """What a call does when `send` gives something `await` refuses or an iterator that
+    cannot be thrown into or closed, and when it is thrown a class, a non-exception or
+    nothing, before its start and after its end."""
     seen: list[str] = []
     app = Koa()
     app.silent = True
@@ -450,16 +493,18 @@ def _odd_awaitables(call: Callable[..., Any], refused: tuple[Callable[[], object
         except BaseException as err:
             seen.append(f"!! {type(err).__name__}")
 
-    for odd in (*refused, _Bare):
+    for odd in (*REFUSED, _Bare):
         running = call(app, _scope(), None, lambda message, odd=odd: odd())
         attempt(lambda: running.send(None))  # refused at the first send, or suspended in it
         attempt(lambda: running.throw(_Gone("at the await")))
+        attempt(lambda: running.throw(5))
     closing = call(app, _scope(), None, lambda message: _Bare())
     attempt(lambda: closing.send(None))
     attempt(closing.close)
-    for thrown in (_Gone, 5):
-        unstarted = call(app, _scope(), None, None)
-        attempt(lambda: unstarted.throw(thrown))
+    for thrown in ((_Gone,), (5,), (int,), ()):
+        unstarted = call(app, _scope(), None, lambda message: _Bare())
+        attempt(lambda: unstarted.throw(*thrown))
+        attempt(lambda: unstarted.send(None))  # over, or untouched by a throw() of no exception
         unstarted.close()
     stepped = call(app, _scope(), None, lambda message: _Bare())
     attempt(lambda: next(stepped.__await__()))
@@ -470,17 +515,39 @@ def _odd_awaitables(call: Callable[..., Any], refused: tuple[Callable[[], object
 def test_a_call_awaits_odd_objects_as_python_does() -> None:
     python = _odd_awaitables(handle)
     assert "!! TypeError" in python and "!! _Gone" in python and "-> None" in python
+    assert "!! RuntimeError" in python  # thrown into after its end, as a finished coroutine
     assert _odd_awaitables(_in_c) == python
 
 
-@pytest.mark.xfail(
-    speedups is not None,
-    strict=True,
-    reason="C handles the TypeError of a send that gives what `await` refuses as the app's error; Python raises it",
-)
-def test_a_send_that_gives_what_await_refuses_fails_the_call_as_in_python() -> None:
-    refused = (lambda: 5, _AwaitsAnInt)
-    assert _odd_awaitables(_in_c, refused) == _odd_awaitables(handle, refused)
+def _reentered(call: Callable[..., Any]) -> list[str]:
+    """A middleware that resumes, throws into or closes the very call it runs in."""
+    seen: list[str] = []
+
+    async def reenter(ctx: Context, next: Next) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        running: Any = task.get_coro()
+        for attempt in (lambda: running.send(None), lambda: running.throw(_Gone("inside")), running.close):
+            try:
+                attempt()
+            except ValueError as err:
+                seen.append(str(err))
+        ctx.body = "done"
+
+    app = Koa()
+    app.use(reenter)
+
+    async def send(message: dict[str, Any]) -> None:
+        seen.append(message["type"])
+
+    asyncio.run(call(app, _scope(), None, send))
+    return seen
+
+
+def test_a_call_refuses_to_be_resumed_from_inside_as_python_does() -> None:
+    python = _reentered(handle)
+    assert python.count("coroutine already executing") == 3 and python[-1] == "http.response.body"
+    assert _reentered(_in_c) == python
 
 
 def test_the_c_twin_says_what_it_is(implementation: implementations.Implementation) -> None:
