@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 import sysconfig
+import types
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from typing import Any
@@ -65,11 +66,24 @@ def test_each_copy_of_the_extension_keeps_its_own_state() -> None:
         copy.ContextFactory(Context)
     with pytest.raises(RuntimeError):
         copy.Server(Koa, handle, handle, handle)
+    # its chains take any object as the context, as before bind()
+    namespace = types.SimpleNamespace()
+    with pytest.raises(StopIteration):
+        copy.Chain((_awaits_next, _last), False, None, None, compose.DONE)(namespace, None).send(None)
+    assert namespace._pending_by is _awaits_next
     prototype = Context.__new__(Context)
     Context.__init__(prototype, None, None, None, None)  # type: ignore[arg-type]
-    for wrong in ((Context,), (Context, object())):
+    for wrong in ((Context,), (Context, object()), (5, 5), (dict, {})):
         with pytest.raises(TypeError):
             copy.bind(*wrong)
+    fields = ("app", "scope", "receive", "_send", "_pending", "_pending_by", "_finished")
+    unlisted = type("Unlisted", (), {"__slots__": fields})
+    del unlisted.__slots__  # its fields stay; the list of them is gone
+    with pytest.raises(AttributeError):
+        copy.bind(unlisted, unlisted())
+    weak = type("Weak", (), {"__slots__": (*fields, "__weakref__")})  # not a field holding an object
+    with pytest.raises(TypeError):
+        copy.bind(weak, weak())
     prototype._headers["x-shared"] = "by every context"
     with pytest.raises(TypeError):  # a dict each context must have its own
         copy.bind(Context, prototype)
@@ -142,13 +156,17 @@ def test_the_factory_takes_only_contexts() -> None:
     if speedups is None:  # pure Python: the class itself makes contexts
         assert implementations.context_maker(Context) is Context
         return
-    with pytest.raises(TypeError):
-        speedups.ContextFactory(dict)
+    for wrong in (dict, 5):
+        with pytest.raises(TypeError):
+            speedups.ContextFactory(wrong)
     factory = speedups.ContextFactory(Context)
     with pytest.raises(TypeError):
         factory(None, None)
     with pytest.raises(TypeError):
+        factory(None, None, None, send=None)
+    with pytest.raises(TypeError):
         speedups.ContextFactory(cls=Context)
+    assert type(speedups.ContextFactory(Context, **{})(Koa(), _scope(), None, None)) is Context
     with pytest.raises(RuntimeError):  # once: contexts already made have the first one's fields
         speedups.bind(Context, Context(Koa(), {}, None, None))  # type: ignore[arg-type]
 
@@ -185,19 +203,70 @@ def test_a_chain_refuses_calls_it_cannot_make() -> None:
     assert step.layers == ()  # type: ignore[attr-defined]
     refused: list[type[BaseException]] = []
 
-    async def first(ctx: Context, next: Next) -> None:
-        await next()
-
-    async def second(ctx: Context, next: Next) -> None:
+    def refuse(next: Next) -> None:
         for call in (lambda: next(1), lambda: next(late=True)):  # type: ignore[call-arg]
             try:
                 call()  # type: ignore[no-untyped-call]  # mypy sees a tuple of lambdas as untyped
             except TypeError as err:
                 refused.append(type(err))
 
+    async def first(ctx: Context, next: Next) -> None:
+        refuse(next)
+        await next()
+
+    async def second(ctx: Context, next: Next) -> None:
+        refuse(next)
+
     with pytest.raises(StopIteration):
         chain([first, second])(make_context(), None).send(None)  # type: ignore[attr-defined]
-    assert refused == [TypeError, TypeError]
+    assert refused == [TypeError] * 4
+
+
+def _run_chain(fns: tuple[Any, ...], late: bool, ctx: object) -> str:
+    """What a chain made as `chain()` makes it does with `ctx`: returns, or raises what."""
+    try:
+        compose.make_step(fns, late)(ctx, None).send(None)  # type: ignore[arg-type, attr-defined]
+    except StopIteration:
+        return "returned"
+    except Exception as err:
+        return type(err).__name__
+    raise AssertionError("suspended")  # pragma: no cover
+
+
+class _OnlyPending:
+    __slots__ = ("_pending",)
+
+
+async def _awaits_next(ctx: Any, next: Next) -> None:
+    await next()
+
+
+def _last(ctx: Any, next: Next) -> Awaitable[Any]:
+    return compose.DONE  # no coroutine left unawaited where next() fails
+
+
+def test_a_chain_records_what_next_hands_out_on_any_object() -> None:
+    """compose() takes any object as the context: next() sets its `_pending` and
+    `_pending_by` as attributes, and the checked chain reads its `_finished`."""
+    namespace = types.SimpleNamespace()
+    assert _run_chain((_awaits_next, _last), False, namespace) == "returned"
+    assert namespace._pending_by is _awaits_next
+    assert _run_chain((_awaits_next, _last), False, object()) == "AttributeError"
+    assert _run_chain((_awaits_next, _last), False, _OnlyPending()) == "AttributeError"
+    assert _run_chain((_awaits_next, _last), True, types.SimpleNamespace(_finished=False)) == "returned"
+    assert _run_chain((_awaits_next, _last), True, types.SimpleNamespace()) == "AttributeError"
+    # the error of a next() after the response says which request: this object cannot
+    assert _run_chain((_awaits_next, _last), True, types.SimpleNamespace(_finished=True)) == "AttributeError"
+    finished = make_context()
+    finished._finished = True
+    assert _run_chain((_awaits_next, _last), True, finished) == "MiddlewareError"
+
+
+def test_a_layer_that_fails_when_called_fails_the_next_that_calls_it() -> None:
+    def fails(ctx: Context, next: Next) -> None:
+        raise _Gone("called")
+
+    assert _run_chain((_awaits_next, fails), False, make_context()) == "_Gone"
 
 
 def test_a_context_class_set_after_the_first_request_is_used() -> None:
@@ -519,6 +588,119 @@ def test_a_call_awaits_odd_objects_as_python_does() -> None:
     assert _odd_awaitables(_in_c) == python
 
 
+class _Halt(BaseException):
+    """Not an Exception: no middleware or error handling catches it."""
+
+
+class _FailingOnerror(Context):
+    __slots__ = ()
+
+    def onerror(self, err: BaseException | None) -> None:
+        raise _Gone("in onerror")
+
+
+def _not_initialised(app: Koa, scope: dict[str, object]) -> Koa:
+    return Koa.__new__(Koa)
+
+
+def _without_a_type(app: Koa, scope: dict[str, object]) -> Koa:
+    del scope["type"]
+    return app
+
+
+def _failing_compose(app: Koa, scope: dict[str, object]) -> Koa:
+    app.middleware.append(5)  # not a middleware, found when the chain is composed
+    return app
+
+
+def _without_make_context(app: Koa, scope: dict[str, object]) -> Koa:
+    app.callback()
+    del app._make_context
+    return app
+
+
+def _failing_onerror(app: Koa, scope: dict[str, object]) -> Koa:
+    app.context = _FailingOnerror
+    app.use(_crash)
+    return app
+
+
+def _halting(app: Koa, scope: dict[str, object]) -> Koa:
+    @app.use
+    async def halt(ctx: Context, next: Next) -> None:
+        raise _Halt()
+
+    return app
+
+
+def _without_send(app: Koa, scope: dict[str, object]) -> Koa:
+    @app.use
+    async def forget(ctx: Context, next: Next) -> None:
+        ctx.body = "unsent"
+        del ctx._send
+
+    return app
+
+
+def _composed_into_a_non_awaitable(app: Koa, scope: dict[str, object]) -> Koa:
+    app.compose = lambda middleware: lambda ctx, outer: 5
+    return app
+
+
+def _failing_body(app: Koa, scope: dict[str, object]) -> Koa:
+    @app.use
+    async def unserialisable(ctx: Context, next: Next) -> None:
+        ctx.body = {"not json": object()}
+
+    return app
+
+
+ODD_APPS = {
+    fn.__name__.strip("_"): fn
+    for fn in (
+        _not_initialised,
+        _without_a_type,
+        _failing_compose,
+        _without_make_context,
+        _failing_onerror,
+        _halting,
+        _without_send,
+        _composed_into_a_non_awaitable,
+        _failing_body,
+    )
+}
+
+
+def _odd_outcome(call: Callable[..., Awaitable[None]], make: Callable[[Koa, dict[str, object]], Koa]) -> object:
+    """What a call of an app that is broken in some way sends, the `error` events it emits
+    and what it raises (by type: the messages of C and Python may differ)."""
+    app = Koa(env="production")
+    app.silent = True
+    errors: list[str] = []
+    app.on("error", lambda err, ctx: errors.append(type(err).__name__))
+    scope = _scope()
+    app = make(app, scope)
+    sent: list[object] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message.get("status", message["type"]))
+
+    async def run() -> str | None:
+        try:
+            await call(app, scope, None, send)
+        except BaseException as err:
+            return type(err).__name__
+        return None
+
+    return sent, errors, asyncio.run(run())
+
+
+@pytest.mark.parametrize("name", ODD_APPS)
+def test_a_broken_app_fails_as_in_python(name: str) -> None:
+    python = _odd_outcome(handle, ODD_APPS[name])
+    assert _odd_outcome(_in_c, ODD_APPS[name]) == python
+
+
 def _reentered(call: Callable[..., Any]) -> list[str]:
     """A middleware that resumes, throws into or closes the very call it runs in."""
     seen: list[str] = []
@@ -558,17 +740,23 @@ def test_the_c_twin_says_what_it_is(implementation: implementations.Implementati
     async def show(ctx: Context, next: Next) -> None:
         shown.append(repr(next))
         shown.append(repr(running))
+        await next()
+
+    async def inner(ctx: Context, next: Next) -> None:
+        shown.append(repr(next))
 
     async def send(message: object) -> None:
         pass
 
     app = Koa()
-    app.use(show)
+    app.use(show, inner)
     running = _in_c(app, _scope(), None, send)  # type: ignore[arg-type]
     assert repr(running) == "<aiokoa serve coroutine>"
     with pytest.raises(StopIteration):
         running.send(None)  # type: ignore[attr-defined]
-    assert len(shown) == 2 and all(text.startswith("<next() of layer 0 of <aiokoa chain of 1") for text in shown)
+    assert len(shown) == 3 and all(text.startswith("<next() of layer 0 of <aiokoa chain of 2") for text in shown[:2])
+    assert shown[2].startswith("<next() of layer 1 of <aiokoa chain of 2")
+    assert repr(chain([show], late=True)) == "<aiokoa chain of 1 (checked)>"
 
 
 def test_a_call_left_suspended_is_collected() -> None:
@@ -595,13 +783,43 @@ def test_a_call_left_suspended_is_collected() -> None:
 def test_the_c_twin_refuses_calls_it_cannot_make() -> None:
     if speedups is None:
         return
-    for cls in (int, type("NotAnApp", (), {})):
+    for cls in (
+        int,
+        type("NotAnApp", (), {}),
+        type("Shadowed", (Koa,), {"_make_context": None}),  # not the field any more
+        type("Numeric", (Koa,), {"_step": complex.real}),  # a field, but of a float
+    ):
         with pytest.raises(TypeError):
             speedups.Server(cls, None, None, None)
+    with pytest.raises(TypeError):
+        speedups.Server(Koa, None, None, error_response=None)
     with pytest.raises(TypeError):
         _in_c(object(), _scope(), None, None)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         _in_c(Koa(), _scope(), None)  # type: ignore[call-arg, arg-type]
+    with pytest.raises(TypeError):
+        _in_c(Koa(), _scope(), None, send=None)  # type: ignore[call-arg]
+
+
+def test_the_c_chain_refuses_what_compose_never_gives_it() -> None:
+    if speedups is None:
+        return
+    with pytest.raises(TypeError):
+        speedups.Chain(fns=(), late=False, twice=None, late_error=None, done=compose.DONE)
+    step = speedups.Chain((), False, None, None, compose.DONE, **{})
+    with pytest.raises(TypeError):
+        step(make_context(), outer=None)
+
+    def unmade(fn: object) -> Exception:
+        raise _Gone("the error could not be made")
+
+    async def twice(ctx: Context, next: Next) -> None:
+        await next()
+        await next()
+
+    # what making the error of a second next() raises is what that next() raises
+    with pytest.raises(_Gone):
+        speedups.Chain((twice,), False, unmade, None, compose.DONE)(make_context(), None).send(None)
 
 
 # -- many calls ----------------------------------------------------------------------
