@@ -858,25 +858,30 @@ over(Serve *self, int code, PyObject **result)
     return code < 0 ? PYGEN_ERROR : PYGEN_RETURN;
 }
 
+static PySendResult resume(Serve *self, int failed, PyObject **result);
+
 /* Send `arg` into inner, then take every step that does not wait. */
 static PySendResult
 drive(Serve *self, PyObject *arg, PyObject **result)
 {
-    for (;;) {
-        PyObject *value = NULL;
-        PySendResult status = PyIter_Send(self->inner, arg, &value); /* running: nothing else replaces inner */
-        if (status == PYGEN_NEXT) {
-            *result = value;
-            return PYGEN_NEXT;
-        }
-        Py_XDECREF(value);
-        Py_CLEAR(self->inner);
-        int code = advance(self, status == PYGEN_ERROR);
-        if (code <= 0) {
-            return over(self, code, result);
-        }
-        arg = Py_None;
+    PyObject *value = NULL;
+    PySendResult status = PyIter_Send(self->inner, arg, &value); /* running: nothing else replaces inner */
+    if (status == PYGEN_NEXT) {
+        *result = value;
+        return PYGEN_NEXT;
     }
+    Py_XDECREF(value);
+    Py_CLEAR(self->inner);
+    return resume(self, status == PYGEN_ERROR, result);
+}
+
+/* inner is over (failed: it raised): the steps after it, up to the next wait or the end; a
+ * few at most, as each state comes once */
+static PySendResult
+resume(Serve *self, int failed, PyObject **result)
+{
+    int code = advance(self, failed);
+    return code <= 0 ? over(self, code, result) : drive(self, Py_None, result);
 }
 
 static int
@@ -990,7 +995,11 @@ serve_throw(Serve *self, PyObject *args)
     }
     self->running = 1; /* nothing else replaces inner until it is over */
     PyObject *throw = PyObject_GetAttr(self->inner, self->server->state->s_throw);
-    if (throw == NULL && PyErr_ExceptionMatches(PyExc_AttributeError)) {
+    if (throw == NULL && !PyErr_ExceptionMatches(PyExc_AttributeError)) {
+        self->running = 0;
+        return NULL; /* as Python: raised here, and the call is left as it was */
+    }
+    if (throw == NULL) {
         PyErr_Clear();
         (void)raise_thrown(args); /* an iterator without throw(): raised at the await */
     }
@@ -1004,42 +1013,44 @@ serve_throw(Serve *self, PyObject *args)
             PyErr_Clear();
         }
         Py_CLEAR(self->inner);
-        int code = advance(self, failed);
-        status = code <= 0 ? over(self, code, &result) : drive(self, Py_None, &result);
+        status = resume(self, failed, &result);
     }
     self->running = 0;
     return returned(status, result);
 }
 
+/* close(): closes the awaitable being driven, as Python's coroutine.close() does: what that
+ * raises is raised at the await, and the steps after it run; they may not wait again. */
 static PyObject *
 serve_close(Serve *self, PyObject *unused)
 {
     (void)unused; /* METH_NOARGS */
+    PyObject *result = NULL;
     if (!not_running(self)) {
         return NULL;
     }
-    PyObject *inner = self->inner, *result = NULL;
-    self->inner = NULL;
-    over(self, 0, &result);
-    Py_DECREF(result);
-    if (inner == NULL) {
-        Py_RETURN_NONE;
+    if (self->inner == NULL) { /* not started, or over */
+        over(self, 0, &result);
+        return result;
     }
     self->running = 1;
-    PyObject *close = PyObject_GetAttr(inner, self->server->state->s_close);
-    if (close == NULL && PyErr_ExceptionMatches(PyExc_AttributeError)) {
-        PyErr_Clear();
-        close = Py_NewRef(Py_None); /* nothing to close */
+    PyObject *close = PyObject_GetAttr(self->inner, self->server->state->s_close);
+    if (close == NULL && !PyErr_ExceptionMatches(PyExc_AttributeError)) {
+        PyErr_WriteUnraisable(self->inner); /* as Python: closed as one without close() */
     }
-    result = close == NULL ? NULL : close == Py_None ? Py_NewRef(Py_None) : PyObject_CallNoArgs(close);
+    PyErr_Clear();
+    PyObject *closed = close == NULL ? Py_NewRef(Py_None) : PyObject_CallNoArgs(close);
     Py_XDECREF(close);
-    Py_DECREF(inner);
+    Py_CLEAR(self->inner);
+    PySendResult status = closed == NULL ? resume(self, 1, &result) : over(self, 0, &result);
+    Py_XDECREF(closed);
     self->running = 0;
-    if (result == NULL) {
+    if (status == PYGEN_NEXT) { /* left waiting again, as Python leaves a coroutine */
+        Py_DECREF(result);
+        PyErr_SetString(PyExc_RuntimeError, "coroutine ignored GeneratorExit");
         return NULL;
     }
-    Py_DECREF(result);
-    Py_RETURN_NONE;
+    return result;
 }
 
 static PyObject *

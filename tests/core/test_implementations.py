@@ -445,10 +445,11 @@ def _coroutine_protocol(call: Callable[..., Any]) -> list[str]:
 
     async def waits(ctx: Context, next: Next) -> None:
         try:
-            await _Never()
-        except _Gone:
-            seen.append("thrown in")
-            await _Never()  # suspended again: throw() gives what it yields
+            for _ in range(2):  # the first throw() gives what it waits on next, the second its end
+                try:
+                    await _Never()
+                except _Gone:
+                    seen.append("thrown in")
             ctx.body = "recovered"
         finally:
             seen.append("finally")
@@ -475,7 +476,8 @@ def _coroutine_protocol(call: Callable[..., Any]) -> list[str]:
     recovering = call(app, _scope(), None, send)
     attempt(lambda: recovering.send(None))  # suspended in the middleware
     attempt(lambda: recovering.throw(_Gone("at the await")))  # caught there
-    attempt(lambda: recovering.send(None))  # the response goes out
+    attempt(lambda: recovering.throw(_Gone("at the await")))  # caught there: the response goes out
+    attempt(lambda: recovering.send(None))
     seen.append(repr([m["type"] for m in sent]))  # type: ignore[index]
     closing = call(app, _scope(), None, send)
     attempt(lambda: closing.send(None))
@@ -491,6 +493,100 @@ def test_a_call_follows_the_coroutine_protocol_as_python_does() -> None:
     python = _coroutine_protocol(handle)
     assert "-> None" in python and "thrown in" in python and "finally" in python
     assert _coroutine_protocol(_in_c) == python
+
+
+def _closing(call: Callable[..., Any]) -> list[str]:
+    """What close() does when closing what the call waits on raises: raised at the await, as
+    Python's coroutines do, where the app's error handling may answer (and must not wait)."""
+    seen: list[str] = []
+
+    async def fails_when_closed(ctx: Context, next: Next) -> None:
+        try:
+            await _Never()
+        finally:
+            raise _Gone("in finally")
+
+    app = Koa(env="production")
+    app.silent = True
+    app.use(fails_when_closed)
+    app.on("error", lambda err, ctx: seen.append(f"error {err!r}"))
+
+    async def send(message: dict[str, Any]) -> None:
+        seen.append(message["type"])
+
+    def attempt(fn: Callable[[], object]) -> None:
+        try:
+            seen.append(f"-> {fn()!r}")
+        except BaseException as err:
+            seen.append(f"!! {type(err).__name__}")
+
+    answered = call(app, _scope(), None, send)
+    attempt(lambda: answered.send(None))
+    attempt(answered.close)  # the error response goes out
+    waiting = call(app, _scope(), None, lambda message: _Bare())
+    attempt(lambda: waiting.send(None))
+    attempt(waiting.close)  # the error response waits on its send: refused, left waiting there
+    attempt(waiting.close)  # which has no close(): closed
+    attempt(lambda: waiting.send(None))
+    return seen
+
+
+def test_closing_a_call_raises_at_the_await_as_python_does() -> None:
+    python = _closing(handle)
+    assert python.count("error _Gone('in finally')") == 2 and "!! RuntimeError" in python
+    assert _closing(_in_c) == python
+
+
+class _Prickly:
+    """An iterator whose throw and close fail to be looked up."""
+
+    def __await__(self) -> Any:
+        return self
+
+    def __iter__(self) -> Any:
+        return self
+
+    def __next__(self) -> None:
+        return None
+
+    @property
+    def throw(self) -> Any:
+        raise _Gone("looking up throw")
+
+    @property
+    def close(self) -> Any:
+        raise _Gone("looking up close")
+
+
+def _prickly(call: Callable[..., Any]) -> list[str]:
+    seen: list[str] = []
+    app = Koa()
+    app.use(_ok)
+
+    def attempt(fn: Callable[[], object]) -> None:
+        try:
+            seen.append(f"-> {fn()!r}")
+        except BaseException as err:
+            seen.append(f"!! {type(err).__name__}")
+
+    running = call(app, _scope(), None, lambda message: _Prickly())
+    attempt(lambda: running.send(None))
+    attempt(lambda: running.throw(_Halt()))  # the lookup's error, the call left as it was
+    attempt(lambda: running.send(None))
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: seen.append(f"unraisable {unraisable.exc_value!r}")
+    try:
+        attempt(running.close)  # closed as an iterator without close()
+    finally:
+        sys.unraisablehook = hook
+    attempt(lambda: running.send(None))
+    return seen
+
+
+def test_an_awaitable_whose_methods_fail_to_be_found_is_thrown_into_and_closed_as_in_python() -> None:
+    python = _prickly(handle)
+    assert "!! _Gone" in python and "unraisable _Gone('looking up close')" in python
+    assert _prickly(_in_c) == python
 
 
 class _Bare:
