@@ -24,6 +24,7 @@ import pytest
 from aiokoa import Context, Koa, Next
 from aiokoa.core import compose, extension, implementations
 from aiokoa.core.application import handle
+from aiokoa.core.respond import error_response
 from aiokoa.core.compose import chain
 from aiokoa.core.extension import speedups
 from aiokoa.testing import TestClient, make_context
@@ -164,6 +165,8 @@ def test_the_factory_takes_only_contexts() -> None:
         factory(None, None)
     with pytest.raises(TypeError):
         factory(None, None, None, send=None)
+    with pytest.raises(TypeError):
+        factory(None, None, None, None, extra=None)
     with pytest.raises(TypeError):
         speedups.ContextFactory(cls=Context)
     assert type(speedups.ContextFactory(Context, **{})(Koa(), _scope(), None, None)) is Context
@@ -887,6 +890,9 @@ def test_the_c_twin_refuses_calls_it_cannot_make() -> None:
     ):
         with pytest.raises(TypeError):
             speedups.Server(cls, None, None, None)
+    for wrong in ((5, None, None, None), (Koa, None, None)):
+        with pytest.raises(TypeError):
+            speedups.Server(*wrong)
     with pytest.raises(TypeError):
         speedups.Server(Koa, None, None, error_response=None)
     with pytest.raises(TypeError):
@@ -895,6 +901,49 @@ def test_the_c_twin_refuses_calls_it_cannot_make() -> None:
         _in_c(Koa(), _scope(), None)  # type: ignore[call-arg, arg-type]
     with pytest.raises(TypeError):
         _in_c(Koa(), _scope(), None, send=None)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        _in_c(Koa(), _scope(), None, None, extra=None)  # type: ignore[call-arg]
+
+
+def test_the_c_twin_refuses_a_context_of_another_class() -> None:
+    """It reaches a context's fields at their offsets: a class whose `__new__` makes
+    something else fails the call, before any middleware runs on it."""
+    if speedups is None:
+        return
+
+    class Other(Context):
+        __slots__ = ()
+
+        def __new__(cls, *args: Any) -> Any:
+            return types.SimpleNamespace()
+
+        def __init__(self, *args: Any) -> None:  # noqa: D107  # its own: made by the class itself
+            pass
+
+    app = Koa()
+    app.context = Other
+    with pytest.raises(TypeError, match="not an aiokoa Context"):
+        _in_c(app, _scope(), None, None).send(None)  # type: ignore[arg-type, attr-defined]
+
+
+def test_the_c_twin_awaits_what_finish_gives_that_is_not_a_pair() -> None:
+    """`finish()` gives two messages, None, or a stream's awaitable, awaited in the app's
+    error handling: anything else fails there."""
+    if speedups is None:
+        return
+    app = Koa(env="production")
+    app.silent = True
+    app.use(_ok)
+    errors: list[BaseException] = []
+    app.on("error", lambda err, ctx: errors.append(err))
+    sent: list[object] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message.get("status", message["type"]))
+
+    server = speedups.Server(Koa, compose.check_downstream, lambda ctx: (None, None, None), error_response)
+    asyncio.run(server(app, _scope(), None, send))
+    assert sent == [500, "http.response.body"] and type(errors[0]) is TypeError
 
 
 def test_the_c_chain_refuses_what_compose_never_gives_it() -> None:
@@ -902,9 +951,14 @@ def test_the_c_chain_refuses_what_compose_never_gives_it() -> None:
         return
     with pytest.raises(TypeError):
         speedups.Chain(fns=(), late=False, twice=None, late_error=None, done=compose.DONE)
+    with pytest.raises(TypeError):
+        speedups.Chain([], False, None, None, compose.DONE)  # the layers are a tuple
     step = speedups.Chain((), False, None, None, compose.DONE, **{})
+    assert repr(step) == "<aiokoa chain of 0>"
     with pytest.raises(TypeError):
         step(make_context(), outer=None)
+    with pytest.raises(TypeError):
+        step(make_context(), None, extra=None)
 
     def unmade(fn: object) -> Exception:
         raise _Gone("the error could not be made")
