@@ -813,14 +813,10 @@ begin(Serve *self, PyObject *app, PyObject *scope, PyObject *receive, PyObject *
     self->run.ctx = ctx;
     self->run.outer = Py_NewRef(Py_None);
     self->state = CHAIN;
-    PyObject *awaitable;
-    if (Py_IS_TYPE(step, st->chain_type) && PyTuple_GET_SIZE(((Chain *)step)->fns) > 0) {
-        awaitable = run_first(&self->run, (Chain *)step); /* as chain_vectorcall, with this as the Run */
-    }
-    else {
-        PyObject *call[2] = {ctx, Py_None};
-        awaitable = PyObject_Vectorcall(step, call, 2, NULL);
-    }
+    PyObject *call[2] = {ctx, Py_None};
+    PyObject *awaitable = Py_IS_TYPE(step, st->chain_type) && PyTuple_GET_SIZE(((Chain *)step)->fns) > 0
+                              ? run_first(&self->run, (Chain *)step) /* as chain_vectorcall, with this as the Run */
+                              : PyObject_Vectorcall(step, call, 2, NULL);
     Py_DECREF(step);
     return guarded(self, await_into(self, awaitable, CHAIN));
 }
@@ -858,7 +854,7 @@ over(Serve *self, int code, PyObject **result)
     return code < 0 ? PYGEN_ERROR : PYGEN_RETURN;
 }
 
-static PySendResult resume(Serve *self, int failed, PyObject **result);
+static PySendResult then(Serve *self, int code, PyObject **result);
 
 /* Send `arg` into inner, then take every step that does not wait. */
 static PySendResult
@@ -872,15 +868,14 @@ drive(Serve *self, PyObject *arg, PyObject **result)
     }
     Py_XDECREF(value);
     Py_CLEAR(self->inner);
-    return resume(self, status == PYGEN_ERROR, result);
+    return then(self, advance(self, status == PYGEN_ERROR), result);
 }
 
-/* inner is over (failed: it raised): the steps after it, up to the next wait or the end; a
- * few at most, as each state comes once */
+/* After a step that returned `code`: the end, or the next awaitable driven; a few steps at
+ * most, as each state comes once. */
 static PySendResult
-resume(Serve *self, int failed, PyObject **result)
+then(Serve *self, int code, PyObject **result)
 {
-    int code = advance(self, failed);
     return code <= 0 ? over(self, code, result) : drive(self, Py_None, result);
 }
 
@@ -917,7 +912,7 @@ serve_am_send(Serve *self, PyObject *arg, PyObject **result)
         Py_DECREF(scope);
         Py_DECREF(receive);
         Py_DECREF(send);
-        status = code <= 0 ? over(self, code, result) : drive(self, Py_None, result);
+        status = then(self, code, result);
     }
     else {
         status = drive(self, arg, result);
@@ -1013,7 +1008,7 @@ serve_throw(Serve *self, PyObject *args)
             PyErr_Clear();
         }
         Py_CLEAR(self->inner);
-        status = resume(self, failed, &result);
+        status = then(self, advance(self, failed), &result);
     }
     self->running = 0;
     return returned(status, result);
@@ -1042,7 +1037,7 @@ serve_close(Serve *self, PyObject *unused)
     PyObject *closed = close == NULL ? Py_NewRef(Py_None) : PyObject_CallNoArgs(close);
     Py_XDECREF(close);
     Py_CLEAR(self->inner);
-    PySendResult status = closed == NULL ? resume(self, 1, &result) : over(self, 0, &result);
+    PySendResult status = then(self, closed == NULL ? advance(self, 1) : 0, &result);
     Py_XDECREF(closed);
     self->running = 0;
     if (status == PYGEN_NEXT) { /* left waiting again, as Python leaves a coroutine */
@@ -1263,12 +1258,6 @@ add_type(PyObject *module, PyType_Spec *spec)
     return (PyTypeObject *)type;
 }
 
-static PyObject *
-intern(const char *text)
-{
-    return PyUnicode_InternFromString(text);
-}
-
 static int
 module_exec(PyObject *module)
 {
@@ -1285,15 +1274,15 @@ module_exec(PyObject *module)
     st->next_type = add_type(module, &next_spec);
     st->server_type = add_type(module, &server_spec);
     st->serve_type = add_type(module, &serve_spec);
-    st->s_type = intern("type");
-    st->s_http = intern("http");
-    st->s_other = intern("_other");
-    st->s_compose = intern("_compose");
-    st->s_pending = intern("_pending");
-    st->s_pending_by = intern("_pending_by");
-    st->s_finished = intern("_finished");
-    st->s_throw = intern("throw");
-    st->s_close = intern("close");
+    st->s_type = PyUnicode_InternFromString("type");
+    st->s_http = PyUnicode_InternFromString("http");
+    st->s_other = PyUnicode_InternFromString("_other");
+    st->s_compose = PyUnicode_InternFromString("_compose");
+    st->s_pending = PyUnicode_InternFromString("_pending");
+    st->s_pending_by = PyUnicode_InternFromString("_pending_by");
+    st->s_finished = PyUnicode_InternFromString("_finished");
+    st->s_throw = PyUnicode_InternFromString("throw");
+    st->s_close = PyUnicode_InternFromString("close");
     /* GCOVR_EXCL_BR_START: only a failed allocation leaves one NULL */
     return st->factory_type && st->chain_type && st->run_type && st->next_type && st->server_type && st->serve_type &&
                    st->s_type && st->s_http && st->s_other && st->s_compose && st->s_pending && st->s_pending_by &&
