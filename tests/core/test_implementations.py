@@ -24,9 +24,9 @@ import pytest
 from aiokoa import Context, Koa, Next
 from aiokoa.core import compose, extension, implementations
 from aiokoa.core.application import handle
-from aiokoa.core.respond import error_response
 from aiokoa.core.compose import chain
 from aiokoa.core.extension import speedups
+from aiokoa.core.respond import error_response
 from aiokoa.testing import TestClient, make_context
 
 PURE = bool(os.environ.get("AIOKOA_PURE_PYTHON"))
@@ -74,11 +74,12 @@ def test_each_copy_of_the_extension_keeps_its_own_state() -> None:
     assert namespace._pending_by is _awaits_next
     prototype = Context.__new__(Context)
     Context.__init__(prototype, None, None, None, None)  # type: ignore[arg-type]
-    for wrong in ((Context,), (Context, object()), (5, 5), (dict, {})):
+    wrongs: tuple[tuple[object, ...], ...] = ((Context,), (Context, object()), (5, 5), (dict, {}))
+    for wrong in wrongs:
         with pytest.raises(TypeError):
             copy.bind(*wrong)
     fields = ("app", "scope", "receive", "_send", "_pending", "_pending_by", "_finished")
-    unlisted = type("Unlisted", (), {"__slots__": fields})
+    unlisted: Any = type("Unlisted", (), {"__slots__": fields})
     del unlisted.__slots__  # its fields stay; the list of them is gone
     with pytest.raises(AttributeError):
         copy.bind(unlisted, unlisted())
@@ -169,7 +170,8 @@ def test_the_factory_takes_only_contexts() -> None:
         factory(None, None, None, None, extra=None)
     with pytest.raises(TypeError):
         speedups.ContextFactory(cls=Context)
-    assert type(speedups.ContextFactory(Context, **{})(Koa(), _scope(), None, None)) is Context
+    no_keywords: dict[str, Any] = {}  # given as an empty dict
+    assert type(speedups.ContextFactory(Context, **no_keywords)(Koa(), _scope(), None, None)) is Context
     with pytest.raises(RuntimeError):  # once: contexts already made have the first one's fields
         speedups.bind(Context, Context(Koa(), {}, None, None))  # type: ignore[arg-type]
 
@@ -742,7 +744,7 @@ def _without_send(app: Koa, scope: dict[str, object]) -> Koa:
 
 
 def _composed_into_a_non_awaitable(app: Koa, scope: dict[str, object]) -> Koa:
-    app.compose = lambda middleware: lambda ctx, outer: 5
+    app.compose = lambda middleware: lambda ctx, outer: 5  # type: ignore[assignment, return-value]
     return app
 
 
@@ -900,9 +902,9 @@ def test_the_c_twin_refuses_calls_it_cannot_make() -> None:
     with pytest.raises(TypeError):
         _in_c(Koa(), _scope(), None)  # type: ignore[call-arg, arg-type]
     with pytest.raises(TypeError):
-        _in_c(Koa(), _scope(), None, send=None)  # type: ignore[call-arg]
+        _in_c(Koa(), _scope(), None, send=None)  # type: ignore[call-arg, arg-type]
     with pytest.raises(TypeError):
-        _in_c(Koa(), _scope(), None, None, extra=None)  # type: ignore[call-arg]
+        _in_c(Koa(), _scope(), None, None, extra=None)  # type: ignore[call-arg, arg-type]
 
 
 def test_the_c_twin_refuses_a_context_of_another_class() -> None:
@@ -917,7 +919,7 @@ def test_the_c_twin_refuses_a_context_of_another_class() -> None:
         def __new__(cls, *args: Any) -> Any:
             return types.SimpleNamespace()
 
-        def __init__(self, *args: Any) -> None:  # noqa: D107  # its own: made by the class itself
+        def __init__(self, *args: Any) -> None:  # its own: the class itself makes its contexts
             pass
 
     app = Koa()
@@ -953,7 +955,8 @@ def test_the_c_chain_refuses_what_compose_never_gives_it() -> None:
         speedups.Chain(fns=(), late=False, twice=None, late_error=None, done=compose.DONE)
     with pytest.raises(TypeError):
         speedups.Chain([], False, None, None, compose.DONE)  # the layers are a tuple
-    step = speedups.Chain((), False, None, None, compose.DONE, **{})
+    no_keywords: dict[str, Any] = {}  # given as an empty dict
+    step = speedups.Chain((), False, None, None, compose.DONE, **no_keywords)
     assert repr(step) == "<aiokoa chain of 0>"
     with pytest.raises(TypeError):
         step(make_context(), outer=None)
