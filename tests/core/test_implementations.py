@@ -17,6 +17,7 @@ import sysconfig
 import types
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -444,6 +445,14 @@ def test_a_call_is_a_coroutine_to_asyncio_and_takes_keywords() -> None:
         app(_scope())  # type: ignore[call-arg, unused-coroutine]
 
 
+def _attempt(seen: list[str], fn: Callable[[], object]) -> None:
+    """Note what `fn()` returns, or the type of what it raises."""
+    try:
+        seen.append(f"-> {fn()!r}")
+    except BaseException as err:
+        seen.append(f"!! {type(err).__name__}")
+
+
 def _coroutine_protocol(call: Callable[..., Any]) -> list[str]:
     """The coroutine protocol's edges, as Python's own coroutines behave at them."""
     seen: list[str] = []
@@ -466,11 +475,7 @@ def _coroutine_protocol(call: Callable[..., Any]) -> list[str]:
     async def send(message: object) -> None:
         sent.append(message)
 
-    def attempt(fn: Callable[[], object]) -> None:
-        try:
-            seen.append(f"-> {fn()!r}")
-        except BaseException as err:
-            seen.append(f"!! {type(err).__name__}")
+    attempt = partial(_attempt, seen)
 
     fresh = call(app, _scope(), None, send)
     attempt(lambda: fresh.send(1))  # a just-started coroutine takes only None
@@ -519,11 +524,7 @@ def _closing(call: Callable[..., Any]) -> list[str]:
     async def send(message: dict[str, Any]) -> None:
         seen.append(message["type"])
 
-    def attempt(fn: Callable[[], object]) -> None:
-        try:
-            seen.append(f"-> {fn()!r}")
-        except BaseException as err:
-            seen.append(f"!! {type(err).__name__}")
+    attempt = partial(_attempt, seen)
 
     answered = call(app, _scope(), None, send)
     attempt(lambda: answered.send(None))
@@ -568,11 +569,7 @@ def _prickly(call: Callable[..., Any]) -> list[str]:
     app = Koa()
     app.use(_ok)
 
-    def attempt(fn: Callable[[], object]) -> None:
-        try:
-            seen.append(f"-> {fn()!r}")
-        except BaseException as err:
-            seen.append(f"!! {type(err).__name__}")
+    attempt = partial(_attempt, seen)
 
     running = call(app, _scope(), None, lambda message: _Prickly())
     attempt(lambda: running.send(None))
@@ -657,11 +654,7 @@ def _odd_awaitables(call: Callable[..., Any]) -> list[str]:
     app.silent = True
     app.use(_ok)
 
-    def attempt(fn: Callable[[], object]) -> None:
-        try:
-            seen.append(f"-> {fn()!r}")
-        except BaseException as err:
-            seen.append(f"!! {type(err).__name__}")
+    attempt = partial(_attempt, seen)
 
     for odd in (*REFUSED, _Bare):
         running = call(app, _scope(), None, lambda message, odd=odd: odd())
