@@ -155,6 +155,22 @@ def test_a_context_class_with_its_own_init_is_called_as_is() -> None:
     assert implementations.context_maker(Custom) is Custom
 
 
+def test_a_context_class_with_its_own_new_is_called_as_is() -> None:
+    made: list[type[Context]] = []
+
+    class Counted(Context):
+        __slots__ = ()
+
+        def __new__(cls, *args: object) -> Counted:
+            made.append(cls)
+            return super().__new__(cls)
+
+    app = Koa()
+    app.context = Counted
+    ctx = implementations.context_maker(app.context)(app, _scope(), None, None)  # type: ignore[arg-type]
+    assert type(ctx) is app.context and made == [app.context]
+
+
 def test_the_factory_takes_only_contexts() -> None:
     if speedups is None:  # pure Python: the class itself makes contexts
         assert implementations.context_maker(Context) is Context
