@@ -59,8 +59,8 @@ def use(name: Implementation) -> None:
 
 
 def context_maker(cls: type[Context]) -> ContextMaker:
-    """What makes an app's contexts: C, unless the class has its own `__init__`."""
-    if _Chosen.implementation == "c" and cls.__init__ is Context.__init__:
+    """What makes an app's contexts: C, unless the class has its own `__init__` or `__new__`."""
+    if _Chosen.implementation == "c" and cls.__init__ is Context.__init__ and cls.__new__ is Context.__new__:
         return speedups.ContextFactory(cls)  # type: ignore[union-attr, no-any-return]
     return cls
 
