@@ -4,6 +4,7 @@ Each module builds on the core's public surface only (`aiokoa.core`, `aiokoa.htt
 `aiokoa.types`), like any third-party middleware would; see docs/architecture.md.
 """
 
+from .rate_limit import rate_limit
 from .session import Session, SessionContext, SessionTooLarge, session
 from .stores import MemoryStore, RedisStore, Store, StoreUnavailable
 
@@ -15,5 +16,6 @@ __all__ = [
     "SessionTooLarge",
     "Store",
     "StoreUnavailable",
+    "rate_limit",
     "session",
 ]
