@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from aiokoa import Context, Koa, Next, Router
+from aiokoa.middleware import SessionContext, session
 
 app = Koa(keys=["catalogue secret"], proxy=True)
 router = Router()
@@ -36,6 +37,16 @@ async def unchecked(ctx: Context) -> None:
     """An app bug on purpose: the live header dict takes a request value unchecked."""
     ctx.body = "unchecked"
     ctx.response.headers["x-note"] = str(ctx.query.get("note", ""))
+
+
+async def session_state(ctx: SessionContext) -> None:
+    """Whether the session cookie was accepted (`X-Session: kept`) or a new session began."""
+    ctx.set("X-Session", "new" if ctx.session.is_new else "kept")
+    ctx.body = dict(ctx.session)
+
+
+router.get("/session", session(), session_state)
+router.get("/sealed", session(key="sealed", encrypted=True), session_state)
 
 
 def report(ctx: Context) -> dict[str, Any]:
