@@ -426,6 +426,32 @@ CASES = [
         "a new, empty session (AES-GCM's tag does not match)",
         header=NEW_SESSION,
     ),
+    # -- CSRF ----------------------------------------------------------------------------
+    Case("POST without a CSRF token", get("/csrf", method="POST"), same("403"), "403: the token is missing"),
+    Case(
+        "POST with a garbage CSRF token",
+        get("/csrf", "X-CSRF-Token: ../../.;", method="POST"),
+        same("403"),
+        "403: the token was not made for this session",
+    ),
+    Case(
+        "POST with a CSRF token but no session",
+        get("/csrf", "X-CSRF-Token: c2FsdA.bWFj", method="POST"),
+        same("403"),
+        "403: the token was not made for this session",
+    ),
+    Case(
+        "POST with `Origin: null`",
+        get("/csrf", "Origin: null", method="POST"),
+        same("403"),
+        "403: not this site's origin",
+    ),
+    Case(
+        "POST with `Sec-Fetch-Site: cross-site`",
+        get("/csrf", "Sec-Fetch-Site: cross-site", method="POST"),
+        same("403"),
+        "403: a cross-site request",
+    ),
     # -- the servers' second line: a value written past aiokoa's checks -------------------
     Case(
         "CR LF written into `ctx.response.headers` (an app bug)",

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from aiokoa import Context, Koa, Next, Router
-from aiokoa.middleware import SessionContext, session
+from aiokoa.middleware import SessionContext, csrf, session
 
 app = Koa(keys=["catalogue secret"], proxy=True)
 router = Router()
@@ -47,6 +47,7 @@ async def session_state(ctx: SessionContext) -> None:
 
 router.get("/session", session(), session_state)
 router.get("/sealed", session(key="sealed", encrypted=True), session_state)
+router.post("/csrf", session(), csrf(), session_state)
 
 
 def report(ctx: Context) -> dict[str, Any]:

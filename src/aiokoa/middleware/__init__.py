@@ -4,6 +4,7 @@ Each module builds on the core's public surface only (`aiokoa.core`, `aiokoa.htt
 `aiokoa.types`), like any third-party middleware would; see docs/architecture.md.
 """
 
+from .csrf import csrf, csrf_token
 from .rate_limit import rate_limit
 from .session import Session, SessionContext, SessionTooLarge, session
 from .stores import MemoryStore, RedisStore, Store, StoreUnavailable
@@ -16,6 +17,8 @@ __all__ = [
     "SessionTooLarge",
     "Store",
     "StoreUnavailable",
+    "csrf",
+    "csrf_token",
     "rate_limit",
     "session",
 ]
