@@ -102,7 +102,7 @@ def _mac(secret: str, salt: str) -> str:
 
 
 def _session(ctx: Context) -> Any:
-    data = ctx.__dict__.get("session")
+    data = getattr(ctx, "session", None)
     if data is None:
         raise RuntimeError("csrf() keeps its secret in the session: app.use(session()) before app.use(csrf())")
     return data

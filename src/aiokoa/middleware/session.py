@@ -101,19 +101,53 @@ class Session(MutableMapping[str, Any]):
         return self._force or _encode(self._data) != self._loaded
 
 
-if TYPE_CHECKING:
+_CURRENT, _DESTROYED = "_session", "_session_destroyed"
+"""Where a request's session lives: entries of the context's own attributes."""
 
-    class SessionContext(Context):
-        """A context with `ctx.session`, for annotations: `async def login(ctx: SessionContext,
-        next: Next)`. The contexts of an app that uses `session()` are such contexts."""
 
-        @property
-        def session(self) -> Session: ...
-        @session.setter
-        def session(self, value: Mapping[str, Any] | None) -> None: ...
+class SessionContext(Context):
+    """The contexts of an app that uses `session()`: `ctx.session` reads the request's
+    `Session`, and takes a new mapping (its data replaced) or None (destroyed). Annotate
+    handlers with it for the type checker: `async def login(ctx: SessionContext, next: Next)`.
 
-else:
-    SessionContext = Context
+    Its `session` property is the one `session()` puts on the app's context class at the
+    app's first request, so an app without `session()` has no `ctx.session` at all."""
+
+    __slots__ = ()
+
+    @property
+    def session(self) -> Session:
+        """The request's session. After `ctx.session = None` it is a new, empty session,
+        saved as a new one if filled before the response (a flash message after logout)."""
+        current: Session | None = self.__dict__.get(_CURRENT)
+        if current is None:
+            raise AttributeError(
+                f"ctx.session: no session() middleware ran for {self.method} {self.path}; "
+                "add app.use(session()) before the middleware that use ctx.session",
+                name="session",
+                obj=self,
+            )
+        return current
+
+    @session.setter
+    def session(self, value: Mapping[str, Any] | None) -> None:
+        fields = self.__dict__
+        current = self.session
+        if value is None:
+            fields[_DESTROYED] = True
+            fields[_CURRENT] = Session({}, max_age=current.max_age)
+        elif isinstance(value, Session):
+            fields[_CURRENT] = value
+        elif isinstance(value, Mapping):
+            replaced = Session(dict(value), max_age=current.max_age, id=current.id, expires=current.expires)
+            replaced.is_new = current.is_new
+            replaced.save()
+            fields[_CURRENT] = replaced
+        else:
+            raise TypeError(f"ctx.session = {type(value).__name__}: set a dict, or None to destroy the session")
+
+
+_SESSION_PROPERTY = SessionContext.__dict__["session"]
 
 
 def session(
@@ -182,17 +216,11 @@ def session(
             loaded.save()  # encrypt again with the newest key
         return loaded
 
-    async def commit(ctx: Context, before: Session, after: object) -> None:
-        if after is not None and not isinstance(after, Session):
-            if not isinstance(after, Mapping):
-                raise TypeError(f"ctx.session = {type(after).__name__}: set a dict, or None to destroy the session")
-            replaced = Session(dict(after), max_age=before.max_age, id=before.id, expires=before.expires)
-            replaced.is_new = before.is_new
-            replaced.save()
-            after = replaced
-        if after is None or (not after and not after.is_new and after.changed()):
+    async def commit(ctx: Context, before: Session, after: Session, destroyed: bool) -> None:
+        if destroyed or (not after and not after.is_new and after.changed()):
             await destroy(ctx, before)
-            return
+            if not after:
+                return
         if not _should_save(after, rolling, renew):
             return
         expires = time.time() + after.max_age
@@ -220,11 +248,14 @@ def session(
                 ctx.cookies.set(key + ".sig", None, **options)
 
     async def session_middleware(ctx: Context, next: Next) -> None:
+        context_class = type(ctx)
+        if getattr(context_class, "session", None) is not _SESSION_PROPERTY:
+            context_class.session = _SESSION_PROPERTY  # type: ignore[attr-defined]
         loaded = await load(ctx)
         fields = ctx.__dict__  # an app's contexts take attributes of their own
-        fields["session"] = loaded
+        fields[_CURRENT] = loaded
         await next()
-        await commit(ctx, loaded, fields.get("session"))
+        await commit(ctx, loaded, fields[_CURRENT], fields.get(_DESTROYED, False))
 
     return session_middleware
 
