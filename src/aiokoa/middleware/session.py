@@ -47,17 +47,20 @@ class Session(MutableMapping[str, Any]):
     """The session's data (a dict of JSON values) and its life: `is_new`, `max_age`,
     `regenerate()` and `save()`. Set `ctx.session = None` to destroy it."""
 
-    __slots__ = ("_data", "_force", "_loaded", "expires", "id", "is_new", "max_age", "regenerated")
+    __slots__ = ("_data", "_dirty", "_force", "_loaded", "expires", "id", "is_new", "max_age", "regenerated")
 
     def __init__(
         self, data: dict[str, Any], *, max_age: float, id: str | None = None, expires: float | None = None
     ) -> None:
         self._data = data
-        self._loaded = _encode(data) if id is not None or expires is not None else None
-        self._force = False
+        # Setting or deleting a key marks the session changed; a change inside a list or a
+        # dict it holds is found by comparing its JSON with this copy, made only when the
+        # session holds one (most hold strings and numbers: no JSON made per request).
+        self._loaded = _encode(data) if any(type(value) in (dict, list) for value in data.values()) else None
+        self._dirty = self._force = False
         self.id = id
         """The store's key for this session (None for cookie sessions, and before the first save)."""
-        self.is_new = self._loaded is None
+        self.is_new = id is None and expires is None
         """True when the request brought no valid session."""
         self.max_age = max_age
         """Seconds the session lives after it is saved; change it for this session only."""
@@ -70,9 +73,11 @@ class Session(MutableMapping[str, Any]):
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._data[key] = value
+        self._dirty = True
 
     def __delitem__(self, key: str) -> None:
         del self._data[key]
+        self._dirty = True
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._data)
@@ -98,7 +103,9 @@ class Session(MutableMapping[str, Any]):
 
     def changed(self) -> bool:
         """Whether the data differs from what the request brought (nested changes included)."""
-        return self._force or _encode(self._data) != self._loaded
+        if self._force or self._dirty:
+            return True
+        return self._loaded is not None and _encode(self._data) != self._loaded
 
 
 _CURRENT, _DESTROYED = "_session", "_session_destroyed"
@@ -280,8 +287,7 @@ def _check_size(key: str, value: str, signed: bool) -> None:
         )
 
 
-def _encode(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"))
+_encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _b64(text: str | bytes) -> str:
