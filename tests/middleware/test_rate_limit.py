@@ -233,3 +233,13 @@ def test_redis_going_away_and_coming_back(
     messages = [record.getMessage() for record in caplog.records if record.name == "aiokoa.rate_limit"]
     assert len(messages) == 2  # the outage once, however many requests it touched, and its end
     assert messages[0].startswith("rate limiting suspended") and messages[1] == "rate limiting resumed"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "spelt"),
+    [(0, "0 seconds"), (1, "1 second"), (2, "2 seconds"), (61, "1 minute"), (90, "2 minutes"), (5400, "2 hours")],
+)
+def test_the_wait_is_spelt_out(seconds: int, spelt: str) -> None:
+    from aiokoa.middleware.rate_limit import _spell
+
+    assert _spell(seconds) == spelt

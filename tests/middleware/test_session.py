@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -298,6 +299,38 @@ def test_ctx_session_without_the_middleware_says_so() -> None:
     assert not hasattr(Koa().context, "session")  # other apps' contexts are untouched
 
 
+def test_an_unsigned_session_is_destroyed_without_a_sig_cookie() -> None:
+    with TestClient(counter_app(signed=False)) as client:
+        assert set_cookies(client.get("/logout")) == []  # nothing to destroy yet
+        client.get("/")
+        assert [line.split(";")[0] for line in set_cookies(client.get("/logout"))] == ["koa.sess="]
+
+
+def test_assigning_a_session_object_keeps_it() -> None:
+    app = Koa(keys=KEYS)
+    app.use(session())
+
+    @app.use
+    async def swap(ctx: SessionContext, next: Next) -> None:
+        fresh = Session({"swapped": True}, max_age=60)
+        ctx.session = fresh
+        assert ctx.session is fresh
+        ctx.body = {}
+
+    with TestClient(app) as client:
+        assert "max-age=60" in set_cookies(client.get("/"))[0]
+
+
+def test_encrypted_without_cryptography_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "cryptography.hazmat.primitives.ciphers.aead", None)
+    app = counter_app(encrypted=True)
+    errors: list[BaseException] = []
+    app.on("error", lambda err, ctx: errors.append(err))
+    with TestClient(app) as client:
+        client.get("/")
+    assert "pip install 'aiokoa[crypto]'" in str(errors[0])
+
+
 def test_the_session_mapping() -> None:
     data = Session({"a": 1}, max_age=10, expires=time.time() + 10)
     assert not data.is_new and not data.changed()
@@ -433,22 +466,3 @@ def test_redis_sessions_answer_503_while_redis_is_down_and_recover(serve: Serve,
     own_redis.start()  # same port, empty: the session is gone, a new one starts
     assert client.get("/").json() == {"views": 1, "new": True}
     assert client.get("/").json() == {"views": 2, "new": False}
-
-
-def test_memory_store_sweeps_expired_sessions() -> None:
-    import asyncio
-
-    async def run() -> None:
-        store = MemoryStore(sweep_every=3)
-        await store.set("a", {"x": 1}, 0.01)
-        await store.set("b", {"x": 2}, 60)
-        await asyncio.sleep(0.02)
-        assert len(store) == 2
-        await store.set("c", {"x": 3}, 60)  # the third write sweeps "a"
-        assert len(store) == 2
-        assert await store.get("b") == {"x": 2}
-        await store.destroy("b")
-        await store.destroy("b")
-        assert await store.get("b") is None
-
-    asyncio.run(run())

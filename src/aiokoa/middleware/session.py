@@ -268,11 +268,9 @@ def session(
 
 
 def _should_save(session: Session, rolling: bool, renew: bool) -> bool:
-    if session.changed():
-        return bool(session) or not session.is_new  # a new session left empty sets no cookie
     if session.is_new:
-        return False
-    if rolling:
+        return bool(session)  # a new session left empty sets no cookie
+    if session.changed() or rolling:
         return True
     return renew and session.expires is not None and session.expires - time.time() < session.max_age / 2
 
