@@ -20,6 +20,10 @@ checks refuse it with 403 and a message saying which failed:
 
 The secret behind the tokens lives in the session (`ctx.session`, so `session()` must run
 first), made the first time a token is asked for.
+
+Where it differs from @koa/csrf: the token is `csrf_token(ctx)`, not a `ctx.csrf` getter;
+the Origin / Sec-Fetch-Site check comes first, so a cross-site request is refused even
+with a token that leaked.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import secrets
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from ..core.compose import Next
+from ..core.compose import Middleware, Next
 from ..core.context import Context
 
 SECRET = "_csrf"
@@ -44,7 +48,7 @@ def csrf(
     field: str = "_csrf",
     safe_methods: Collection[str] = ("GET", "HEAD", "OPTIONS"),
     trusted_origins: Collection[str] = (),
-) -> Any:
+) -> Middleware:
     """The CSRF middleware (after `session()`). `trusted_origins` lists other origins allowed
     to send unsafe requests (`"https://admin.example"`)."""
     safe = frozenset(method.upper() for method in safe_methods)

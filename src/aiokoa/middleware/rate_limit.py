@@ -14,6 +14,11 @@ the client does meanwhile. With Redis, each request is one round trip: a Lua scr
 increments the client's counter and gives its time to live, starting the window when the
 counter is new. If Redis cannot be reached the request is answered 503, or let through
 uncounted with `fail_open=True`; counting resumes when Redis is back.
+
+Where it differs from koa-ratelimit: `duration` is in seconds; the memory driver is the
+default (Redis needs a client anyway); `id` returns None, not false, to skip a request;
+the allow and deny lists may also be collections of ids; the headers stay on error
+responses; `fail_open` says what to do while Redis is away.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from ..core.compose import Next
+from ..core.compose import Middleware, Next
 from ..core.context import Context
 from .stores import StoreUnavailable, redis_call
 
@@ -66,7 +71,7 @@ def rate_limit(
     throw: bool = False,
     fail_open: bool = False,
     prefix: str = "limit:",
-) -> Any:
+) -> Middleware:
     """The rate-limiting middleware. `duration` is in seconds. `db`: a dict for the memory
     driver (to share counts between limiters; a new one by default), a `redis.asyncio.Redis`
     for the redis driver, whose keys are `prefix` + id. `id(ctx)` names the client

@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from ..core.compose import Next
+from ..core.compose import Middleware, Next
 from ..core.context import Context
 from ..http.cookies import CookieError
 
@@ -171,7 +171,7 @@ def session(
     same_site: str | None = "lax",
     path: str = "/",
     domain: str | None = None,
-) -> Any:
+) -> Middleware:
     """The session middleware. `max_age` is in seconds. `signed` signs the cookie with
     `app.keys` (a key put in front rotates them: cookies signed with the older ones are still
     read, and re-signed). `encrypted=True` (cookie sessions, needs `cryptography`) encrypts
