@@ -427,6 +427,26 @@ def test_regenerate_gives_a_new_id_and_forgets_the_old(store_for: Callable[[Koa]
         assert client.get("/peek").json() == {"views": None, "new": True}
 
 
+def test_regenerating_then_replacing_the_data_still_changes_the_id() -> None:
+    app = Koa(keys=KEYS)
+    app.use(session(store=MemoryStore()))
+
+    @app.use
+    async def login(ctx: SessionContext, next: Next) -> None:
+        if ctx.path == "/login":
+            ctx.session.regenerate()
+            ctx.session = {"user": "ada"}
+        else:
+            ctx.session["visits"] = 1
+        ctx.body = dict(ctx.session)
+
+    with TestClient(app) as client:
+        client.get("/")
+        before = client.cookies["koa.sess"]
+        assert client.get("/login").json() == {"user": "ada"}
+        assert client.cookies["koa.sess"] != before
+
+
 def test_an_unknown_or_malformed_id_starts_a_new_session(store_for: Callable[[Koa], Store]) -> None:
     app = store_app(store_for, signed=False)
     with TestClient(app) as client:
@@ -452,7 +472,7 @@ def test_the_ttl_is_kept_by_redis(redis_server: RedisServer) -> None:
     ttl = int(redis_server.command("PTTL", key).strip()[1:])
     assert 115_000 < ttl <= 120_000
     stored = redis_server.command("GET", key).split(b"\r\n")[1]
-    assert json.loads(stored)["views"] == 1
+    assert json.loads(stored)["d"] == {"views": 1}
 
 
 def test_redis_sessions_answer_503_while_redis_is_down_and_recover(serve: Serve, own_redis: RedisServer) -> None:

@@ -24,7 +24,7 @@ import json
 import secrets
 import time
 from collections.abc import Iterator, Mapping, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from ..core.compose import Middleware, Next
 from ..core.context import Context
@@ -147,7 +147,7 @@ class SessionContext(Context):
             fields[_CURRENT] = value
         elif isinstance(value, Mapping):
             replaced = Session(dict(value), max_age=current.max_age, id=current.id, expires=current.expires)
-            replaced.is_new = current.is_new
+            replaced.is_new, replaced.regenerated = current.is_new, current.regenerated
             replaced.save()
             fields[_CURRENT] = replaced
         else:
@@ -204,21 +204,20 @@ def session(
         if not raw:
             return Session({}, max_age=max_age)
         if store is not None:
-            data = await store.get(raw) if _is_id(raw) else None
-            if data is None:
-                return Session({}, max_age=max_age)
-            expires, lifetime = data.pop("_expires", None), data.pop("_max_age", None)
-            return Session(data, max_age=_seconds(lifetime, max_age), id=raw, expires=_seconds(expires, None))
-        if encrypted:
-            payload, old_key = cipher(ctx).open(raw, key)
+            record = await store.get(raw) if _is_id(raw) else None
+            old_key = False
+        elif encrypted:
+            record, old_key = cipher(ctx).open(raw, key)
         else:
-            payload, old_key = _decode(raw), False
-        now = time.time()
-        if payload is None or not isinstance(payload.get("d"), dict) or not _number(payload.get("e")):
+            record, old_key = _decode(raw), False
+        # A record is {"d": data, "e": when it expires (Unix time), "m": max_age}, in the
+        # cookie or in the store alike.
+        if record is None or not isinstance(record.get("d"), dict) or not _number(record.get("e")):
             return Session({}, max_age=max_age)
-        if payload["e"] <= now:
+        if record["e"] <= time.time():
             return Session({}, max_age=max_age)
-        loaded = Session(payload["d"], max_age=_seconds(payload.get("m"), max_age), expires=payload["e"])
+        lifetime = _seconds(record.get("m"), max_age)
+        loaded = Session(record["d"], max_age=lifetime, id=raw if store is not None else None, expires=record["e"])
         if old_key:
             loaded.save()  # encrypt again with the newest key
         return loaded
@@ -230,19 +229,17 @@ def session(
                 return
         if not _should_save(after, rolling, renew):
             return
-        expires = time.time() + after.max_age
+        record = {"d": after._data, "e": time.time() + after.max_age, "m": after.max_age}
         if store is not None:
             if after.regenerated and after.id is not None:
                 await store.destroy(after.id)
                 after.id = None
             if after.id is None:
                 after.id = secrets.token_urlsafe(16)
-            data = {**after._data, "_expires": expires, "_max_age": after.max_age}
-            await store.set(after.id, data, after.max_age)
+            await store.set(after.id, record, after.max_age)
             value = after.id
         else:
-            payload = {"d": after._data, "e": expires, "m": after.max_age}
-            value = cipher(ctx).seal(payload, key) if encrypted else _b64(_encode(payload))
+            value = cipher(ctx).seal(record, key) if encrypted else _b64(_encode(record))
         _check_size(key, value, sign)
         ctx.cookies.set(key, value, max_age=after.max_age, signed=sign, **options)
 
@@ -313,11 +310,11 @@ def _parse(text: bytes) -> dict[str, Any] | None:
     return payload if isinstance(payload, dict) else None
 
 
-def _number(value: object) -> bool:
+def _number(value: object) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _seconds(value: object, default: float | None) -> Any:
+def _seconds(value: object, default: float) -> float:
     """A number of seconds read back from a cookie or a store; `default` for anything else."""
     return value if _number(value) else default
 

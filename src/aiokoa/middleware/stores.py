@@ -1,9 +1,9 @@
 """Where `session(store=...)` keeps session data: in this process, or in Redis.
 
-A store maps a session id (the random value of the session cookie) to the session's data,
-a JSON-serialisable dict, for `max_age` seconds. Anything with the three methods of
-`Store` will do; `MemoryStore` suits one process and tests, `RedisStore` several
-processes or machines, with the expiry kept by Redis itself.
+A store maps a session id (the random value of the session cookie) to the session's
+record, a JSON-serialisable dict (the data, and when it expires), for `max_age` seconds.
+Anything with the three methods of `Store` will do; `MemoryStore` suits one process and
+tests, `RedisStore` several processes or machines, with the expiry kept by Redis itself.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ if TYPE_CHECKING:
 
 
 class Store(Protocol):
-    """What `session(store=...)` needs: data by id, kept for `max_age` seconds."""
+    """What `session(store=...)` needs: records by id, kept for `max_age` seconds."""
 
     async def get(self, key: str) -> dict[str, Any] | None:
-        """The session's data, or None when unknown or expired."""
+        """The session's record, or None when unknown or expired."""
 
     async def set(self, key: str, data: dict[str, Any], max_age: float) -> None:
         """Keep `data` under `key` for `max_age` seconds (replacing what was there)."""
