@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from .redis_server import RedisServer
 
 ROOT = Path(__file__).parent.parent
 PAGES = sorted((ROOT / "docs").glob("*.md"))
@@ -26,12 +29,23 @@ def blocks(page: Path) -> list[tuple[int, str]]:
 PROVOKING = {"onion.md"}
 
 
+@pytest.fixture(scope="module")
+def docs_redis() -> Iterator[RedisServer]:
+    server = RedisServer()
+    yield server
+    server.close()
+
+
 @pytest.mark.parametrize(
     "page",
     [pytest.param(page, id=page.name, marks=[pytest.mark.loop_reports] * (page.name in PROVOKING)) for page in PAGES],
 )
-def test_page_snippets_run(page: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_page_snippets_run(
+    page: Path, capsys: pytest.CaptureFixture[str], request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
     name = str(page.relative_to(ROOT))
+    if "REDIS_URL" in page.read_text():  # the page's Redis examples connect to a real server
+        monkeypatch.setenv("REDIS_URL", request.getfixturevalue("docs_redis").url)
     namespace: dict[str, object] = {"__name__": f"docs.{page.stem}"}
     for line, source in blocks(page):
         code = compile("\n" * (line - 1) + source, name, "exec")

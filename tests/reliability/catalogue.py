@@ -14,6 +14,8 @@ import socket
 from contextlib import suppress
 from dataclasses import dataclass
 
+from aiokoa.http.cookies import Keygrip
+
 SERVERS = ("uvicorn", "h11", "granian")
 """uvicorn with httptools (its default parser), uvicorn with `http="h11"`, granian."""
 
@@ -92,6 +94,14 @@ request head applies whatever the timing (a shorter head that arrives whole pass
 MANY_HEADERS = [f"X-Header-{n}: {n}" for n in range(250)]
 
 OK = same("200")
+NEW_SESSION = ("x-session", "new")
+
+
+def signed(name: str, value: str) -> str:
+    """A Cookie header whose `name` is signed with the catalogue app's key, as aiokoa signs."""
+    return f"Cookie: {name}={value}; {name}.sig={Keygrip(['catalogue secret']).sign(f'{name}={value}')}"
+
+
 BACK_TO_ALT = "302 to `/home` (`back()`'s alternative)"
 
 CASES = [
@@ -434,6 +444,96 @@ CASES = [
         get("/cors", "Origin: javascript:alert(1)", "Access-Control-Request-Method: PUT", method="OPTIONS"),
         OK,
         "not a preflight from an allowed origin: passed on to the app",
+    ),
+    # -- session cookies -----------------------------------------------------------------
+    Case(
+        "validly signed session cookie (the control)",
+        get("/session", signed("koa.sess", "eyJkIjp7InVzZXIiOiJhZGEifSwiZSI6OTk5OTk5OTk5OX0")),
+        OK,
+        "the session is read",
+        header=("x-session", "kept"),
+    ),
+    Case(
+        "session cookie with a forged signature",
+        get("/session", "Cookie: koa.sess=eyJkIjp7InVzZXIiOiJhZG1pbiJ9LCJlIjo5OTk5OTk5OTk5fQ; koa.sess.sig=forged"),
+        OK,
+        "a new, empty session; the bad `.sig` is expired",
+        header=NEW_SESSION,
+    ),
+    Case(
+        "session cookie without its signature",
+        get("/session", "Cookie: koa.sess=eyJkIjp7InVzZXIiOiJhZG1pbiJ9LCJlIjo5OTk5OTk5OTk5fQ"),
+        OK,
+        "a new, empty session",
+        header=NEW_SESSION,
+    ),
+    Case(
+        "validly signed session cookie holding garbage",
+        get("/session", signed("koa.sess", "%%%not-base64")),
+        OK,
+        "a new, empty session",
+        header=NEW_SESSION,
+    ),
+    Case(
+        "validly signed session cookie holding a JSON list",
+        get("/session", signed("koa.sess", "WzEsMl0")),
+        OK,
+        "a new, empty session",
+        header=NEW_SESSION,
+    ),
+    Case(
+        "validly signed session cookie that expired",
+        get("/session", signed("koa.sess", "eyJkIjp7InVzZXIiOiJhZGEifSwiZSI6MX0")),
+        OK,
+        "a new, empty session",
+        header=NEW_SESSION,
+    ),
+    Case(
+        "8 KB session cookie",
+        get("/session", "Cookie: koa.sess=" + "A" * 8192),
+        OK,
+        "a new, empty session",
+        header=NEW_SESSION,
+    ),
+    Case(
+        "encrypted session cookie, truncated",
+        get("/sealed", "Cookie: sealed=AAAAAAAAAAAAAAAA"),
+        OK,
+        "a new, empty session",
+        header=NEW_SESSION,
+    ),
+    Case(
+        "encrypted session cookie, forged",
+        get("/sealed", "Cookie: sealed=" + "QUFB" * 40),
+        OK,
+        "a new, empty session (AES-GCM's tag does not match)",
+        header=NEW_SESSION,
+    ),
+    # -- CSRF ----------------------------------------------------------------------------
+    Case("POST without a CSRF token", get("/csrf", method="POST"), same("403"), "403: the token is missing"),
+    Case(
+        "POST with a garbage CSRF token",
+        get("/csrf", "X-CSRF-Token: ../../.;", method="POST"),
+        same("403"),
+        "403: the token was not made for this session",
+    ),
+    Case(
+        "POST with a CSRF token but no session",
+        get("/csrf", "X-CSRF-Token: c2FsdA.bWFj", method="POST"),
+        same("403"),
+        "403: the token was not made for this session",
+    ),
+    Case(
+        "POST with `Origin: null`",
+        get("/csrf", "Origin: null", method="POST"),
+        same("403"),
+        "403: not this site's origin",
+    ),
+    Case(
+        "POST with `Sec-Fetch-Site: cross-site`",
+        get("/csrf", "Sec-Fetch-Site: cross-site", method="POST"),
+        same("403"),
+        "403: a cross-site request",
     ),
     # -- the servers' second line: a value written past aiokoa's checks -------------------
     Case(

@@ -16,6 +16,7 @@ from urllib.parse import quote
 from aiokoa import Context, Koa, Next, Router
 from aiokoa.middleware.compress import compress
 from aiokoa.middleware.cors import cors
+from aiokoa.middleware import SessionContext, csrf, session
 
 app = Koa(keys=["catalogue secret"], proxy=True)
 router = Router()
@@ -43,6 +44,17 @@ async def unchecked(ctx: Context) -> None:
     """An app bug on purpose: the live header dict takes a request value unchecked."""
     ctx.body = "unchecked"
     ctx.response.headers["x-note"] = str(ctx.query.get("note", ""))
+
+
+async def session_state(ctx: SessionContext) -> None:
+    """Whether the session cookie was accepted (`X-Session: kept`) or a new session began."""
+    ctx.set("X-Session", "new" if ctx.session.is_new else "kept")
+    ctx.body = dict(ctx.session)
+
+
+router.get("/session", session(), session_state)
+router.get("/sealed", session(key="sealed", encrypted=True), session_state)
+router.post("/csrf", session(), csrf(), session_state)
 
 
 def report(ctx: Context) -> dict[str, Any]:
