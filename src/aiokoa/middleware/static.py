@@ -55,7 +55,10 @@ overlapping ranges cost the server far more than the bytes they ask for."""
 _MISSING = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG, errno.ELOOP, errno.EINVAL})
 _SIBLINGS = (("zstd", ".zst"), ("br", ".br"), ("gzip", ".gz"))
 """Precompressed siblings, in the order a tie in q-values prefers them."""
-_RANGE = re.compile(r"\s*(\d*)\s*-\s*(\d*)\s*")
+_RANGE = re.compile(r"\s*([0-9]*)\s*-\s*([0-9]*)\s*")
+_FAR = 10**18
+"""Beyond any file: a position of more digits than this is read as this (`int()` of a
+5,000-digit string would raise, and cost time before it did)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,9 +194,9 @@ def _relative(ctx: Context, path: str) -> str:
     normal = posixpath.normpath(relative) if relative else "."
     if normal == ".." or normal.startswith("../"):
         ctx.throw(403, "path outside the root")
-    if relative.endswith("/") and normal != ".":
-        normal += "/"
-    return normal
+    if normal == ".":
+        return ""
+    return normal + "/" if relative.endswith("/") else normal
 
 
 def _stat(ctx: Context, path: str) -> os.stat_result | None:
@@ -212,11 +215,11 @@ def _stat(ctx: Context, path: str) -> os.stat_result | None:
 def _find(ctx: Context, relative: str, options: _Options) -> tuple[str, os.stat_result] | None:
     """The file to send and its stat: the path itself, its index, or with an extension."""
     root = options.root
-    if relative.endswith("/") or relative == ".":
+    if not relative or relative.endswith("/"):
         if not options.index:
             return None
         relative = posixpath.join(relative, options.index)
-    if not options.hidden and any(part.startswith(".") for part in relative.split("/") if part != "."):
+    if not options.hidden and any(part.startswith(".") for part in relative.split("/")):
         return None
     path = os.path.join(root, relative)
     stat = _stat(ctx, path)
@@ -281,7 +284,7 @@ def _sibling(ctx: Context, path: str, stat: os.stat_result, options: _Options) -
     if not header or not options.encodings:
         return path, stat, ""
     suffixes = dict(options.encodings)
-    for encoding in preferred_encodings(header, [*suffixes, "identity"]):
+    for encoding in preferred_encodings(header, [*suffixes, "identity"], server_ties=True):
         if encoding == "identity":
             break
         sibling = path + suffixes[encoding]
@@ -311,19 +314,23 @@ def parse_range(header: str, size: int) -> list[tuple[int, int]] | None:
             return None
         first, last = match.groups()
         if first:
-            start = int(first)
-            end = int(last) if last else size - 1
+            start = _position(first)
+            end = _position(last) if last else size - 1
             if last and end < start:
                 return None
             if start < size:
                 ranges.append((start, min(end, size - 1)))
         elif last:
-            suffix = int(last)
+            suffix = _position(last)
             if suffix > 0 and size > 0:
                 ranges.append((max(size - suffix, 0), size - 1))
         else:
             return None
     return ranges
+
+
+def _position(digits: str) -> int:
+    return int(digits) if len(digits) < 19 else _FAR
 
 
 def _ranges(ctx: Context, path: str, size: int, encoded: bool) -> None:
