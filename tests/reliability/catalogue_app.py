@@ -9,14 +9,29 @@ aiokoa apart from one the server wrote itself.
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from aiokoa import Context, Koa, Next, Router
+from aiokoa.middleware.static import send
 
 app = Koa(keys=["catalogue secret"], proxy=True)
 router = Router()
+
+# `/static/...` serves `public/`; `secret.txt` beside it, and `link.txt` in it that points
+# there, must never be served.
+FILES = Path(tempfile.mkdtemp(prefix="aiokoa-catalogue-"))
+atexit.register(shutil.rmtree, FILES, True)
+(FILES / "secret.txt").write_text("outside the root")
+PUBLIC = FILES / "public"
+PUBLIC.mkdir()
+(PUBLIC / "a.txt").write_text("0123456789")
+(PUBLIC / "link.txt").symlink_to(FILES / "secret.txt")
 
 
 @router.get("/items/:id")
@@ -88,6 +103,14 @@ async def read_everything(ctx: Context, next: Next) -> None:
             ctx.status = 304
         else:
             ctx.body = parsed
+
+
+@app.use
+async def static(ctx: Context, next: Next) -> None:
+    if ctx.path.startswith("/static/"):
+        await send(ctx, ctx.path.removeprefix("/static"), root=PUBLIC)
+    else:
+        await next()
 
 
 app.use(router.routes())
