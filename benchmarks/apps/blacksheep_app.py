@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from blacksheep import Application, Request, Response, json, text
 from blacksheep.server.routing import Router
-from scenarios import HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
+from scenarios import HELLO, JSON_PAYLOAD, STATIC_DIR, AppSpec, route_path, route_text, user_payload
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -74,6 +74,8 @@ def build(spec: AppSpec) -> Application:
     elif spec.kind == "routes":
         for i in range(spec.size):
             router.add_get(route_path(i), _route(i))
+    elif spec.kind == "static":
+        app.serve_files(STATIC_DIR, root_path="static")
     else:
         raise ValueError(spec.kind)
     return app
