@@ -75,7 +75,7 @@ def build(spec: AppSpec) -> Application:
         for i in range(spec.size):
             router.add_get(route_path(i), _route(i))
     elif spec.kind == "static":
-        app.serve_files(STATIC_DIR, root_path="static")
+        app.serve_files(STATIC_DIR, root_path="static", extensions={".bin"})
     else:
         raise ValueError(spec.kind)
     return app

@@ -4,6 +4,7 @@ siblings, pathsend, and paths sent as an attacker would send them."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import gzip
 import os
 import re
@@ -24,7 +25,7 @@ from aiokoa.middleware.static import parse_range, send, serve_static
 from aiokoa.testing import TestClient
 from aiokoa.types import Message
 
-from ..conftest import ServerProcess, free_port, running
+from ..conftest import Serve, ServerProcess, free_port, running
 
 ROOT_DIR = Path(__file__).parent.parent.parent
 HELLO = b"Hello, world!\n"
@@ -154,12 +155,15 @@ def test_headers_set_before_are_kept_and_set_headers_adds_its_own(site: Path) ->
     async def first(ctx: Context, next: Next) -> None:
         ctx.set("Cache-Control", "no-store")
         ctx.type = "text/x-custom"
+        ctx.etag = "v1"
+        ctx.last_modified = 0
         await next()
 
     app.use(serve_static(site, set_headers=set_headers))
     with TestClient(app) as client:
         response = client.get("/hello.txt")
     assert response.headers["cache-control"] == "no-store"
+    assert (response.headers["etag"], response.headers["last-modified"]) == ('"v1"', "Thu, 01 Jan 1970 00:00:00 GMT")
     assert response.headers["content-type"].startswith("text/x-custom")
     assert response.headers["x-served"] == "hello.txt"
     assert seen == [(str(site.resolve() / "hello.txt"), len(HELLO))]
@@ -253,6 +257,49 @@ def test_a_disabled_codec_is_not_served(site: Path) -> None:
         response = client.get("/app.js", headers={"Accept-Encoding": "gzip"})
         assert "content-encoding" not in response.headers
         assert "vary" not in response.headers
+
+
+def test_a_sibling_that_is_not_a_file_in_the_root_is_not_sent(tmp_path: Path) -> None:
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "a.css").write_text("a{}")
+    (tmp_path / "root" / "a.css.gz").symlink_to(tmp_path / "elsewhere.gz")
+    (tmp_path / "elsewhere.gz").write_bytes(gzip.compress(b"leaked"))
+    (tmp_path / "root" / "a.css.br").mkdir()
+    with TestClient(app_for(tmp_path / "root")) as client:
+        response = client.get("/a.css", headers={"Accept-Encoding": "br, gzip"})
+    assert "content-encoding" not in response.headers
+    assert response.text == "a{}"
+
+
+def test_errors_of_the_file_system(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file the server may not read is 403; a failing disk is the server's error (500)."""
+    for error, status in ((PermissionError(errno.EACCES, "denied"), 403), (OSError(errno.EIO, "I/O error"), 500)):
+
+        def failing(path: Any, error: OSError = error) -> os.stat_result:
+            raise error
+
+        with TestClient(app_for(site)) as client:
+            monkeypatch.setattr(os, "stat", failing)
+            try:
+                assert client.get("/hello.txt").status_code == status
+            finally:
+                monkeypatch.undo()
+
+
+def test_a_file_cut_short_while_it_is_sent_is_an_error(tmp_path: Path, serve: Serve) -> None:
+    """Before the first chunk, a 500; after it, the response is aborted, never completed short."""
+    (tmp_path / "a.bin").write_bytes(b"x" * 1000)
+    sizes = iter([0, 10, 10])
+
+    def truncate(ctx: Context, path: str, stat: os.stat_result) -> None:
+        os.truncate(path, next(sizes))
+
+    client = serve(app_for(tmp_path, set_headers=truncate))
+    assert client.get("/a.bin", headers={"Range": "bytes=0-99"}).status_code == 500
+    (tmp_path / "a.bin").write_bytes(b"x" * 1000)
+    with pytest.raises(httpx.RemoteProtocolError):
+        client.get("/a.bin", headers={"Range": "bytes=0-99"})
+    assert client.get("/a.bin").content == b"x" * 10
 
 
 def test_a_file_without_siblings_is_sent_as_it_is(client: TestClient) -> None:

@@ -35,7 +35,6 @@ from pathlib import Path
 
 from ..core.compose import Middleware, Next
 from ..core.context import Context
-from ..core.errors import HttpError
 from ..http.headers import http_date, parse_http_date
 from ..http.mime import content_type
 from ..http.negotiation import preferred_encodings
@@ -103,13 +102,8 @@ def serve_static(
             await next()
             if ctx.body is not None or ctx.status != 404:
                 return
-        served = None
-        if ctx.method in ("GET", "HEAD"):
-            try:
-                served = _send(ctx, ctx.path, options)
-            except HttpError as err:
-                if err.status != 404:
-                    raise
+        # A path with no file to serve goes on; a malformed or hostile one (400, 403) does not.
+        served = _send(ctx, ctx.path, options) if ctx.method in ("GET", "HEAD") else None
         if served is None and not defer:
             await next()
 
@@ -208,8 +202,6 @@ def _stat(ctx: Context, path: str) -> os.stat_result | None:
         if err.errno in (errno.EACCES, errno.EPERM):
             ctx.throw(403)
         raise
-    except ValueError:  # a name the OS refuses outright
-        return None
 
 
 def _find(ctx: Context, relative: str, options: _Options) -> tuple[str, os.stat_result] | None:
