@@ -123,10 +123,13 @@ async def _chunks(body: Any) -> AsyncGenerator[bytes, None]:
     """Every stream body as async chunks of bytes; blocking reads run in a thread."""
     try:
         if isinstance(body, PurePath):
-            file = await asyncio.to_thread(open, body, "rb")
+            file, chunk = await _blocking(_open_and_read, body)
             try:
-                while chunk := await _blocking(file.read, CHUNK):
+                while chunk:
                     yield chunk
+                    if len(chunk) < CHUNK:  # a short read of a file is its end: no read to learn it
+                        break
+                    chunk = await _blocking(file.read, CHUNK)
             finally:
                 file.close()
         elif hasattr(body, "__aiter__"):
@@ -145,6 +148,16 @@ async def _chunks(body: Any) -> AsyncGenerator[bytes, None]:
             await close()
         elif hasattr(body, "close"):
             body.close()
+
+
+def _open_and_read(path: PurePath) -> tuple[Any, bytes]:
+    """The open file and its first chunk, in one trip to a thread (a small file needs no other)."""
+    file = open(path, "rb")  # noqa: SIM115  # closed by `_chunks`
+    try:
+        return file, file.read(CHUNK)
+    except BaseException:
+        file.close()
+        raise
 
 
 async def _blocking(read: Callable[..., Any], *args: Any) -> Any:
