@@ -13,8 +13,8 @@ A whole file is the body `Path`: the core sends it in chunks read in a thread, o
 the path to the server where it offers the ASGI pathsend extension. A range goes out as a
 generator the core also reads in a thread. Nothing reads a file whole into memory.
 
-The path is the request's: decoded once (an invalid escape or invalid UTF-8 is 400, so
-overlong `%c0%ae` is refused and `%252e` stays a literal `%2e`), and refused with 400 when
+The path is the request's: decoded once (escapes that are not UTF-8 are 400, so overlong
+`%c0%ae` is refused, and `%252e` stays a literal `%2e`), and refused with 400 when
 it holds a NUL, a backslash or a second leading `/`, with 403 when `..` would leave the
 root; a symlink that leads out of the root is not followed unless `follow_symlinks=True`,
 and a name the file system cannot hold is simply not found.
@@ -35,6 +35,8 @@ from pathlib import Path
 
 from ..core.compose import Middleware, Next
 from ..core.context import Context
+from ..core.respond import CHUNK
+from ..core.response import BINARY
 from ..http.headers import http_date, parse_http_date
 from ..http.mime import content_type
 from ..http.negotiation import preferred_encodings
@@ -44,8 +46,6 @@ from .etag import file_tag
 SetHeaders = Callable[[Context, str, os.stat_result], object]
 """`set_headers(ctx, path, stat)`: called before the body is set, to add headers."""
 
-BINARY = "application/octet-stream"
-CHUNK = 64 * 1024
 MAX_RANGES = 16
 """More ranges than this in one request are ignored (the whole file is sent): many small or
 overlapping ranges cost the server far more than the bytes they ask for."""
@@ -205,7 +205,9 @@ def _stat(ctx: Context, path: str) -> os.stat_result | None:
 
 
 def _find(ctx: Context, relative: str, options: _Options) -> tuple[str, os.stat_result] | None:
-    """The file to send and its stat: the path itself, its index, or with an extension."""
+    """The file to send and its stat: the path itself, its index, or with an extension.
+    The stats run on the event loop: metadata the kernel caches, a few microseconds each,
+    where a trip to a thread would cost more than the call."""
     root = options.root
     if not relative or relative.endswith("/"):
         if not options.index:
