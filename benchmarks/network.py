@@ -37,6 +37,7 @@ CLIENT_CORE = "1"
 BASE_PORT = 18100
 TICKS = os.sysconf("SC_CLK_TCK")
 JIT_SERVERS = frozenset({"node"})
+NGINX = "nginx"
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,8 @@ def all_targets() -> list[Target]:
 def target_available(target: Target) -> bool:
     if target.framework == KOA:
         return shutil.which("node") is not None and (HERE / "node" / "node_modules" / "koa").is_dir()
+    if target.server == NGINX:
+        return shutil.which("nginx") is not None
     return BY_NAME[target.framework].available()
 
 
@@ -159,6 +162,8 @@ class Server:
 
     def command(self) -> list[str]:
         pin = ["taskset", "-c", SERVER_CORE]
+        if self.target.server == "nginx":
+            return [*pin, "nginx", "-c", str(self._nginx_conf()), "-p", str(self.log_path.parent)]
         if self.target.server == "node":
             return [*pin, "node", str(HERE / "node" / "server.js"), self.app_key, str(self.port)]
         return [
@@ -166,6 +171,36 @@ class Server:
             "--framework", self.target.framework, "--server", self.target.server,
             "--app", self.app_key, "--port", str(self.port),
         ]  # fmt: skip
+
+    def _nginx_conf(self) -> Path:
+        """One nginx process (no master, no daemon: its PID is the one started, stopped like
+        any other server) serving `/static/` from the static directory with sendfile."""
+        from scenarios import STATIC_DIR
+
+        work = self.log_path.parent
+        conf = work / f"nginx-{self.port}.conf"
+        conf.write_text(
+            f"""worker_processes 1;
+daemon off;
+master_process off;
+error_log {work}/nginx-{self.port}-error.log warn;
+pid {work}/nginx-{self.port}.pid;
+events {{ worker_connections 1024; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    client_body_temp_path {work}/nginx-body;
+    server {{
+        listen {HOST}:{self.port};
+        location /static/ {{ alias {STATIC_DIR}/; }}
+    }}
+}}
+"""
+        )
+        return conf
 
     def start(self) -> None:
         env = dict(os.environ, NODE_ENV="production", PYTHONUNBUFFERED="1")
@@ -288,6 +323,11 @@ def run_wrk(port: int, case: Case, seconds: float, connections: int, workdir: Pa
     """A bounded wrk run; a non-2xx answer fails the run loudly."""
     cmd = wrk_command(port, case, seconds, connections, _lua(case, None, workdir))
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
+    return checked_wrk(port, case, out)
+
+
+def checked_wrk(port: int, case: Case, out: str) -> WrkResult:
+    """wrk's figures from its output; a non-2xx answer fails the run loudly."""
     result = parse_wrk(out)
     if result.non_2xx:
         raise AssertionError(f"port {port} {case.label}: {result.non_2xx} non-2xx responses under load")

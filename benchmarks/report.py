@@ -19,9 +19,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from inprocess import Measurement
-from network import MemoryResult, NetMeasurement
+from network import NGINX, MemoryResult, NetMeasurement
 from registry import AIOKOA, BLACKSHEEP, FRAMEWORKS, KOA, RAW
 from scenarios import DEPTHS, ROUTE_COUNTS
+from static_files import LARGE_CONNECTIONS, LargeResult
 
 HERE = Path(__file__).resolve().parent
 PLOTS = HERE / "plots"
@@ -35,6 +36,10 @@ COMPRESS_LIMIT = 1.3  # compress(): req/s against Starlette's GZipMiddleware
 SLOPE_LIMIT_US = 0.3
 FLAT_LIMIT = 1.10  # cost at 1,000 routes at most 10 % above the cost at 10 routes
 RSS_LIMIT = 1.05
+STATIC_PEER_RATIO = 1.2
+LARGE_RATIO = 0.5
+LARGE_RSS_MIB = 16.0
+"""The RSS sending the 100 MB file may gain over its level before the load: buffers, not the file."""
 
 
 @dataclass(frozen=True)
@@ -185,7 +190,10 @@ def _ratio_verdict(name: str, mine: float | None, theirs: float | None, limit: f
 
 
 def evaluate(
-    inproc: Sequence[Measurement], net: Sequence[NetMeasurement], memory: MemoryResult | None
+    inproc: Sequence[Measurement],
+    net: Sequence[NetMeasurement],
+    memory: MemoryResult | None,
+    large: Sequence[LargeResult] = (),
 ) -> list[Verdict]:
     """Every target of the project, judged on this run's figures."""
     out: list[Verdict] = []
@@ -219,7 +227,8 @@ def evaluate(
         name = f"granian {case} >= 1.1x Koa-on-Node req/s"
         out.append(_ratio_verdict(name, rps(mine, case), rps(koa, case), 1.1, False, "req/s"))
     uvicorn_peers = {m.target for m in net if m.server == "uvicorn" and m.framework not in (AIOKOA, RAW)}
-    for case in [case for case in ("hello", "stack", "json", "post") if case in {m.case for m in net}]:
+    basic = ["hello", "stack", "json", "post"]
+    for case in sorted({m.case for m in net} & set(basic), key=basic.index):
         ours = rps(f"{AIOKOA}@uvicorn", case)
         theirs = {t: rps(t, case) for t in uvicorn_peers}
         best = max(((v, t) for t, v in theirs.items() if v is not None), default=None)
@@ -236,6 +245,7 @@ def evaluate(
         name = f"uvicorn compress-{coding} >= {COMPRESS_LIMIT}x Starlette GZipMiddleware req/s"
         ours = rps(f"{AIOKOA}@uvicorn", f"compress-{coding}")
         out.append(_ratio_verdict(name, ours, starlette_gzip, COMPRESS_LIMIT, False, "req/s"))
+    out += _static_verdicts(net, large)
     if memory is None:
         out.append(
             Verdict("RSS after 1M requests within 5% of RSS after the first 10,000", "N/A", "memory run skipped")
@@ -248,6 +258,55 @@ def evaluate(
             f"{memory.rss_first_kib / 1024:.1f} MiB after {memory.first_requests:,} ({(growth - 1) * 100:+.1f}%)"
         )
         out.append(Verdict("RSS after 1M requests within 5% of RSS after the first 10,000", status, detail))
+    return out
+
+
+def _static_verdicts(net: Sequence[NetMeasurement], large: Sequence[LargeResult]) -> list[Verdict]:
+    """The static-file targets: 1 KB against the Python peers and Koa, 100 MB against nginx."""
+    case = "static-1k"
+    figures = {m.target: m.median("rps") for m in net if m.case == case}
+    mine = figures.get(f"{AIOKOA}@granian")
+    peers = {t: v for t, v in figures.items() if not t.startswith((AIOKOA, KOA, NGINX))}
+    best = max(((v, t) for t, v in peers.items()), default=None)
+    name = f"static 1 KB >= {STATIC_PEER_RATIO}x the best Python peer req/s (aiokoa on granian)"
+    if mine is None or best is None:
+        out = [Verdict(name, "N/A", "not measured")]
+    else:
+        status = "PASS" if mine >= STATIC_PEER_RATIO * best[0] else "MISS"
+        detail = f"{mine / best[0]:.2f}x ({mine:,.0f} vs {best[1]} {best[0]:,.0f} req/s)"
+        out = [Verdict(name, status, detail)]
+    out.append(
+        _ratio_verdict(
+            "static 1 KB >= Koa with koa-static req/s", mine, figures.get(f"{KOA}@node"), 1.0, False, "req/s"
+        )
+    )
+    ceiling = figures.get(f"{NGINX}@{NGINX}")
+    if mine is not None and ceiling:
+        out.append(
+            Verdict(
+                "static 1 KB: nginx, the ceiling",
+                "INFO",
+                f"aiokoa at {mine / ceiling:.2f}x nginx's {ceiling:,.0f} req/s",
+            )
+        )
+    by_target = {r.target: r for r in large}
+    ours, nginx = by_target.get(f"{AIOKOA}@granian"), by_target.get(f"{NGINX}@{NGINX}")
+    out.append(
+        _ratio_verdict(
+            f"static 100 MB >= {LARGE_RATIO}x nginx sendfile throughput (aiokoa on granian, pathsend)",
+            ours.median("mib_s") if ours else None,
+            nginx.median("mib_s") if nginx else None,
+            LARGE_RATIO,
+            False,
+            "MiB/s",
+        )
+    )
+    name = f"static 100 MB: RSS flat (peak within {LARGE_RSS_MIB:.0f} MiB of the RSS before the load)"
+    if ours is None:
+        out.append(Verdict(name, "N/A", "not measured"))
+    else:
+        status = "PASS" if ours.growth_mib <= LARGE_RSS_MIB else "MISS"
+        out.append(Verdict(name, status, f"+{ours.growth_mib:.1f} MiB at the peak, on granian"))
     return out
 
 
@@ -389,6 +448,7 @@ def write(
     inproc: Sequence[Measurement],
     net: Sequence[NetMeasurement],
     memory: MemoryResult | None,
+    large: Sequence[LargeResult] = (),
     verdicts: Sequence[Verdict],
     images: Sequence[Path],
     notes: Sequence[str],
@@ -436,6 +496,19 @@ def write(
             *_net_table(net),
             "",
         ]
+    if large:
+        lines += [
+            f"## Large file (100 MB; {LARGE_CONNECTIONS} connections downloading it again and again; median of rounds)",
+            "",
+            "| target | MiB/s | RSS before, MiB | RSS peak, MiB | RSS after, MiB | runs |",
+            "|---|---:|---:|---:|---:|---:|",
+            *[
+                f"| {r.target} | {r.median('mib_s'):,.0f} | {r.median('rss_start_kib') / 1024:.1f} | "
+                f"{r.median('rss_peak_kib') / 1024:.1f} | {r.median('rss_end_kib') / 1024:.1f} | {len(r.mib_s)} |"
+                for r in large
+            ],
+            "",
+        ]
     if memory:
         lines += [
             "## Memory (aiokoa on uvicorn, `stack`)",
@@ -462,6 +535,7 @@ def write(
         "inprocess": [asdict(m) for m in inproc],
         "network": [asdict(m) for m in net],
         "memory": asdict(memory) if memory else None,
+        "large": [asdict(r) for r in large],
         "targets": [asdict(v) for v in verdicts],
     }
     path.with_suffix(".json").write_text(json.dumps(data, indent=1))

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import bootstrap
 
-SCENARIO_NAMES = ("hello", "stack", "json", "depth", "routes", "post", "compress")
+SCENARIO_NAMES = ("hello", "stack", "json", "depth", "routes", "post", "compress", "static")
 # depth and routes isolate framework cost: in-process only
 NETWORK_SCENARIOS = ("hello", "stack", "json", "post", "compress")
 QUICK_NETWORK_SCENARIOS = ("hello", "stack")
+LARGE_ROUNDS, LARGE_SECONDS = 3, 10.0  # the 100 MB file; quick mode: 1 round of 2 s
 MEMORY_TOTAL = 1_000_000
 MEMORY_FIRST = 10_000
 MEMORY_MAX_S = 600.0
@@ -62,6 +63,7 @@ def main(argv: list[str]) -> int:
     import network
     import report
     import scenarios
+    import static_files
     from registry import AIOKOA, BY_NAME, asgi_frameworks
 
     if not BY_NAME[AIOKOA].available():
@@ -78,7 +80,8 @@ def main(argv: list[str]) -> int:
     net_settings = (
         network.Settings(rounds=1, duration_s=1, warmup_s=1, warmup_together=True) if quick else network.Settings()
     )
-    cases = [c for s in args.scenarios for c in scenarios.cases_for(s)]
+    # static is network only: it times the servers' file handling as much as the framework
+    cases = [c for s in args.scenarios if s != "static" for c in scenarios.cases_for(s)]
 
     inproc: list[inprocess.Measurement] = []
     if not args.skip_inprocess and cases:
@@ -87,6 +90,7 @@ def main(argv: list[str]) -> int:
         inproc = inprocess.run_all(cases, asgi_frameworks(), in_settings)
 
     net: list[network.NetMeasurement] = []
+    large: list[static_files.LargeResult] = []
     memory: network.MemoryResult | None = None
     if args.skip_network:
         notes.append("Network mode was skipped (--skip-network).")
@@ -100,6 +104,13 @@ def main(argv: list[str]) -> int:
                 f"== network ({len(net_cases)} cases, {net_settings.rounds} x {net_settings.duration_s:g} s wrk runs)"
             )
             net = network.run_all(net_cases, network.all_targets(), net_settings)
+        if "static" in args.scenarios and (not quick or args.only):
+            print("== static files (1 KB on every peer, then 100 MB on aiokoa and nginx)")
+            net += static_files.run_static(net_settings)
+            rounds, seconds = (1, 2.0) if quick else (LARGE_ROUNDS, LARGE_SECONDS)
+            large = static_files.run_large(rounds, seconds)
+        elif "static" in args.scenarios:
+            notes.append("Quick mode runs the static-file scenarios only with --only static.")
         if any(s in ("depth", "routes") for s in args.scenarios):
             notes.append("depth and routes are measured in-process only.")
         if args.memory:
@@ -113,13 +124,13 @@ def main(argv: list[str]) -> int:
     load = report.foreign_load(cpu_start, report.CpuSnapshot.take())
     notes.append(f"Other processes on the machine used {load} during this run.")
     print(f"== other processes used {load}")
-    verdicts = report.evaluate(inproc, net, memory)
+    verdicts = report.evaluate(inproc, net, memory, large)
     images = report.plots(inproc, net)
     settings = {"inprocess": vars(in_settings), "network": vars(net_settings), "scenarios": args.scenarios}
     results = Path(__file__).resolve().parent / "RESULTS.md"
     mode = "quick" if quick else "full"
     report.write(
-        results, mode=mode, inproc=inproc, net=net, memory=memory, verdicts=verdicts,
+        results, mode=mode, inproc=inproc, net=net, memory=memory, large=large, verdicts=verdicts,
         images=images, notes=notes, settings=settings,
     )  # fmt: skip
     print("== targets")

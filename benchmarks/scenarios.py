@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 SCENARIOS = ("hello", "stack", "json", "depth", "routes", "post", "compress")
@@ -19,6 +21,7 @@ ROUTE_COUNTS = (10, 100, 1000)
 
 TEXT = "text/plain"
 JSON = "application/json"
+BINARY = "application/octet-stream"
 HELLO = "Hello World"
 USER_ID = "42"
 ROUTE_PARAM = "7"
@@ -48,6 +51,32 @@ def _make_post_payload() -> dict[str, Any]:
         "lines": [{"sku": f"SKU-{i:04d}", "qty": i + 1, "price": 9.5 + i} for i in range(12)],
         "note": "x" * 275,
     }
+
+
+STATIC_DIR = Path(__file__).resolve().parent / ".static"
+"""The directory every static-file app serves under `/static/` (made by `static_files()`)."""
+FILE_1K = bytes((i * 7 + 3) % 256 for i in range(1024))
+LARGE_NAME = "file-100m.bin"
+LARGE_SIZE = 100 * 1024 * 1024
+
+
+def static_files(*, large: bool = False) -> Path:
+    """Write the files the static scenarios serve (the 100 MB one only when asked)."""
+    STATIC_DIR.mkdir(exist_ok=True)
+    small = STATIC_DIR / "file-1k.bin"
+    if not small.exists() or small.read_bytes() != FILE_1K:
+        small.write_bytes(FILE_1K)
+    big = STATIC_DIR / LARGE_NAME
+    if large and (not big.exists() or big.stat().st_size != LARGE_SIZE):
+        with open(big, "wb") as file:
+            for _ in range(LARGE_SIZE // (1024 * 1024)):
+                file.write(os.urandom(1024 * 1024))
+    return STATIC_DIR
+
+
+def static_case() -> Case:
+    """`GET /static/file-1k.bin`: a 1 KB file from a directory, byte for byte."""
+    return Case("static", "static-1k", AppSpec("static"), "GET", "/static/file-1k.bin", Expected(200, BINARY, FILE_1K))
 
 
 JSON_PAYLOAD: dict[str, Any] = _make_json_payload()
@@ -193,6 +222,9 @@ def check_response(who: str, case: Case, status: int, headers: dict[str, str], b
             value = None
         if value != exp.body:
             problems.append(f"JSON body differs: {body[:120]!r}")
+    elif isinstance(exp.body, bytes):
+        if body != exp.body:
+            problems.append(f"body differs: {len(body)} bytes, {body[:40]!r}")
     elif body != str(exp.body).encode():
         problems.append(f"body {body[:120]!r} != {str(exp.body)[:120]!r}")
     for name in exp.headers:

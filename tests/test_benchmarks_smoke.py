@@ -73,3 +73,11 @@ def test_aiohttp_app_answers_every_scenario() -> None:
                 await app.cleanup()
 
     asyncio.run(run())
+
+
+@pytest.mark.parametrize("name", ["aiokoa", "starlette", "blacksheep", "litestar", "sanic"])
+def test_static_apps_serve_the_file_byte_for_byte(name: str) -> None:
+    """The static-file scenario's ASGI apps, each with its framework's own static serving."""
+    scenarios.static_files()
+    with asyncio.Runner(loop_factory=inprocess.new_loop) as runner:
+        runner.run(inprocess.check_cases([scenarios.static_case()], registry.BY_NAME[name]))

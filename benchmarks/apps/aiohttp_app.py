@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
-from scenarios import COMPRESS_PAYLOAD, HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
+from scenarios import COMPRESS_PAYLOAD, HELLO, JSON_PAYLOAD, STATIC_DIR, AppSpec, route_path, route_text, user_payload
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -84,6 +84,8 @@ def build(spec: AppSpec) -> web.Application:
     elif spec.kind == "routes":
         for i in range(spec.size):
             router.add_get(route_path(i), _route(i), allow_head=False)
+    elif spec.kind == "static":
+        router.add_static("/static", STATIC_DIR)
     else:
         raise ValueError(spec.kind)
     return app

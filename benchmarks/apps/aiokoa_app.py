@@ -9,10 +9,11 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 
-from scenarios import COMPRESS_PAYLOAD, HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
+from scenarios import COMPRESS_PAYLOAD, HELLO, JSON_PAYLOAD, STATIC_DIR, AppSpec, route_path, route_text, user_payload
 
-from aiokoa import Context, Koa, Next, Router
+from aiokoa import Context, Koa, Next, Router, mount
 from aiokoa.middleware.compress import compress
+from aiokoa.middleware.static import serve_static
 
 Handler = Callable[[Context, Next], Awaitable[None]]
 
@@ -97,6 +98,8 @@ def build(spec: AppSpec) -> Koa:
         for i in range(spec.size):
             router.get(route_path(i))(_route_handler(i))
         app.use(router.routes())
+    elif spec.kind == "static":
+        app.use(mount("/static", serve_static(STATIC_DIR)))
     else:
         raise ValueError(spec.kind)
     return app

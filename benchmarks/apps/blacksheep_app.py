@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from blacksheep import Application, Request, Response, json, text
 from blacksheep.server.compression import GzipMiddleware
 from blacksheep.server.routing import Router
-from scenarios import COMPRESS_PAYLOAD, HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
+from scenarios import COMPRESS_PAYLOAD, HELLO, JSON_PAYLOAD, STATIC_DIR, AppSpec, route_path, route_text, user_payload
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -82,6 +82,8 @@ def build(spec: AppSpec) -> Application:
     elif spec.kind == "routes":
         for i in range(spec.size):
             router.add_get(route_path(i), _route(i))
+    elif spec.kind == "static":
+        app.serve_files(STATIC_DIR, root_path="static", extensions={".bin"})
     else:
         raise ValueError(spec.kind)
     return app

@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from litestar import Litestar, MediaType, get, post
+from litestar import Litestar, MediaType, Router, get, post
 from litestar.config.compression import CompressionConfig
 from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.params import FromPath, JSONBody
+from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from scenarios import COMPRESS_PAYLOAD, HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
+from scenarios import COMPRESS_PAYLOAD, HELLO, JSON_PAYLOAD, STATIC_DIR, AppSpec, route_path, route_text, user_payload
 
 
 class PassThrough(ASGIMiddleware):
@@ -67,7 +68,7 @@ def _route(index: int) -> HTTPRouteHandler:
     return get(path, media_type=MediaType.TEXT, name=f"r{index}")(endpoint)
 
 
-def _handlers(spec: AppSpec) -> list[HTTPRouteHandler]:
+def _handlers(spec: AppSpec) -> list[HTTPRouteHandler | Router]:
     """Fresh handler objects per app: Litestar binds a handler to the app that owns it."""
     if spec.kind in ("hello", "depth"):
         return [get("/", media_type=MediaType.TEXT)(hello)]
@@ -81,6 +82,8 @@ def _handlers(spec: AppSpec) -> list[HTTPRouteHandler]:
         return [get("/compress")(big_payload)]
     if spec.kind == "routes":
         return [_route(i) for i in range(spec.size)]
+    if spec.kind == "static":
+        return [create_static_files_router(path="/static", directories=[STATIC_DIR])]
     raise ValueError(spec.kind)
 
 

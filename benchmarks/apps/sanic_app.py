@@ -15,7 +15,7 @@ from typing import Any
 
 from sanic import HTTPResponse, Request, Sanic, json, text
 from sanic.response import BaseHTTPResponse
-from scenarios import HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
+from scenarios import HELLO, JSON_PAYLOAD, STATIC_DIR, AppSpec, route_path, route_text, user_payload
 
 _names = itertools.count()
 
@@ -101,6 +101,8 @@ def build(spec: AppSpec) -> Sanic[Any, Any]:
         for i in range(spec.size):
             path = route_path(i).replace("{id}", "<id>")
             app.add_route(_route(i), path, methods=["GET"], name=f"r{i}")
+    elif spec.kind == "static":
+        app.static("/static", STATIC_DIR)
     else:
         raise ValueError(spec.kind)
     return app

@@ -11,14 +11,15 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from scenarios import COMPRESS_PAYLOAD, HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
+from scenarios import COMPRESS_PAYLOAD, HELLO, JSON_PAYLOAD, STATIC_DIR, AppSpec, route_path, route_text, user_payload
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 JSON_TYPE = "application/json; charset=utf-8"
@@ -122,7 +123,7 @@ class BaseLogger(BaseHTTPMiddleware):
         return response
 
 
-def _routes(spec: AppSpec) -> list[Route]:
+def _routes(spec: AppSpec) -> list[BaseRoute]:
     if spec.kind in ("hello", "depth"):
         return [Route("/", hello)]
     if spec.kind == "stack":
@@ -135,6 +136,8 @@ def _routes(spec: AppSpec) -> list[Route]:
         return [Route("/compress", big_payload)]
     if spec.kind == "routes":
         return [Route(route_path(i), _route(i)) for i in range(spec.size)]
+    if spec.kind == "static":
+        return [Mount("/static", StaticFiles(directory=STATIC_DIR))]
     raise ValueError(spec.kind)
 
 

@@ -1,11 +1,13 @@
 'use strict';
 // Koa 3 + @koa/router: the reference aiokoa is measured against, serving every scenario.
 // Usage: node server.js <app> [port]   where <app> is hello | stack | json | post |
-// compress | depth-N | routes-N (or set APP and PORT). Mirrors benchmarks/scenarios.py exactly.
+// compress | depth-N | routes-N | static (or set APP and PORT). Mirrors benchmarks/scenarios.py exactly.
 
 const Koa = require('koa');
 const Router = require('@koa/router');
 const compress = require('koa-compress');
+const serve = require('koa-static');
+const path = require('path');
 
 const HELLO = 'Hello World';
 
@@ -92,6 +94,14 @@ function build(spec) {
       });
     }
     app.use(router.routes());
+  } else if (kind === 'static') {
+    // koa-static under /static/, as koa-mount would put it: the prefix comes off the path.
+    const files = serve(path.join(__dirname, '..', '.static'));
+    app.use(async (ctx, next) => {
+      if (!ctx.path.startsWith('/static/')) return next();
+      ctx.path = ctx.path.slice('/static'.length);
+      return files(ctx, next);
+    });
   } else {
     throw new Error(`unknown app ${spec}`);
   }

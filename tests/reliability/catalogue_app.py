@@ -9,17 +9,32 @@ aiokoa apart from one the server wrote itself.
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from aiokoa import Context, Koa, Next, Router
+from aiokoa.middleware import SessionContext, csrf, session
 from aiokoa.middleware.compress import compress
 from aiokoa.middleware.cors import cors
-from aiokoa.middleware import SessionContext, csrf, session
+from aiokoa.middleware.static import send
 
 app = Koa(keys=["catalogue secret"], proxy=True)
 router = Router()
+
+# `/static/...` serves `public/`; `secret.txt` beside it, and `link.txt` in it that points
+# there, must never be served.
+FILES = Path(tempfile.mkdtemp(prefix="aiokoa-catalogue-"))
+atexit.register(shutil.rmtree, FILES, True)
+(FILES / "secret.txt").write_text("outside the root")
+PUBLIC = FILES / "public"
+PUBLIC.mkdir()
+(PUBLIC / "a.txt").write_text("0123456789")
+(PUBLIC / "link.txt").symlink_to(FILES / "secret.txt")
 
 
 @router.get("/items/:id")
@@ -119,6 +134,14 @@ async def cors_routes(ctx: Context, next: Next) -> None:
     if ctx.path.startswith("/cors"):
         return await cross_origin(ctx, next)  # type: ignore[no-any-return]
     return await next()  # type: ignore[no-any-return]
+
+
+@app.use
+async def static(ctx: Context, next: Next) -> None:
+    if ctx.path.startswith("/static/"):
+        await send(ctx, ctx.path.removeprefix("/static"), root=PUBLIC)
+    else:
+        await next()
 
 
 app.use(router.routes())

@@ -12,13 +12,14 @@ import asyncio
 import contextlib
 import contextvars
 import functools
+import os
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from ..http.jsonbody import dumps
 from ..http.statuses import EMPTY
-from .response import TEXT, discard, is_stream
+from .response import PATHSEND, TEXT, discard, is_stream
 
 if TYPE_CHECKING:
     from ..types import Message, Receive
@@ -69,6 +70,8 @@ def body_to_send(ctx: Context) -> bytes | Awaitable[None] | None:
     if kind is bytearray or kind is memoryview:
         return bytes(body)
     if kind is not dict and kind is not list and is_stream(body):
+        if isinstance(body, PurePath) and PATHSEND in (ctx.scope.get("extensions") or ()):
+            return _send_path(ctx, body)
         return _send_stream(ctx, _chunks(body))
     data = dumps(body)
     if not ctx._header_sent:
@@ -120,10 +123,13 @@ async def _chunks(body: Any) -> AsyncGenerator[bytes, None]:
     """Every stream body as async chunks of bytes; blocking reads run in a thread."""
     try:
         if isinstance(body, PurePath):
-            file = await asyncio.to_thread(open, body, "rb")
+            file, chunk = await _blocking(_open_and_read, body)
             try:
-                while chunk := await _blocking(file.read, CHUNK):
+                while chunk:
                     yield chunk
+                    if len(chunk) < CHUNK:  # a short read of a file is its end: no read to learn it
+                        break
+                    chunk = await _blocking(file.read, CHUNK)
             finally:
                 file.close()
         elif hasattr(body, "__aiter__"):
@@ -144,6 +150,16 @@ async def _chunks(body: Any) -> AsyncGenerator[bytes, None]:
             body.close()
 
 
+def _open_and_read(path: PurePath) -> tuple[Any, bytes]:
+    """The open file and its first chunk, in one trip to a thread (a small file needs no other)."""
+    file = open(path, "rb")  # noqa: SIM115  # closed by `_chunks`
+    try:
+        return file, file.read(CHUNK)
+    except BaseException:
+        file.close()
+        raise
+
+
 async def _blocking(read: Callable[..., Any], *args: Any) -> Any:
     """`read(*args)` in a thread. Cancelled (the client left), it still waits for the read to
     return, so the stream is never closed while a thread is reading it."""
@@ -154,6 +170,15 @@ async def _blocking(read: Callable[..., Any], *args: Any) -> Any:
     except asyncio.CancelledError:
         await asyncio.wait((future,))
         raise
+
+
+async def _send_path(ctx: Context, path: PurePath) -> None:
+    """A whole file, sent by the server from its path: no chunk passes through Python, and
+    the server may hand the file to the kernel (sendfile)."""
+    if not ctx._header_sent:
+        await ctx._send_start()
+    ctx._ended = True
+    await ctx._send({"type": PATHSEND, "path": os.path.abspath(path)})
 
 
 async def _send_stream(ctx: Context, chunks: AsyncGenerator[bytes, None]) -> None:

@@ -98,6 +98,10 @@ def _header_value(name: str, value: object) -> HeaderValue:
     return value
 
 
+PATHSEND = "http.response.pathsend"
+"""The ASGI extension by which the server sends a file itself, given its path (granian)."""
+
+
 def is_stream(body: object) -> bool:
     """Bodies sent in chunks: (async) iterators, binary files and paths."""
     return (
@@ -361,7 +365,7 @@ class ResponseMixin:
         kind = message["type"]
         if kind == "http.response.start":
             self._header_sent = True
-        elif kind == "http.response.body" and not message.get("more_body", False):
+        elif (kind == "http.response.body" and not message.get("more_body", False)) or kind == PATHSEND:
             self._ended = True
         await self._send(message)
 

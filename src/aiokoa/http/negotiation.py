@@ -190,8 +190,16 @@ def _preferred_simple(specs: tuple[_Spec, ...], offered: Sequence[str] | None) -
     return _choose(offered, [_simple_priority(value, i, specs) for i, value in enumerate(offered)])
 
 
-def preferred_encodings(header: str | None, offered: Sequence[str] | None = None) -> list[str]:
-    return _preferred_simple(_simple_specs(header or "", True), offered)
+def preferred_encodings(
+    header: str | None, offered: Sequence[str] | None = None, *, server_ties: bool = False
+) -> list[str]:
+    """The acceptable encodings, best first. Encodings of equal q come in the header's order,
+    or with `server_ties` in the order offered (a server's own preference, `zstd` before `gzip`)."""
+    specs = _simple_specs(header or "", True)
+    if not server_ties or offered is None:
+        return _preferred_simple(specs, offered)
+    priorities = [_simple_priority(value, i, specs) for i, value in enumerate(offered)]
+    return [offered[p.i] for p in sorted((p for p in priorities if p.q > 0), key=lambda p: (-p.q, p.i))]
 
 
 def encoding_quality(header: str | None, encoding: str) -> float:
