@@ -8,8 +8,6 @@ from .core.misuse import MiddlewareError, ResponseSentError
 from .core.request import Request
 from .core.response import Response
 from .http.cookies import CookieError
-from .middleware.session import SessionTooLarge
-from .middleware.stores import StoreUnavailable
 from .mount import mount
 from .router import NoMatchFound, Router
 from .tracing import Tracer, trace
@@ -28,8 +26,6 @@ __all__ = [
     "Response",
     "ResponseSentError",
     "Router",
-    "SessionTooLarge",
-    "StoreUnavailable",
     "Tracer",
     "compose",
     "create_error",
