@@ -47,3 +47,36 @@ else:
             return orjson.dumps(value, default=_default)
         except TypeError:  # dict keys that are not str, integers beyond 64 bits
             return dumps_stdlib(value)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+_decode = json.JSONDecoder(parse_constant=_no_constant).decode
+
+
+def loads_stdlib(data: bytes) -> Any:
+    """The standard library's decoding, strict as orjson: UTF-8 only, no NaN or Infinity."""
+    text = data.decode()
+    try:
+        return _decode(text)
+    except ValueError as err:
+        if isinstance(err, json.JSONDecodeError):
+            raise
+        raise json.JSONDecodeError(str(err), text, 0) from None
+
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - depends on the environment
+    loads = loads_stdlib
+else:
+
+    def loads(data: bytes) -> Any:
+        """orjson's decoding; what it refuses is decoded again by the standard library, which
+        takes integers beyond 64 bits and words its errors the same with or without orjson."""
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return loads_stdlib(data)

@@ -1,0 +1,195 @@
+"""Reading the request body: `ctx.read()`, `text()`, `json()`, `form()` and `stream()`.
+
+The body comes from `ctx.receive` once: what a reader read is kept on the context (in
+`ctx._request_body`, None until a reader runs), so later calls return it. Every reader has a
+limit, checked against Content-Length before anything is read when the body declares one,
+else by counting, and always against the inflated size of a compressed body. The files of
+a multipart form are kept there too, and closed (their temporary files removed) when the
+response ends, also after an error or a client that left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from ..http.body import BodyError, check_length, check_strict, decode_json, decode_text, inflated, inflaters, limited, too_large
+from ..http.forms import (
+    MAX_FIELD_SIZE,
+    MAX_FIELDS,
+    MAX_FILE_SIZE,
+    MAX_FILES,
+    SPOOL,
+    FormData,
+    UploadFile,
+    parse_multipart,
+    parse_urlencoded,
+)
+from ..http.headers import parse_content_type
+from ..http.sizes import parse_size
+from .errors import ClientDisconnect
+
+if TYPE_CHECKING:
+    from .request import RequestMixin
+
+Size = int | str
+"""A number of bytes, or a string such as `"1mb"` or `"56kb"`."""
+
+LIMIT = "1mb"
+"""What `read()`, `text()` and `json()` accept unless given `limit=`: body_parser's JSON limit."""
+FORM_LIMIT = "56kb"
+"""What `form()` accepts of a urlencoded body unless given `limit=`: body_parser's form limit."""
+
+_MISSING: Any = object()
+
+
+class RequestBody:
+    """What was read of one request's body, what a body parser made of it, and the files
+    to close when the response ends."""
+
+    __slots__ = ("consumed", "raw", "form", "json", "parsed", "raw_body", "files", "uploads")
+
+    def __init__(self) -> None:
+        self.consumed = False
+        self.raw: bytes | None = None
+        self.form: FormData[str | UploadFile] | None = None
+        self.json: Any = _MISSING
+        self.parsed: Any = None
+        self.raw_body: bytes | None = None
+        self.files: FormData[UploadFile] | None = None
+        self.uploads: list[UploadFile] = []
+
+
+def state(ctx: RequestMixin) -> RequestBody:
+    body = ctx._request_body
+    if body is None:
+        body = ctx._request_body = RequestBody()
+    return body
+
+
+def release(ctx: RequestMixin) -> None:
+    """Close every file a form opened (removing its temporary file); the response has ended."""
+    body = ctx._request_body
+    if body is not None and body.uploads:
+        uploads, body.uploads = body.uploads, []
+        for upload in uploads:
+            upload.file.close()
+
+
+async def _received(ctx: RequestMixin) -> AsyncIterator[bytes]:
+    receive = ctx.receive
+    while True:
+        message = await receive()
+        kind = message["type"]
+        if kind == "http.request":
+            chunk = message.get("body", b"")
+            if chunk:
+                yield chunk
+            if not message.get("more_body", False):
+                return
+        elif kind == "http.disconnect":
+            raise ClientDisconnect("the client disconnected before its request body was read")
+
+
+def _size(limit: Size | None) -> int | None:
+    return None if limit is None else parse_size(limit)
+
+
+def _chunks(ctx: RequestMixin, limit: int | None) -> AsyncIterator[bytes]:
+    """The body's chunks as they arrive, inflated, stopped at `limit` bytes."""
+    body = state(ctx)
+    if body.consumed:
+        raise RuntimeError("the request body was already read as a stream; read it once (ctx.read() keeps it)")
+    headers = ctx.headers
+    inflate = inflaters(headers.get("content-encoding", ""))
+    if not inflate:
+        length = headers.get("content-length", "").strip()
+        check_length(int(length) if length.isascii() and length.isdigit() else None, limit)
+    body.consumed = True
+    chunks = _received(ctx)
+    return limited(inflated(chunks, inflate) if inflate else chunks, limit)
+
+
+async def read(ctx: RequestMixin, limit: Size | None = LIMIT) -> bytes:
+    body = state(ctx)
+    size = _size(limit)
+    raw = body.raw
+    if raw is None:
+        raw = body.raw = b"".join([chunk async for chunk in _chunks(ctx, size)])
+    elif size is not None and len(raw) > size:
+        raise too_large(size)
+    return raw
+
+
+async def stream(ctx: RequestMixin, limit: Size | None = None) -> AsyncIterator[bytes]:
+    """The body's chunks as they arrive (a body already read comes as one chunk)."""
+    raw = state(ctx).raw
+    if raw is not None:
+        if limit is not None and len(raw) > parse_size(limit):
+            raise too_large(parse_size(limit))
+        if raw:
+            yield raw
+        return
+    async for chunk in _chunks(ctx, _size(limit)):
+        yield chunk
+
+
+def _charset(ctx: RequestMixin) -> str:
+    parsed = parse_content_type(ctx.headers.get("content-type", ""))
+    return parsed[1].get("charset", "") if parsed else ""
+
+
+async def text(ctx: RequestMixin, limit: Size | None = LIMIT) -> str:
+    return decode_text(await read(ctx, limit), _charset(ctx))
+
+
+async def json(ctx: RequestMixin, limit: Size | None = LIMIT, *, strict: bool = False) -> Any:
+    raw = await read(ctx, limit)
+    if strict:
+        check_strict(raw)
+    body = state(ctx)
+    if body.json is _MISSING:
+        body.json = decode_json(raw, _charset(ctx))
+    return body.json
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def form(
+    ctx: RequestMixin,
+    limit: Size | None = FORM_LIMIT,
+    *,
+    max_fields: int = MAX_FIELDS,
+    max_files: int = MAX_FILES,
+    max_file_size: Size = MAX_FILE_SIZE,
+    max_field_size: Size = MAX_FIELD_SIZE,
+    spool: Size = SPOOL,
+) -> FormData[str | UploadFile]:
+    body = state(ctx)
+    if body.form is not None:
+        return body.form
+    parsed = parse_content_type(ctx.headers.get("content-type", ""))
+    kind, params = parsed if parsed else ("", {})
+    if kind == "application/x-www-form-urlencoded":
+        fields = parse_urlencoded(await read(ctx, limit), charset=params.get("charset", ""), max_fields=max_fields)
+        body.form = FormData[str | UploadFile](fields.multi_items())
+        return body.form
+    if kind != "multipart/form-data":
+        shown = ctx.headers.get("content-type") or "none"
+        raise BodyError(415, f"a form must be sent as {' or '.join(FORM_TYPES)}, not {shown}")
+    boundary = params.get("boundary")
+    if not boundary:
+        raise BodyError(400, "the multipart/form-data Content-Type has no boundary parameter")
+    body.form = await parse_multipart(
+        stream(ctx),
+        boundary,
+        max_files=max_files,
+        max_fields=max_fields,
+        max_file_size=parse_size(max_file_size),
+        max_field_size=parse_size(max_field_size),
+        spool=parse_size(spool),
+        track=body.uploads.append,
+    )
+    return body.form
+
