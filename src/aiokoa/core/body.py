@@ -13,7 +13,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from ..http.body import BodyError, check_length, check_strict, decode_json, decode_text, inflated, inflaters, limited, too_large
+from ..http.body import (
+    BodyError,
+    check_length,
+    check_strict,
+    decode_json,
+    decode_text,
+    inflated,
+    inflaters,
+    limited,
+    too_large,
+)
 from ..http.forms import (
     MAX_FIELD_SIZE,
     MAX_FIELDS,
@@ -192,4 +202,3 @@ async def form(
         track=body.uploads.append,
     )
     return body.form
-
