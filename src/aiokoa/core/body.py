@@ -10,7 +10,8 @@ response ends, also after an error or a client that left.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ..http.body import (
@@ -37,7 +38,7 @@ from ..http.forms import (
 )
 from ..http.headers import parse_content_type
 from ..http.sizes import parse_size
-from .errors import ClientDisconnect
+from .errors import ClientDisconnect, HttpError
 
 if TYPE_CHECKING:
     from .request import RequestMixin
@@ -101,6 +102,15 @@ async def _received(ctx: RequestMixin) -> AsyncIterator[bytes]:
             raise ClientDisconnect("the client disconnected before its request body was read")
 
 
+@contextmanager
+def _http_errors() -> Iterator[None]:
+    """A body the request cannot have as the HTTP error it answers with (400, 413, 415)."""
+    try:
+        yield
+    except BodyError as err:
+        raise HttpError(err.status, err.message) from err
+
+
 def _size(limit: Size | None) -> int | None:
     return None if limit is None else parse_size(limit)
 
@@ -120,7 +130,7 @@ def _chunks(ctx: RequestMixin, limit: int | None) -> AsyncIterator[bytes]:
     return limited(inflated(chunks, inflate) if inflate else chunks, limit)
 
 
-async def read(ctx: RequestMixin, limit: Size | None = LIMIT) -> bytes:
+async def _read(ctx: RequestMixin, limit: Size | None = LIMIT) -> bytes:
     body = state(ctx)
     size = _size(limit)
     raw = body.raw
@@ -131,7 +141,7 @@ async def read(ctx: RequestMixin, limit: Size | None = LIMIT) -> bytes:
     return raw
 
 
-async def stream(ctx: RequestMixin, limit: Size | None = None) -> AsyncIterator[bytes]:
+async def _stream(ctx: RequestMixin, limit: Size | None = None) -> AsyncIterator[bytes]:
     """The body's chunks as they arrive (a body already read comes as one chunk)."""
     raw = state(ctx).raw
     if raw is not None:
@@ -149,12 +159,12 @@ def _charset(ctx: RequestMixin) -> str:
     return parsed[1].get("charset", "") if parsed else ""
 
 
-async def text(ctx: RequestMixin, limit: Size | None = LIMIT) -> str:
-    return decode_text(await read(ctx, limit), _charset(ctx))
+async def _text(ctx: RequestMixin, limit: Size | None = LIMIT) -> str:
+    return decode_text(await _read(ctx, limit), _charset(ctx))
 
 
-async def json(ctx: RequestMixin, limit: Size | None = LIMIT, *, strict: bool = False) -> Any:
-    raw = await read(ctx, limit)
+async def _json(ctx: RequestMixin, limit: Size | None = LIMIT, *, strict: bool = False) -> Any:
+    raw = await _read(ctx, limit)
     if strict:
         check_strict(raw)
     body = state(ctx)
@@ -166,7 +176,7 @@ async def json(ctx: RequestMixin, limit: Size | None = LIMIT, *, strict: bool = 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-async def form(
+async def _form(
     ctx: RequestMixin,
     limit: Size | None = FORM_LIMIT,
     *,
@@ -182,7 +192,7 @@ async def form(
     parsed = parse_content_type(ctx.headers.get("content-type", ""))
     kind, params = parsed if parsed else ("", {})
     if kind == "application/x-www-form-urlencoded":
-        fields = parse_urlencoded(await read(ctx, limit), charset=params.get("charset", ""), max_fields=max_fields)
+        fields = parse_urlencoded(await _read(ctx, limit), charset=params.get("charset", ""), max_fields=max_fields)
         body.form = FormData[str | UploadFile](fields.multi_items())
         return body.form
     if kind != "multipart/form-data":
@@ -192,7 +202,7 @@ async def form(
     if not boundary:
         raise BodyError(400, "the multipart/form-data Content-Type has no boundary parameter")
     body.form = await parse_multipart(
-        stream(ctx),
+        _stream(ctx),
         boundary,
         max_files=max_files,
         max_fields=max_fields,
@@ -202,3 +212,35 @@ async def form(
         track=body.uploads.append,
     )
     return body.form
+
+
+async def read(ctx: RequestMixin, limit: Size | None = LIMIT) -> bytes:
+    with _http_errors():
+        return await _read(ctx, limit)
+
+
+async def text(ctx: RequestMixin, limit: Size | None = LIMIT) -> str:
+    with _http_errors():
+        return await _text(ctx, limit)
+
+
+async def json(ctx: RequestMixin, limit: Size | None = LIMIT, *, strict: bool = False) -> Any:
+    with _http_errors():
+        return await _json(ctx, limit, strict=strict)
+
+
+async def form(ctx: RequestMixin, limit: Size | None = FORM_LIMIT, **limits: Any) -> FormData[str | UploadFile]:
+    with _http_errors():
+        return await _form(ctx, limit, **limits)
+
+
+async def stream(ctx: RequestMixin, limit: Size | None = None) -> AsyncIterator[bytes]:
+    with _http_errors():
+        async for chunk in _stream(ctx, limit):
+            yield chunk
+
+
+def used(ctx: RequestMixin) -> bool:
+    """Whether the body's chunks were taken from the server (by any reader)."""
+    body = ctx._request_body
+    return body is not None and body.consumed

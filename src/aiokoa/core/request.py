@@ -462,6 +462,11 @@ class RequestMixin:
             spool=spool,
         )
 
+    @property
+    def body_used(self) -> bool:
+        """Whether a reader has taken the body from the server (what it kept, it returns again)."""
+        return bodies.used(self)
+
     def stream(self, limit: Size | None = None) -> AsyncIterator[bytes]:
         """The body's chunks as they arrive, for bodies processed piece by piece; nothing is
         kept, so the body can be streamed once (after `read()`, it comes as one chunk)."""
@@ -534,6 +539,8 @@ class Request:
 
     def stream(self, limit: Size | None = None) -> AsyncIterator[bytes]:
         return self.ctx.stream(limit)
+
+    body_used: Delegate[bool] = Delegate("body_used", readonly=True)
 
     @property
     def body(self) -> Any:

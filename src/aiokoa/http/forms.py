@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator, Mapping
 from tempfile import SpooledTemporaryFile
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from urllib.parse import unquote_to_bytes
 
 from python_multipart.exceptions import MultipartParseError, QuerystringParseError
@@ -22,6 +22,7 @@ from .body import BodyError, charset_codec, too_large
 
 V_co = TypeVar("V_co", covariant=True)
 
+_UNSET: Any = object()
 SPOOL = 1 << 20
 """Bytes of a file kept in memory before it is spooled to a temporary file on disk."""
 MAX_FIELDS = 1000
@@ -57,6 +58,20 @@ class FormData(Mapping[str, V_co], Generic[V_co]):
 
     def multi_items(self) -> list[tuple[str, V_co]]:
         return list(self._items)
+
+    def to_json(self) -> dict[str, V_co | list[V_co]]:
+        """`{"name": value}`, with a list for a name sent more than once (as Koa's body
+        parsers give forms); `ctx.body = form` sends this."""
+        result: dict[str, V_co | list[V_co]] = {}
+        for name, value in self._items:
+            seen = result.get(name, _UNSET)
+            if seen is _UNSET:
+                result[name] = value
+            elif isinstance(seen, list):
+                seen.append(value)
+            else:
+                result[name] = [seen, value]
+        return result
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, FormData):

@@ -15,6 +15,8 @@ from typing import Any
 
 def _default(value: Any) -> Any:
     """The types JSON lacks, as Python users expect them."""
+    if callable(getattr(value, "to_json", None)):  # FormData, and the project's own types
+        return value.to_json()
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if isinstance(value, Enum):
