@@ -82,8 +82,8 @@ def _zlib(wbits: int, name: str) -> Inflate:
                 if piece:
                     pieces.append(piece)
                 data = inflater.unconsumed_tail
-                if inflater.eof and data:
-                    raise BodyError(400, f"data after the end of the {name} stream")
+            if inflater.unused_data:
+                raise BodyError(400, f"data after the end of the {name} stream")
         except zlib.error as err:
             if raw and not pieces:
                 raw = False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from enum import Enum
 from typing import Any
 
@@ -74,10 +75,14 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     loads = loads_stdlib
 else:
+    _long_number = re.compile(rb"\d{19}").search
 
     def loads(data: bytes) -> Any:
-        """orjson's decoding; what it refuses is decoded again by the standard library, which
-        takes integers beyond 64 bits and words its errors the same with or without orjson."""
+        """orjson's decoding, but the standard library's where they differ: a run of 19 digits
+        or more may be an integer beyond 64 bits, which orjson would make a float, and what
+        orjson refuses is decoded again, so that errors read the same with or without it."""
+        if _long_number(data):
+            return loads_stdlib(data)
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:
