@@ -26,7 +26,7 @@ async def chunks_of(data: bytes, size: int) -> AsyncIterator[bytes]:
         yield data[start : start + size]
 
 
-def parse(data: bytes, size: int = 1 << 16, boundary: str = BOUNDARY, **limits: int) -> FormData[str | UploadFile]:
+def parse(data: bytes, size: int = 1 << 16, *, boundary: str = BOUNDARY, **limits: int) -> FormData[str | UploadFile]:
     opened: list[UploadFile] = []
 
     async def run() -> FormData[str | UploadFile]:
