@@ -7,6 +7,7 @@ import asyncio
 import gzip
 import zlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import brotli
 import pytest
@@ -189,7 +190,7 @@ BAD_MULTIPART = [
 
 @pytest.mark.parametrize(("data", "limits", "status", "message"), BAD_MULTIPART)
 @pytest.mark.parametrize("size", [5, 1 << 16])
-def test_multipart_refuses(data: bytes, limits: dict[str, int], status: int, message: str, size: int) -> None:
+def test_multipart_refuses(data: bytes, limits: dict[str, Any], status: int, message: str, size: int) -> None:
     with pytest.raises(BodyError) as caught:
         parse(data, size, **limits)
     assert caught.value.status == status
