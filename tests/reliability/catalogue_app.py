@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from aiokoa import Context, Koa, Next, Router
+from aiokoa import Context, FormData, Koa, Next, Router, UploadFile
+from aiokoa.middleware.body_parser import body_parser
 
 app = Koa(keys=["catalogue secret"], proxy=True)
 router = Router()
@@ -36,6 +37,27 @@ async def unchecked(ctx: Context) -> None:
     """An app bug on purpose: the live header dict takes a request value unchecked."""
     ctx.body = "unchecked"
     ctx.response.headers["x-note"] = str(ctx.query.get("note", ""))
+
+
+@router.post(
+    "/body",
+    body_parser(
+        enable_types=("json", "form", "text", "multipart"),
+        json_limit="1kb",
+        form_limit="1kb",
+        text_limit="1kb",
+        max_file_size="10kb",
+        max_files=2,
+        max_fields=3,
+    ),
+)
+async def body(ctx: Context) -> None:
+    """What body_parser made of the body: its value, or the names and sizes of its parts."""
+    parsed = ctx.request.body
+    if isinstance(parsed, FormData):
+        parsed = parsed.to_json()
+    files = {name: upload.size for name, upload in ctx.request.files.items() if isinstance(upload, UploadFile)}
+    ctx.body = {"body": parsed, "files": files}
 
 
 def report(ctx: Context) -> dict[str, Any]:
