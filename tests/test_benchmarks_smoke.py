@@ -71,3 +71,19 @@ def test_aiohttp_app_answers_every_scenario() -> None:
                 await app.cleanup()
 
     asyncio.run(run())
+
+
+@pytest.mark.parametrize("name", ["aiokoa", "starlette"])
+def test_upload_apps_answer_the_name_and_size_of_the_file(name: str) -> None:
+    """The upload scenario's apps (the scenario itself sends 100 MiB over a socket)."""
+    import httpx
+
+    app = registry.BY_NAME[name].build(scenarios.AppSpec("upload"))
+
+    async def run() -> Any:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            files = {"file": ("upload.bin", b"x" * 3_000_000, "application/octet-stream")}
+            return (await client.post("/upload", files=files)).json()
+
+    assert asyncio.run(run()) == {"filename": "upload.bin", "size": 3_000_000}
