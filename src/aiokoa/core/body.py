@@ -36,7 +36,7 @@ from ..http.forms import (
     parse_multipart,
     parse_urlencoded,
 )
-from ..http.headers import parse_content_type
+from ..http.headers import content_length, parse_content_type
 from ..http.sizes import parse_size
 from .errors import ClientDisconnect, HttpError
 
@@ -123,8 +123,7 @@ def _chunks(ctx: RequestMixin, limit: int | None) -> AsyncIterator[bytes]:
     headers = ctx.headers
     inflate = inflaters(headers.get("content-encoding", ""))
     if not inflate:
-        length = headers.get("content-length", "").strip()
-        check_length(int(length) if length.isascii() and length.isdigit() else None, limit)
+        check_length(content_length(headers.get("content-length")), limit)
     body.consumed = True
     chunks = _received(ctx)
     return limited(inflated(chunks, inflate) if inflate else chunks, limit)

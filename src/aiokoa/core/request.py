@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 
 from ..http.forms import MAX_FIELD_SIZE, MAX_FIELDS, MAX_FILE_SIZE, MAX_FILES, SPOOL, FormData, UploadFile
 from ..http.fresh import is_fresh
-from ..http.headers import HeaderValue, parse_content_type, split_list
+from ..http.headers import HeaderValue, content_length, parse_content_type, split_list
 from ..http.negotiation import Accepts, has_body, type_is
 from ..http.url import URL, parse_url, percent_decode
 from . import body as bodies
@@ -534,8 +534,24 @@ class Request:
     async def json(self, limit: Size | None = LIMIT, *, strict: bool = False) -> Any:
         return await self.ctx.json(limit, strict=strict)
 
-    async def form(self, limit: Size | None = FORM_LIMIT, **limits: Any) -> FormData[str | UploadFile]:
-        return await self.ctx.form(limit, **limits)
+    async def form(
+        self,
+        limit: Size | None = FORM_LIMIT,
+        *,
+        max_fields: int = MAX_FIELDS,
+        max_files: int = MAX_FILES,
+        max_file_size: Size = MAX_FILE_SIZE,
+        max_field_size: Size = MAX_FIELD_SIZE,
+        spool: Size = SPOOL,
+    ) -> FormData[str | UploadFile]:
+        return await self.ctx.form(
+            limit,
+            max_fields=max_fields,
+            max_files=max_files,
+            max_file_size=max_file_size,
+            max_field_size=max_field_size,
+            spool=spool,
+        )
 
     def stream(self, limit: Size | None = None) -> AsyncIterator[bytes]:
         return self.ctx.stream(limit)
@@ -591,8 +607,7 @@ class Request:
     @property
     def length(self) -> int | None:
         """Content-Length as a number, or None when absent or not a number."""
-        value = self.ctx.get("content-length").strip()
-        return int(value) if value.isascii() and value.isdigit() else None
+        return content_length(self.ctx.get("content-length"))
 
     @property
     def response(self) -> Any:
