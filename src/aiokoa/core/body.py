@@ -10,12 +10,12 @@ response ends, also after an error or a client that left.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from ..http.body import (
     BodyError,
+    Inflate,
     check_length,
     check_strict,
     decode_json,
@@ -41,6 +41,7 @@ from ..http.sizes import parse_size
 from .errors import ClientDisconnect, HttpError
 
 if TYPE_CHECKING:
+    from ..types import Message
     from .request import RequestMixin
 
 Size = int | str
@@ -87,10 +88,10 @@ def release(ctx: RequestMixin) -> None:
             upload.file.close()
 
 
-async def _received(ctx: RequestMixin) -> AsyncIterator[bytes]:
+async def _received(ctx: RequestMixin, first: Message | None = None) -> AsyncIterator[bytes]:
     receive = ctx.receive
+    message = first or await receive()
     while True:
-        message = await receive()
         kind = message["type"]
         if kind == "http.request":
             chunk = message.get("body", b"")
@@ -100,32 +101,34 @@ async def _received(ctx: RequestMixin) -> AsyncIterator[bytes]:
                 return
         elif kind == "http.disconnect":
             raise ClientDisconnect("the client disconnected before its request body was read")
-
-
-@contextmanager
-def _http_errors() -> Iterator[None]:
-    """A body the request cannot have as the HTTP error it answers with (400, 413, 415)."""
-    try:
-        yield
-    except BodyError as err:
-        raise HttpError(err.status, err.message) from err
+        message = await receive()
 
 
 def _size(limit: Size | None) -> int | None:
-    return None if limit is None else parse_size(limit)
+    return limit if limit is None or type(limit) is int else parse_size(limit)
 
 
-def _chunks(ctx: RequestMixin, limit: int | None) -> AsyncIterator[bytes]:
-    """The body's chunks as they arrive, inflated, stopped at `limit` bytes."""
+def _take(ctx: RequestMixin, limit: int | None) -> list[Inflate]:
+    """Mark the body taken, after the checks made before reading: its codings (415 for an
+    unknown one) and, when it is not encoded, its declared length against `limit`."""
     body = state(ctx)
     if body.consumed:
         raise RuntimeError("the request body was already read as a stream; read it once (ctx.read() keeps it)")
     headers = ctx.headers
-    inflate = inflaters(headers.get("content-encoding", ""))
+    encoding = headers.get("content-encoding")
+    inflate = inflaters(encoding) if encoding else []
     if not inflate:
         check_length(content_length(headers.get("content-length")), limit)
     body.consumed = True
-    chunks = _received(ctx)
+    return inflate
+
+
+def _chunks(
+    ctx: RequestMixin, limit: int | None, inflate: list[Inflate], first: Message | None = None
+) -> AsyncIterator[bytes]:
+    """The body's chunks as they arrive (from `first`, if it was received already),
+    inflated, stopped at `limit` bytes."""
+    chunks = _received(ctx, first)
     return limited(inflated(chunks, inflate) if inflate else chunks, limit)
 
 
@@ -133,10 +136,25 @@ async def _read(ctx: RequestMixin, limit: Size | None = LIMIT) -> bytes:
     body = state(ctx)
     size = _size(limit)
     raw = body.raw
-    if raw is None:
-        raw = body.raw = b"".join([chunk async for chunk in _chunks(ctx, size)])
-    elif size is not None and len(raw) > size:
-        raise too_large(size)
+    if raw is not None:
+        if size is not None and len(raw) > size:
+            raise too_large(size)
+        return raw
+    inflate = _take(ctx, size)
+    if inflate:
+        chunks = _chunks(ctx, size, inflate)
+    else:
+        # Most bodies come in one message: taken as it is, without a generator.
+        message = await ctx.receive()
+        if message["type"] == "http.request" and not message.get("more_body", False):
+            raw = message.get("body", b"")
+            assert isinstance(raw, bytes)
+            if size is not None and len(raw) > size:
+                raise too_large(size)
+            body.raw = raw
+            return raw
+        chunks = _chunks(ctx, size, [], message)
+    raw = body.raw = b"".join([chunk async for chunk in chunks])
     return raw
 
 
@@ -149,12 +167,16 @@ async def _stream(ctx: RequestMixin, limit: Size | None = None) -> AsyncIterator
         if raw:
             yield raw
         return
-    async for chunk in _chunks(ctx, _size(limit)):
+    size = _size(limit)
+    async for chunk in _chunks(ctx, size, _take(ctx, size)):
         yield chunk
 
 
 def _charset(ctx: RequestMixin) -> str:
-    parsed = parse_content_type(ctx.headers.get("content-type", ""))
+    value = ctx.headers.get("content-type", "")
+    if ";" not in value:  # no parameters, so no charset
+        return ""
+    parsed = parse_content_type(value)
     return parsed[1].get("charset", "") if parsed else ""
 
 
@@ -213,30 +235,43 @@ async def _form(
     return body.form
 
 
+# The readers: a body the request cannot have is the HTTP error it answers with (400, 413, 415).
+
+
 async def read(ctx: RequestMixin, limit: Size | None = LIMIT) -> bytes:
-    with _http_errors():
+    try:
         return await _read(ctx, limit)
+    except BodyError as err:
+        raise HttpError(err.status, err.message) from err
 
 
 async def text(ctx: RequestMixin, limit: Size | None = LIMIT) -> str:
-    with _http_errors():
+    try:
         return await _text(ctx, limit)
+    except BodyError as err:
+        raise HttpError(err.status, err.message) from err
 
 
 async def json(ctx: RequestMixin, limit: Size | None = LIMIT, *, strict: bool = False) -> Any:
-    with _http_errors():
+    try:
         return await _json(ctx, limit, strict=strict)
+    except BodyError as err:
+        raise HttpError(err.status, err.message) from err
 
 
 async def form(ctx: RequestMixin, limit: Size | None = FORM_LIMIT, **limits: Any) -> FormData[str | UploadFile]:
-    with _http_errors():
+    try:
         return await _form(ctx, limit, **limits)
+    except BodyError as err:
+        raise HttpError(err.status, err.message) from err
 
 
 async def stream(ctx: RequestMixin, limit: Size | None = None) -> AsyncIterator[bytes]:
-    with _http_errors():
+    try:
         async for chunk in _stream(ctx, limit):
             yield chunk
+    except BodyError as err:
+        raise HttpError(err.status, err.message) from err
 
 
 def used(ctx: RequestMixin) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from enum import Enum
 from typing import Any
 
@@ -75,13 +74,14 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     loads = loads_stdlib
 else:
-    _long_number = re.compile(rb"\d{19}").search
+    _DIGITS = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))  # digits as "0", the rest " "
+    _LONG_NUMBER = b"0" * 19
 
     def loads(data: bytes) -> Any:
         """orjson's decoding, but the standard library's where they differ: a run of 19 digits
         or more may be an integer beyond 64 bits, which orjson would make a float, and what
         orjson refuses is decoded again, so that errors read the same with or without it."""
-        if _long_number(data):
+        if _LONG_NUMBER in data.translate(_DIGITS):
             return loads_stdlib(data)
         try:
             return orjson.loads(data)

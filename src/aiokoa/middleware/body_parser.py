@@ -17,6 +17,7 @@ from typing import Any
 from aiokoa.core.compose import Middleware, Next
 from aiokoa.core.context import Context
 from aiokoa.http.forms import MAX_FIELDS, MAX_FILE_SIZE, MAX_FILES, FormData, UploadFile
+from aiokoa.http.negotiation import has_body
 from aiokoa.http.sizes import parse_size
 
 KINDS = ("json", "form", "text", "multipart")
@@ -64,14 +65,19 @@ def body_parser(
     if wrong:
         raise ValueError(f"extend_types: unknown {wrong}; choose from {list(KINDS)}")
     types = [(kind, (*TYPES[kind], *extra.get(kind, ()))) for kind in enabled]
+    # The usual Content-Types, found by a lookup; patterns ("+json", "text/*") by ctx.is_()
+    exact = {mime: kind for kind, accepted in reversed(types) for mime in accepted if "/" in mime and "*" not in mime}
     methods = frozenset(method.upper() for method in parsed_methods)
     limits = {"json": parse_size(json_limit), "form": parse_size(form_limit), "text": parse_size(text_limit)}
     file_size = parse_size(max_file_size)
 
     async def parse(ctx: Context) -> None:
         request = ctx.request
-        kind = next((kind for kind, accepted in types if ctx.is_(*accepted)), None)
-        if kind is None or ctx.method not in methods:
+        if ctx.method not in methods or not has_body(ctx.headers):
+            request.body = {}
+            return
+        kind = exact.get(request.type) or next((kind for kind, accepted in types if ctx.is_(*accepted)), None)
+        if kind is None:
             request.body = {}
             return
         if kind == "multipart":
@@ -85,7 +91,7 @@ def body_parser(
         raw = await ctx.read(limit)
         request.raw_body = raw
         if kind == "json":
-            request.body = await ctx.json(limit, strict=json_strict) if raw.strip() else {}
+            request.body = await ctx.json(limit, strict=json_strict) if raw and not raw.isspace() else {}
         elif kind == "form":
             request.body = await ctx.form(limit, max_fields=max_fields)
         else:
