@@ -29,6 +29,8 @@ MAX_FIELDS = 1000
 MAX_FILES = 1000
 MAX_FILE_SIZE = 200 << 20
 MAX_FIELD_SIZE = 1 << 20
+WRITE_BATCH = 1 << 20
+"""Bytes of spooled file data gathered before they are written to disk in one thread hop."""
 
 
 class FormData(Mapping[str, V_co], Generic[V_co]):
@@ -235,6 +237,8 @@ class _Multipart:
         self.files: list[UploadFile] = []
         self.fields = 0
         self.writes: list[tuple[UploadFile, bytes]] = []
+        self.pending = 0  # bytes in `writes`, counted up to `counted` of them
+        self.counted = 0
         self.headers: dict[str, str] = {}
         self.header_name = bytearray()
         self.header_value = bytearray()
@@ -305,17 +309,21 @@ class _Multipart:
     def on_end(self) -> None:
         self.ended = True
 
-    async def flush(self) -> None:
-        """Write what the last chunk brought to the files: inline while they stay in
-        memory, else in one thread hop."""
+    async def flush(self, *, end: bool = False) -> None:
+        """Write what the chunks brought to the files: inline while they stay in memory;
+        past that, gathered up to `WRITE_BATCH` bytes (or the end) for one thread hop."""
         writes = self.writes
         if not writes:
             return
-        self.writes = []
         if all(upload.in_memory and upload.size <= self.spool for upload, _ in writes):
+            self.writes = []
             for upload, data in writes:
                 upload.file.write(data)
-        else:
+            return
+        self.pending += sum(len(data) for _, data in writes[self.counted :])
+        self.counted = len(writes)
+        if self.pending >= WRITE_BATCH or end:
+            self.writes, self.pending, self.counted = [], 0, 0
             await asyncio.to_thread(_write, writes)
 
     async def rewind(self) -> None:
@@ -367,6 +375,7 @@ async def parse_multipart(
             await state.flush()
         if not state.ended:
             raise BodyError(400, "the multipart body is truncated: its closing boundary never came")
+        await state.flush(end=True)
         await state.rewind()
     except BaseException as err:
         for upload in state.files:
