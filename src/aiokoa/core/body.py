@@ -59,10 +59,11 @@ class RequestBody:
     """What was read of one request's body, what a body parser made of it, and the files
     to close when the response ends."""
 
-    __slots__ = ("consumed", "raw", "form", "json", "parsed", "raw_body", "files", "uploads")
+    __slots__ = ("consumed", "done", "raw", "form", "json", "parsed", "raw_body", "files", "uploads")
 
     def __init__(self) -> None:
-        self.consumed = False
+        self.consumed = False  # a reader has started taking the body from the server
+        self.done = False  # and has had its last message
         self.raw: bytes | None = None
         self.form: FormData[str | UploadFile] | None = None
         self.json: Any = _MISSING
@@ -95,9 +96,12 @@ async def _received(ctx: RequestMixin, first: Message | None = None) -> AsyncIte
         kind = message["type"]
         if kind == "http.request":
             chunk = message.get("body", b"")
+            last = not message.get("more_body", False)
+            if last:
+                state(ctx).done = True
             if chunk:
                 yield chunk
-            if not message.get("more_body", False):
+            if last:
                 return
         elif kind == "http.disconnect":
             raise ClientDisconnect("the client disconnected before its request body was read")
@@ -147,6 +151,7 @@ async def _read(ctx: RequestMixin, limit: Size | None = LIMIT) -> bytes:
         # Most bodies come in one message: taken as it is, without a generator.
         message = await ctx.receive()
         if message["type"] == "http.request" and not message.get("more_body", False):
+            body.done = True
             raw = message.get("body", b"")
             assert isinstance(raw, bytes)
             if size is not None and len(raw) > size:
@@ -158,18 +163,22 @@ async def _read(ctx: RequestMixin, limit: Size | None = LIMIT) -> bytes:
     return raw
 
 
-async def _stream(ctx: RequestMixin, limit: Size | None = None) -> AsyncIterator[bytes]:
-    """The body's chunks as they arrive (a body already read comes as one chunk)."""
+def _stream(ctx: RequestMixin, limit: Size | None = None) -> AsyncIterator[bytes]:
+    """The body's chunks as they arrive (a body already read comes as one chunk). The body
+    is taken now, not at the first chunk: a response streaming it (`ctx.body =
+    ctx.stream()`) then leaves the reading to it."""
+    size = _size(limit)
     raw = state(ctx).raw
     if raw is not None:
-        if limit is not None and len(raw) > parse_size(limit):
-            raise too_large(parse_size(limit))
-        if raw:
-            yield raw
-        return
-    size = _size(limit)
-    async for chunk in _chunks(ctx, size, _take(ctx, size)):
-        yield chunk
+        if size is not None and len(raw) > size:
+            raise too_large(size)
+        return _one(raw)
+    return _chunks(ctx, size, _take(ctx, size))
+
+
+async def _one(raw: bytes) -> AsyncIterator[bytes]:
+    if raw:
+        yield raw
 
 
 def _charset(ctx: RequestMixin) -> str:
@@ -266,9 +275,16 @@ async def form(ctx: RequestMixin, limit: Size | None = FORM_LIMIT, **limits: Any
         raise HttpError(err.status, err.message) from err
 
 
-async def stream(ctx: RequestMixin, limit: Size | None = None) -> AsyncIterator[bytes]:
+def stream(ctx: RequestMixin, limit: Size | None = None) -> AsyncIterator[bytes]:
     try:
-        async for chunk in _stream(ctx, limit):
+        return _http_errors(_stream(ctx, limit))
+    except BodyError as err:
+        raise HttpError(err.status, err.message) from err
+
+
+async def _http_errors(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in chunks:
             yield chunk
     except BodyError as err:
         raise HttpError(err.status, err.message) from err
@@ -278,3 +294,10 @@ def used(ctx: RequestMixin) -> bool:
     """Whether the body's chunks were taken from the server (by any reader)."""
     body = ctx._request_body
     return body is not None and body.consumed
+
+
+def reading(ctx: RequestMixin) -> bool:
+    """Whether a reader has started on the body and not had its last message: the messages
+    `ctx.receive` gives are then the reader's to take."""
+    body = ctx._request_body
+    return body is not None and body.consumed and not body.done

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..http.jsonbody import dumps
 from ..http.statuses import EMPTY
-from .body import release
+from .body import reading, release
 from .errors import ClientDisconnect
 from .response import TEXT, discard, is_stream
 
@@ -171,11 +171,14 @@ async def _send_stream(ctx: Context, chunks: AsyncGenerator[bytes, None]) -> Non
     # Watched from the start: a client that leaves while the first chunk is still awaited
     # closes the stream too, rather than once that chunk comes.
     pump = asyncio.ensure_future(_pump(ctx, chunks))
-    watch = asyncio.ensure_future(_disconnect(ctx.receive))
+    # While a reader takes the request body (a response streaming `ctx.stream()`), the
+    # messages are its own, and it hears of a client that leaves itself.
+    watch = None if reading(ctx) else asyncio.ensure_future(_disconnect(ctx.receive))
     try:
-        await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait((pump,) if watch is None else (pump, watch), return_when=asyncio.FIRST_COMPLETED)
     finally:
-        watch.cancel()
+        if watch is not None:
+            watch.cancel()
         if not pump.done():  # the client went away: stop reading the stream
             pump.cancel()
             ctx._ended = True

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -337,3 +337,42 @@ def test_body_is_typed_for_narrowing() -> None:
 
     with TestClient(app_of(handler)) as client:
         assert client.post("/", json={"a": 1}).json() == {"names": ["a"], "form": 0, "body": None, "files": 0}
+
+
+async def test_a_response_can_stream_the_request_body() -> None:
+    async def handler(ctx: Context) -> None:
+        async def upper() -> AsyncIterator[bytes]:
+            async for chunk in ctx.stream():
+                yield chunk.upper()
+
+        ctx.body = upper()
+
+    sent = await call(app_of(handler), [b"abc", b"def", b"ghi"], {"transfer-encoding": "chunked"})
+    assert answer(sent[:-1]) == (200, b"ABCDEFGHI")
+
+
+async def test_a_client_that_leaves_while_its_body_streams_back() -> None:
+    errors: list[BaseException] = []
+    app = app_of(_echo_stream)
+    app.on("error", lambda err, ctx: errors.append(err))
+    sent = await call(app, [b"abc", b"def"], {"transfer-encoding": "chunked"}, disconnect=True)
+    # the headers and the chunks went out; then the client left: the response is left unfinished
+    assert sent[0]["status"] == 200
+    assert [message.get("body") for message in sent[1:-1]] == [b"abc", b"def"]
+    assert errors == []
+
+
+async def _echo_stream(ctx: Context) -> None:
+    ctx.body = ctx.stream()
+
+
+def test_stream_refuses_an_unknown_encoding_when_called() -> None:
+    async def handler(ctx: Context) -> None:
+        try:
+            ctx.stream()
+        except HttpError as err:
+            ctx.body = f"{err.status} {err.message}"
+
+    with TestClient(app_of(handler)) as client:
+        answer = client.post("/", content=b"x", headers={"content-encoding": "zz"}).text
+        assert answer == "415 unsupported Content-Encoding 'zz': send gzip, deflate, br or identity"
