@@ -65,6 +65,7 @@ def test_format_size() -> None:
 
 def test_form_data_is_multi_valued() -> None:
     form = FormData([("a", "1"), ("b", "2"), ("a", "3")])
+    assert FormData([("a", "1"), ("a", "2"), ("a", "3")]).to_json() == {"a": ["1", "2", "3"]}
     assert form["a"] == "1"
     assert form.getall("a") == ["1", "3"]
     assert form.getall("missing") == []
@@ -82,8 +83,12 @@ async def test_upload_file_spools_to_disk_past_its_threshold() -> None:
     upload = UploadFile("big.bin", spool=10)
     await upload.write(b"12345")
     assert upload.in_memory
-    await upload.write(b"678901234")
+    assert await upload.seek(0) == 0
+    assert await upload.read() == b"12345"
+    await upload.write(b"67890")
+    await upload.write(b"1234")
     assert not upload.in_memory
+    await upload.write(b"")
     assert upload.size == 14
     await upload.seek(0)
     assert await upload.read() == b"12345678901234"
@@ -201,8 +206,16 @@ def test_multipart_refuses(data: bytes, limits: dict[str, Any], status: int, mes
 
 def test_multipart_invalid_boundary() -> None:
     with pytest.raises(BodyError) as caught:
-        parse(FORM, boundary="x" * 100)
-    assert caught.value.status == 400
+        parse(FORM, boundary="€")
+    assert (caught.value.status, caught.value.message) == (400, "invalid multipart boundary '€'")
+
+
+def test_multipart_latin1_filename() -> None:
+    form = parse(multipart(b'Content-Disposition: form-data; name="f"; filename="caf\xe9"\r\n\r\nx'))
+    upload = form["f"]
+    assert isinstance(upload, UploadFile)
+    assert upload.filename == "café"
+    upload.close()
 
 
 @given(

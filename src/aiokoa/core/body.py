@@ -103,7 +103,7 @@ async def _received(ctx: RequestMixin, first: Message | None = None) -> AsyncIte
                 yield chunk
             if last:
                 return
-        elif kind == "http.disconnect":
+        else:  # http.disconnect, the only other message ASGI has for a request
             raise ClientDisconnect("the client disconnected before its request body was read")
         message = await receive()
 

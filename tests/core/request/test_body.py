@@ -376,3 +376,42 @@ def test_stream_refuses_an_unknown_encoding_when_called() -> None:
     with TestClient(app_of(handler)) as client:
         answer = client.post("/", content=b"x", headers={"content-encoding": "zz"}).text
         assert answer == "415 unsupported Content-Encoding 'zz': send gzip, deflate, br or identity"
+
+
+def test_stream_limits_and_a_kept_body() -> None:
+    async def handler(ctx: Context) -> None:
+        if ctx.get("x-read"):
+            await ctx.read()
+            try:
+                ctx.stream(limit=1)
+            except HttpError as err:
+                kept = [chunk.decode() async for chunk in ctx.stream()]
+                empty = [chunk async for chunk in _empty_stream(ctx)]
+                ctx.body = {"kept": kept, "small": err.status, "empty": empty}
+            return
+        got = b""
+        try:
+            async for chunk in ctx.stream(limit=4):
+                got += chunk
+        except HttpError as err:
+            ctx.body = {"got": got.decode(), "status": err.status}
+
+    with TestClient(app_of(handler)) as client:
+        assert client.post("/", content=b"abc", headers={"x-read": "1"}).json() == {
+            "kept": ["abc"],
+            "small": 413,
+            "empty": [],
+        }
+    sent = asyncio.run(call(app_of(handler), [b"abc", b"def"], {"transfer-encoding": "chunked"}))
+    assert answer(sent[:-1]) == (200, b'{"got":"abc","status":413}')
+
+
+def _empty_stream(ctx: Context) -> AsyncIterator[bytes]:
+    """A kept empty body streams as no chunk at all."""
+    state = ctx._request_body
+    assert state is not None
+    raw, state.raw = state.raw, b""
+    try:
+        return ctx.stream()
+    finally:
+        state.raw = raw
