@@ -23,12 +23,14 @@ from network import NGINX, MemoryResult, NetMeasurement
 from registry import AIOKOA, BLACKSHEEP, FRAMEWORKS, KOA, RAW
 from scenarios import DEPTHS, ROUTE_COUNTS
 from static_files import LARGE_CONNECTIONS, LargeResult
+from upload import UploadMeasurement
+from upload import table as upload_table
 
 HERE = Path(__file__).resolve().parent
 PLOTS = HERE / "plots"
 
 PACKAGES = (
-    "aiokoa", "uvicorn", "granian", "uvloop", "httptools", "starlette", "fastapi", "pydantic",
+    "aiokoa", "python-multipart", "uvicorn", "granian", "uvloop", "httptools", "starlette", "fastapi", "pydantic",
     "blacksheep", "falcon", "litestar", "msgspec", "sanic", "aiohttp", "matplotlib",
 )  # fmt: skip
 
@@ -114,6 +116,8 @@ def machine() -> dict[str, str]:
         "wrk": _command_version(["wrk", "--version"]).split(" [")[0],
         "koa": _node_package("koa"),
         "@koa/router": _node_package("@koa/router"),
+        "@koa/bodyparser": _node_package("@koa/bodyparser"),
+        "koa-body": _node_package("koa-body"),
         "aiokoa build": _aiokoa_build(),
     }
     for name in PACKAGES:
@@ -194,6 +198,7 @@ def evaluate(
     net: Sequence[NetMeasurement],
     memory: MemoryResult | None,
     large: Sequence[LargeResult] = (),
+    uploads: Sequence[UploadMeasurement] = (),
 ) -> list[Verdict]:
     """Every target of the project, judged on this run's figures."""
     out: list[Verdict] = []
@@ -246,6 +251,22 @@ def evaluate(
         ours = rps(f"{AIOKOA}@uvicorn", f"compress-{coding}")
         out.append(_ratio_verdict(name, ours, starlette_gzip, COMPRESS_LIMIT, False, "req/s"))
     out += _static_verdicts(net, large)
+    name = "post (JSON echo through body_parser) >= 1.2x Koa with @koa/bodyparser req/s"
+    out.append(_ratio_verdict(name, rps(mine, "post"), rps(koa, "post"), 1.2, False, "req/s"))
+    peers = {m.target for m in net if m.framework not in (AIOKOA, RAW, KOA) and m.case == "post"}
+    ours_post = max((v for v in (rps(f"{AIOKOA}@{s}", "post") for s in ("uvicorn", "granian")) if v), default=None)
+    best_post = max(((v, t) for t in peers if (v := rps(t, "post")) is not None), default=None)
+    if ours_post is None or best_post is None:
+        out.append(Verdict("post: ahead of every Python peer on any server", "N/A", "not measured"))
+    else:
+        status = "PASS" if ours_post > best_post[0] else "MISS"
+        detail = f"aiokoa {ours_post:,.0f} req/s vs best peer {best_post[1]} {best_post[0]:,.0f} req/s"
+        out.append(
+            Verdict(
+                "post: ahead of every Python peer on any server", status, f"{detail} ({ours_post / best_post[0]:.2f}x)"
+            )
+        )
+    out += _upload_verdicts(uploads)
     if memory is None:
         out.append(
             Verdict("RSS after 1M requests within 5% of RSS after the first 10,000", "N/A", "memory run skipped")
@@ -307,6 +328,36 @@ def _static_verdicts(net: Sequence[NetMeasurement], large: Sequence[LargeResult]
     else:
         status = "PASS" if ours.growth_mib <= LARGE_RSS_MIB else "MISS"
         out.append(Verdict(name, status, f"+{ours.growth_mib:.1f} MiB at the peak, on granian"))
+
+
+def _upload_verdicts(uploads: Sequence[UploadMeasurement]) -> list[Verdict]:
+    by_target = {m.target: m for m in uploads}
+
+    def mb_s(target: str) -> float | None:
+        m = by_target.get(target)
+        return m.median("mb_s") if m else None
+
+    ours = f"{AIOKOA}@uvicorn"
+    out = [
+        _ratio_verdict(
+            "upload 100 MiB multipart >= 1.5x Starlette form() MB/s",
+            mb_s(ours),
+            mb_s("starlette@uvicorn"),
+            1.5,
+            False,
+            "MB/s",
+        ),
+        _ratio_verdict(
+            "upload 100 MiB multipart >= Koa with koa-body MB/s", mb_s(ours), mb_s(f"{KOA}@node"), 1.0, False, "MB/s"
+        ),
+    ]
+    name = "upload 100 MiB multipart: server RSS grows < 32 MiB"
+    m = by_target.get(ours)
+    if m is None:
+        out.append(Verdict(name, "N/A", "upload not measured"))
+    else:
+        growth = m.median("rss_growth_mib")
+        out.append(Verdict(name, "PASS" if growth < 32 else "MISS", f"+{growth:.1f} MiB"))
     return out
 
 
@@ -449,7 +500,8 @@ def write(
     net: Sequence[NetMeasurement],
     memory: MemoryResult | None,
     large: Sequence[LargeResult] = (),
-    verdicts: Sequence[Verdict],
+    uploads: Sequence[UploadMeasurement] = (),
+    verdicts: Sequence[Verdict] = (),
     images: Sequence[Path],
     notes: Sequence[str],
     settings: dict[str, object],
@@ -520,6 +572,13 @@ def write(
             f"| at the end ({memory.seconds:.0f} s) | {memory.total_requests:,} | {memory.rss_end_kib / 1024:.1f} |",
             "",
         ]
+    if uploads:
+        lines += [
+            "## Upload (one 100 MiB file in a multipart form; median of rounds, fresh servers each)",
+            "",
+            *upload_table(uploads),
+            "",
+        ]
     if images:
         lines += ["## Plots", ""] + [f"![{p.stem}]({p.relative_to(path.parent)})" for p in images] + [""]
     lines += ["## Settings", "", "```", json.dumps(settings, indent=2), "```", ""]
@@ -536,6 +595,7 @@ def write(
         "network": [asdict(m) for m in net],
         "memory": asdict(memory) if memory else None,
         "large": [asdict(r) for r in large],
+        "upload": [asdict(m) for m in uploads],
         "targets": [asdict(v) for v in verdicts],
     }
     path.with_suffix(".json").write_text(json.dumps(data, indent=1))

@@ -81,3 +81,19 @@ def test_static_apps_serve_the_file_byte_for_byte(name: str) -> None:
     scenarios.static_files()
     with asyncio.Runner(loop_factory=inprocess.new_loop) as runner:
         runner.run(inprocess.check_cases([scenarios.static_case()], registry.BY_NAME[name]))
+
+
+@pytest.mark.parametrize("name", ["aiokoa", "starlette"])
+def test_upload_apps_answer_the_name_and_size_of_the_file(name: str) -> None:
+    """The upload scenario's apps (the scenario itself sends 100 MiB over a socket)."""
+    import httpx
+
+    app = registry.BY_NAME[name].build(scenarios.AppSpec("upload"))
+
+    async def run() -> Any:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            files = {"file": ("upload.bin", b"x" * 3_000_000, "application/octet-stream")}
+            return (await client.post("/upload", files=files)).json()
+
+    assert asyncio.run(run()) == {"filename": "upload.bin", "size": 3_000_000}

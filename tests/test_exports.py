@@ -1,4 +1,5 @@
-"""Every exception a user may catch is importable from `aiokoa` itself."""
+"""Every exception a user may catch is importable from `aiokoa` itself, or, for those of the
+middleware shipped with it, from `aiokoa.middleware` (importing `aiokoa` loads the core only)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import pkgutil
 import pytest
 
 import aiokoa
+import aiokoa.middleware
 
 # Raised and handled inside aiokoa, never seen by an app: a malformed path parameter
-# becomes a 400 response, a command-line mistake becomes one line and exit status 2.
-INTERNAL = {"aiokoa.router.matcher.BadParam", "aiokoa.cli.CliError"}
+# becomes a 400 response, a command-line mistake becomes one line and exit status 2, a
+# request body that cannot be accepted reaches the app as an HttpError (400, 413, 415).
+INTERNAL = {"aiokoa.router.matcher.BadParam", "aiokoa.cli.CliError", "aiokoa.http.body.BodyError"}
 
 
 def exception_classes() -> dict[str, type[BaseException]]:
@@ -33,7 +36,11 @@ def exception_classes() -> dict[str, type[BaseException]]:
     return found
 
 
-PUBLIC = sorted({cls.__name__: cls for where, cls in exception_classes().items() if where not in INTERNAL}.items())
+PUBLIC = sorted(
+    {
+        cls.__name__: cls for cls in exception_classes().values() if f"{cls.__module__}.{cls.__name__}" not in INTERNAL
+    }.items()
+)
 
 
 def test_the_known_exceptions_are_found() -> None:
@@ -44,5 +51,6 @@ def test_the_known_exceptions_are_found() -> None:
 
 @pytest.mark.parametrize(("name", "cls"), PUBLIC, ids=[name for name, _ in PUBLIC])
 def test_public_exception_is_exported(name: str, cls: type[BaseException]) -> None:
-    assert getattr(aiokoa, name, None) is cls
-    assert name in aiokoa.__all__
+    package = aiokoa.middleware if cls.__module__.startswith("aiokoa.middleware") else aiokoa
+    assert getattr(package, name, None) is cls
+    assert name in package.__all__

@@ -5,13 +5,13 @@ Runs in production mode, as a deployed app would.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Awaitable, Callable
 
 from scenarios import COMPRESS_PAYLOAD, HELLO, JSON_PAYLOAD, STATIC_DIR, AppSpec, route_path, route_text, user_payload
 
-from aiokoa import Context, Koa, Next, Router, mount
+from aiokoa import Context, Koa, Next, Router, UploadFile, mount
+from aiokoa.middleware.body_parser import body_parser
 from aiokoa.middleware.compress import compress
 from aiokoa.middleware.static import serve_static
 
@@ -47,17 +47,6 @@ async def _big_json(ctx: Context, next: Next) -> None:
     ctx.body = COMPRESS_PAYLOAD
 
 
-async def _echo(ctx: Context, next: Next) -> None:
-    """Reads the raw ASGI body until aiokoa has a body parser."""
-    receive = ctx.receive
-    message = await receive()
-    body: bytes = message.get("body", b"")
-    while message.get("more_body"):
-        message = await receive()
-        body += message.get("body", b"")
-    ctx.body = json.loads(body)
-
-
 def _route_handler(index: int) -> Handler:
     async def handler(ctx: Context, next: Next) -> None:
         ctx.body = route_text(index, ctx.params["id"])
@@ -77,10 +66,27 @@ def build(spec: AppSpec) -> Koa:
     elif spec.kind == "json":
         app.use(_json)
     elif spec.kind == "post":
-        app.use(_echo)
+        router = Router()
+
+        @router.post("/echo")
+        async def echo(ctx: Context) -> None:
+            ctx.body = ctx.request.body
+
+        app.use(body_parser())
+        app.use(router.routes())
     elif spec.kind == "compress":
         app.use(compress())
         app.use(_big_json)
+    elif spec.kind == "upload":
+        router = Router()
+
+        @router.post("/upload")
+        async def upload(ctx: Context) -> None:
+            file = (await ctx.form())["file"]
+            assert isinstance(file, UploadFile)
+            ctx.body = {"filename": file.filename, "size": file.size}
+
+        app.use(router.routes())
     elif spec.kind == "stack":
         router = Router()
 

@@ -6,7 +6,6 @@ and stream cost is the pain a Koa-style ``await next()`` removes, so both are sh
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -48,7 +47,14 @@ async def big_payload(request: Request) -> Response:
 
 
 async def echo(request: Request) -> Response:
-    return CompactJSON(json.loads(await request.body()))
+    return CompactJSON(await request.json())
+
+
+async def upload(request: Request) -> Response:
+    async with request.form(max_part_size=1 << 20) as form:
+        file = form["file"]
+        assert not isinstance(file, str)
+        return CompactJSON({"filename": file.filename, "size": file.size})
 
 
 def _route(index: int) -> Callable[[Request], Awaitable[Response]]:
@@ -134,6 +140,8 @@ def _routes(spec: AppSpec) -> list[BaseRoute]:
         return [Route("/echo", echo, methods=["POST"])]
     if spec.kind == "compress":
         return [Route("/compress", big_payload)]
+    if spec.kind == "upload":
+        return [Route("/upload", upload, methods=["POST"])]
     if spec.kind == "routes":
         return [Route(route_path(i), _route(i)) for i in range(spec.size)]
     if spec.kind == "static":

@@ -1,13 +1,16 @@
 'use strict';
 // Koa 3 + @koa/router: the reference aiokoa is measured against, serving every scenario.
-// Usage: node server.js <app> [port]   where <app> is hello | stack | json | post |
+// Usage: node server.js <app> [port]   where <app> is hello | stack | json | post | upload |
 // compress | depth-N | routes-N | static (or set APP and PORT). Mirrors benchmarks/scenarios.py exactly.
 
+const fs = require('fs');
 const Koa = require('koa');
 const Router = require('@koa/router');
 const compress = require('koa-compress');
 const serve = require('koa-static');
 const path = require('path');
+const { bodyParser } = require('@koa/bodyparser');
+const { koaBody } = require('koa-body');
 
 const HELLO = 'Hello World';
 
@@ -37,15 +40,6 @@ const hello = async (ctx) => {
   ctx.body = HELLO;
 };
 
-function readBody(req) {
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 function build(spec) {
   const app = new Koa({ env: 'production' });
   const [kind, sizeText] = spec.split('-');
@@ -65,9 +59,21 @@ function build(spec) {
       ctx.body = COMPRESS_PAYLOAD;
     });
   } else if (kind === 'post') {
-    app.use(async (ctx) => {
-      ctx.body = JSON.parse(await readBody(ctx.req));
+    const router = new Router();
+    router.post('/echo', (ctx) => {
+      ctx.body = ctx.request.body;
     });
+    app.use(bodyParser());
+    app.use(router.routes());
+  } else if (kind === 'upload') {
+    // koa-body streams the file to a temporary file (formidable); removed once answered
+    const router = new Router();
+    router.post('/upload', koaBody({ multipart: true, formidable: { maxFileSize: 200 * 1024 * 1024 } }), async (ctx) => {
+      const file = ctx.request.files.file;
+      ctx.body = { filename: file.originalFilename, size: file.size };
+      await fs.promises.unlink(file.filepath);
+    });
+    app.use(router.routes());
   } else if (kind === 'stack') {
     const router = new Router();
     router.get('/users/:id', (ctx) => {

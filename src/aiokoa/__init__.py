@@ -3,19 +3,22 @@
 from .core.application import Application, Koa
 from .core.compose import Middleware, Next, compose
 from .core.context import Context
-from .core.errors import HttpError, create_error, is_http_error
+from .core.errors import ClientDisconnect, HttpError, create_error, is_http_error
 from .core.misuse import MiddlewareError, ResponseSentError
 from .core.request import Request
 from .core.response import Response
 from .http.cookies import CookieError
+from .http.forms import FormData, UploadFile
 from .mount import mount
 from .router import NoMatchFound, Router
 from .tracing import Tracer, trace
 
 __all__ = [
     "Application",
+    "ClientDisconnect",
     "Context",
     "CookieError",
+    "FormData",
     "HttpError",
     "Koa",
     "Middleware",
@@ -27,6 +30,7 @@ __all__ = [
     "ResponseSentError",
     "Router",
     "Tracer",
+    "UploadFile",
     "compose",
     "create_error",
     "is_http_error",

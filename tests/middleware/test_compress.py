@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import importlib
 import io
 import json
 import threading
@@ -20,11 +21,12 @@ import pytest
 import zstandard
 
 from aiokoa import Context, Koa, Next
-from aiokoa.middleware import compress as compress_module
-from aiokoa.middleware.compress import compress
+from aiokoa.middleware import compress
 from aiokoa.testing import TestClient
 
 from ..conftest import Serve
+
+compress_module = importlib.import_module("aiokoa.middleware.compress")
 
 TEXT = "Koa's onion, compressed. " * 200  # 5,000 bytes of text
 PAYLOAD = {"items": [{"id": i, "name": f"item-{i}", "tags": ["a", "b"]} for i in range(200)]}

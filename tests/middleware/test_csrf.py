@@ -22,7 +22,7 @@ def guarded_app(**options: Any) -> Koa:
     @app.use
     async def form_body(ctx: Context, next: Next) -> None:
         if ctx.path == "/form":
-            ctx.request.body = {"_csrf": ctx.query.get("token", "")}  # type: ignore[attr-defined]
+            ctx.request.body = {"_csrf": ctx.query.get("token", "")}
         await next()
 
     app.use(csrf(**options))

@@ -10,6 +10,7 @@ servers really answer.
 
 from __future__ import annotations
 
+import gzip
 import socket
 from contextlib import suppress
 from dataclasses import dataclass
@@ -80,6 +81,12 @@ def get(target: str = "/", *headers: str, method: str = "GET", version: str = "H
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
+def post(target: str, content_type: str, body: bytes, *headers: str, length: int | None = None) -> bytes:
+    """A POST with `body` (its Content-Length unless `length` says otherwise)."""
+    declared = len(body) if length is None else length
+    return get(target, f"Content-Type: {content_type}", f"Content-Length: {declared}", *headers, method="POST") + body
+
+
 def same(outcome: str) -> dict[str, str]:
     return dict.fromkeys(SERVERS, outcome)
 
@@ -100,6 +107,18 @@ NEW_SESSION = ("x-session", "new")
 def signed(name: str, value: str) -> str:
     """A Cookie header whose `name` is signed with the catalogue app's key, as aiokoa signs."""
     return f"Cookie: {name}={value}; {name}.sig={Keygrip(['catalogue secret']).sign(f'{name}={value}')}"
+
+
+MULTIPART = "multipart/form-data; boundary=b"
+
+
+def parts(*items: bytes) -> bytes:
+    return b"".join(b"--b\r\n" + item + b"\r\n" for item in items) + b"--b--\r\n"
+
+
+def field(name: str, value: bytes, filename: str | None = None) -> bytes:
+    file = f'; filename="{filename}"' if filename is not None else ""
+    return f'Content-Disposition: form-data; name="{name}"{file}\r\n\r\n'.encode() + value
 
 
 BACK_TO_ALT = "302 to `/home` (`back()`'s alternative)"
@@ -571,6 +590,88 @@ CASES = [
         get("/csrf", "Sec-Fetch-Site: cross-site", method="POST"),
         same("403"),
         "403: a cross-site request",
+    ),
+    # -- request bodies (`POST /body` through body_parser: limits 1kb, files 10kb, 2 files, 3 fields)
+    Case(
+        "malformed JSON body",
+        post("/body", "application/json", b'{"a": 1,,}'),
+        same("400"),
+        "400 `invalid JSON at line 1 column 9: ...`",
+    ),
+    Case(
+        "JSON scalar body",
+        post("/body", "application/json", b"42"),
+        same("400"),
+        "400: `json_strict` takes objects and arrays",
+    ),
+    Case(
+        "Content-Length of 100 MB on a 1kb limit",
+        post("/body", "application/json", b"", length=100_000_000),
+        same("413"),
+        "413 from Content-Length, before any of the body is read",
+    ),
+    Case(
+        "chunked body past its limit",
+        get("/body", "Content-Type: text/plain", "Transfer-Encoding: chunked", method="POST")
+        + b"400\r\n"
+        + b"x" * 1024
+        + b"\r\n"
+        + b"400\r\n"
+        + b"x" * 1024
+        + b"\r\n0\r\n\r\n",
+        same("413"),
+        "413 once 1kb is counted; the rest is not kept",
+    ),
+    Case(
+        "gzip bomb (1 MB of spaces in 1 KB)",
+        post("/body", "text/plain", gzip.compress(b" " * 1_048_576, mtime=0), "Content-Encoding: gzip"),
+        same("413"),
+        "inflated up to the limit only: 413",
+    ),
+    Case(
+        "unknown Content-Encoding",
+        post("/body", "text/plain", b"x", "Content-Encoding: compress"),
+        same("415"),
+        "415 naming the codings it takes",
+    ),
+    Case(
+        "unknown charset", post("/body", "text/plain; charset=klingon", b"x"), same("415"), "415 `unsupported charset`"
+    ),
+    Case(
+        "invalid UTF-8 in a form field",
+        post("/body", "application/x-www-form-urlencoded", b"name=%ff"),
+        same("400"),
+        "400 naming the field",
+    ),
+    Case(
+        "truncated multipart body",
+        post("/body", MULTIPART, parts(field("f", b"x" * 100, "f.bin"))[:-10]),
+        same("400"),
+        "400 `truncated`; the partial file is removed",
+    ),
+    Case(
+        "multipart without a boundary",
+        post("/body", "multipart/form-data", b"--b--\r\n"),
+        same("400"),
+        "400 `no boundary parameter`",
+    ),
+    Case(
+        "multipart part header of 5 KB",
+        post("/body", MULTIPART, parts(b"X-Long: " + b"a" * 5000 + b"\r\n" + field("a", b"1"))),
+        same("400"),
+        "400 `Maximum header size exceeded`",
+    ),
+    Case(
+        "too many files",
+        post("/body", MULTIPART, parts(*(field(f"f{n}", b"x", f"{n}.bin") for n in range(3)))),
+        same("413"),
+        "413 `more than 2 files`; the files opened are removed",
+    ),
+    Case(
+        "file over `max_file_size`",
+        post("/body", MULTIPART, parts(field("f", b"x" * 20_000, "big.bin"))),
+        same("413"),
+        "413 naming the file; the partial file is removed",
     ),
     # -- the servers' second line: a value written past aiokoa's checks -------------------
     Case(

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from aiokoa import Context, Koa, Next, Router
+from aiokoa import Context, FormData, Koa, Next, Router, UploadFile
 from aiokoa.middleware import SessionContext, csrf, session
+from aiokoa.middleware.body_parser import body_parser
 from aiokoa.middleware.compress import compress
 from aiokoa.middleware.cors import cors
 from aiokoa.middleware.static import send
@@ -70,6 +71,27 @@ async def session_state(ctx: SessionContext) -> None:
 router.get("/session", session(), session_state)
 router.get("/sealed", session(key="sealed", encrypted=True), session_state)
 router.post("/csrf", session(), csrf(), session_state)
+
+
+@router.post(
+    "/body",
+    body_parser(
+        enable_types=("json", "form", "text", "multipart"),
+        json_limit="1kb",
+        form_limit="1kb",
+        text_limit="1kb",
+        max_file_size="10kb",
+        max_files=2,
+        max_fields=3,
+    ),
+)
+async def body(ctx: Context) -> None:
+    """What body_parser made of the body: its value, or the names and sizes of its parts."""
+    parsed = ctx.request.body
+    if isinstance(parsed, FormData):
+        parsed = parsed.to_json()
+    files = {name: upload.size for name, upload in ctx.request.files.items() if isinstance(upload, UploadFile)}
+    ctx.body = {"body": parsed, "files": files}
 
 
 def report(ctx: Context) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from .response import Response, ResponseMixin, _header_value, header_name
 if TYPE_CHECKING:
     from ..types import Receive, Scope, Send
     from .application import Koa
+    from .body import RequestBody
 
 
 class Context(RequestMixin, ResponseMixin):
@@ -45,6 +46,8 @@ class Context(RequestMixin, ResponseMixin):
         "_ip",
         "_accept",
         "_cookies",
+        # what was read of the body, and the form's files to close (None until a reader runs)
+        "_request_body",
         # response
         "_status",
         "_explicit_status",
@@ -80,6 +83,7 @@ class Context(RequestMixin, ResponseMixin):
     _pending: Awaitable[Any] | None
     _pending_by: Any
     _cookies: Cookies | None
+    _request_body: RequestBody | None
     _keep: set[str]
     _returned_by: tuple[Any, Any, set[str]]
 
@@ -111,7 +115,7 @@ class Context(RequestMixin, ResponseMixin):
         self._state = self._request = self._response = None
         self._method = self._path = self._querystring = self._url = None
         self._query = self._query_for = self._request_headers = None
-        self._ip = self._accept = self._cookies = None
+        self._ip = self._accept = self._cookies = self._request_body = None
         self._status = 404
         self._explicit_status = self._explicit_null_body = False
         self._header_sent = self._ended = self._finished = False

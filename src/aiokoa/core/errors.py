@@ -51,6 +51,15 @@ class HttpError(Exception):
         return f"HttpError({self.status}, {self.message!r})"
 
 
+class ClientDisconnect(Exception):
+    """The client went away while its request body was being read (`ctx.read()`, `form()`,
+    ...). Nothing can answer it: aiokoa ends the request quietly, with no `error` event and
+    nothing logged, and removes the temporary files of its form. Catch it only to stop work
+    that is no longer wanted."""
+
+    __module__ = "aiokoa"
+
+
 def is_http_error(value: object) -> bool:
     """An `HttpError`, or any exception shaped like one (an int `status` and a bool `expose`),
     as Koa 3.3's `isHttpError` recognises errors from other libraries."""

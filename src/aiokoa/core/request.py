@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, urlencode
 
+from ..http.forms import MAX_FIELD_SIZE, MAX_FIELDS, MAX_FILE_SIZE, MAX_FILES, SPOOL, FormData, UploadFile
 from ..http.fresh import is_fresh
-from ..http.headers import HeaderValue, parse_content_type, split_list
+from ..http.headers import HeaderValue, content_length, parse_content_type, split_list
 from ..http.negotiation import Accepts, has_body, type_is
 from ..http.url import URL, parse_url, percent_decode
+from . import body as bodies
+from .body import FORM_LIMIT, LIMIT, Size
 from .delegate import Delegate
 
 if TYPE_CHECKING:
-    from ..types import Scope
+    from ..types import Receive, Scope
     from .application import Koa
     from .context import Context
 
@@ -108,6 +111,8 @@ class RequestMixin:
 
     app: Koa
     scope: Scope
+    receive: Receive
+    _request_body: bodies.RequestBody | None
     _method: str | None
     _path: str | None
     _querystring: str | None
@@ -420,6 +425,53 @@ class RequestMixin:
             return None
         return type_is(headers.get("content-type"), types)
 
+    # -- the body (read once, kept; see docs/bodies.md) ----------------------------------
+
+    async def read(self, limit: Size | None = LIMIT) -> bytes:
+        """The body's bytes (a gzip, deflate or br body inflated); 413 past `limit` bytes."""
+        return await bodies.read(self, limit)
+
+    async def text(self, limit: Size | None = LIMIT) -> str:
+        """The body decoded in the Content-Type's charset (UTF-8 by default)."""
+        return await bodies.text(self, limit)
+
+    async def json(self, limit: Size | None = LIMIT, *, strict: bool = False) -> Any:
+        """The body's JSON value: a dict, list, str, int, float, bool or None (with `strict`,
+        only a dict or a list); 400 naming the line and column of a syntax error."""
+        return await bodies.json(self, limit, strict=strict)
+
+    async def form(
+        self,
+        limit: Size | None = FORM_LIMIT,
+        *,
+        max_fields: int = MAX_FIELDS,
+        max_files: int = MAX_FILES,
+        max_file_size: Size = MAX_FILE_SIZE,
+        max_field_size: Size = MAX_FIELD_SIZE,
+        spool: Size = SPOOL,
+    ) -> FormData[str | UploadFile]:
+        """A urlencoded (at most `limit` bytes) or multipart form: text fields as `str`,
+        files as `UploadFile`; 415 for any other Content-Type."""
+        return await bodies.form(
+            self,
+            limit,
+            max_fields=max_fields,
+            max_files=max_files,
+            max_file_size=max_file_size,
+            max_field_size=max_field_size,
+            spool=spool,
+        )
+
+    @property
+    def body_used(self) -> bool:
+        """Whether a reader has taken the body from the server (what it kept, it returns again)."""
+        return bodies.used(self)
+
+    def stream(self, limit: Size | None = None) -> AsyncIterator[bytes]:
+        """The body's chunks as they arrive, for bodies processed piece by piece; nothing is
+        kept, so the body can be streamed once (after `read()`, it comes as one chunk)."""
+        return bodies.stream(self, limit)
+
 
 class Request:
     """`ctx.request`: the same state as `ctx`, with the request's own `type` and `length`."""
@@ -473,6 +525,71 @@ class Request:
     def is_(self, *types: str | Sequence[str]) -> str | bool | None:
         return self.ctx.is_(*types)
 
+    async def read(self, limit: Size | None = LIMIT) -> bytes:
+        return await self.ctx.read(limit)
+
+    async def text(self, limit: Size | None = LIMIT) -> str:
+        return await self.ctx.text(limit)
+
+    async def json(self, limit: Size | None = LIMIT, *, strict: bool = False) -> Any:
+        return await self.ctx.json(limit, strict=strict)
+
+    async def form(
+        self,
+        limit: Size | None = FORM_LIMIT,
+        *,
+        max_fields: int = MAX_FIELDS,
+        max_files: int = MAX_FILES,
+        max_file_size: Size = MAX_FILE_SIZE,
+        max_field_size: Size = MAX_FIELD_SIZE,
+        spool: Size = SPOOL,
+    ) -> FormData[str | UploadFile]:
+        return await self.ctx.form(
+            limit,
+            max_fields=max_fields,
+            max_files=max_files,
+            max_file_size=max_file_size,
+            max_field_size=max_field_size,
+            spool=spool,
+        )
+
+    def stream(self, limit: Size | None = None) -> AsyncIterator[bytes]:
+        return self.ctx.stream(limit)
+
+    body_used: Delegate[bool] = Delegate("body_used", readonly=True)
+
+    @property
+    def body(self) -> Any:
+        """What a body parser made of the body (`aiokoa.middleware.body_parser`): the JSON
+        value, a `FormData` of text fields, or the text; `{}` when it parsed nothing; None
+        where no parser ran. `Any`, so that each app states the shape it expects."""
+        state = self.ctx._request_body
+        return None if state is None else state.parsed
+
+    @body.setter
+    def body(self, value: Any) -> None:
+        bodies.state(self.ctx).parsed = value
+
+    @property
+    def raw_body(self) -> bytes | None:
+        """The bytes a body parser parsed (JSON, form and text bodies), e.g. to check a signature."""
+        state = self.ctx._request_body
+        return None if state is None else state.raw_body
+
+    @raw_body.setter
+    def raw_body(self, value: bytes | None) -> None:
+        bodies.state(self.ctx).raw_body = value
+
+    @property
+    def files(self) -> FormData[UploadFile]:
+        """The files of a multipart body a body parser parsed, by field name (empty otherwise)."""
+        state = self.ctx._request_body
+        return FormData() if state is None or state.files is None else state.files
+
+    @files.setter
+    def files(self, value: FormData[UploadFile]) -> None:
+        bodies.state(self.ctx).files = value
+
     @property
     def charset(self) -> str:
         """The Content-Type's charset parameter, or '' (none, or an invalid Content-Type)."""
@@ -490,8 +607,7 @@ class Request:
     @property
     def length(self) -> int | None:
         """Content-Length as a number, or None when absent or not a number."""
-        value = self.ctx.get("content-length").strip()
-        return int(value) if value.isascii() and value.isdigit() else None
+        return content_length(self.ctx.get("content-length"))
 
     @property
     def response(self) -> Any:

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..http.jsonbody import dumps
 from ..http.statuses import EMPTY
+from .body import reading, release
+from .errors import ClientDisconnect
 from .response import PATHSEND, TEXT, discard, is_stream
 
 if TYPE_CHECKING:
@@ -87,7 +89,11 @@ def finish(ctx: Context) -> tuple[Message | None, Message] | Awaitable[None] | N
     ctx._finished = True
     body = body_to_send(ctx)
     if type(body) is bytes:
+        if ctx._request_body is not None:
+            release(ctx)  # the form's files
         return messages(ctx, body)
+    if body is None and ctx._request_body is not None:
+        release(ctx)  # (a stream, which may be one of the files, closes them once sent)
     return body  # type: ignore[return-value]  # None, or a stream's awaitable
 
 
@@ -113,6 +119,11 @@ def error_response(ctx: Context, err: Exception) -> tuple[Message | None, Messag
     when the headers are already out: the response is then left unfinished, which makes the
     server abort it rather than present a truncated body as complete."""
     ctx._finished = True
+    if ctx._request_body is not None:
+        release(ctx)
+    if isinstance(err, ClientDisconnect):  # no one to answer, nothing to report
+        ctx._ended = True
+        return None
     ctx.onerror(err)
     if ctx._header_sent or ctx._ended:
         return None
@@ -185,16 +196,23 @@ async def _send_stream(ctx: Context, chunks: AsyncGenerator[bytes, None]) -> Non
     # Watched from the start: a client that leaves while the first chunk is still awaited
     # closes the stream too, rather than once that chunk comes.
     pump = asyncio.ensure_future(_pump(ctx, chunks))
-    watch = asyncio.ensure_future(_disconnect(ctx.receive))
+    # While a reader takes the request body (a response streaming `ctx.stream()`), the
+    # messages are its own, and it hears of a client that leaves itself.
+    watch = None if reading(ctx) else asyncio.ensure_future(_disconnect(ctx.receive))
     try:
-        await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait((pump,) if watch is None else (pump, watch), return_when=asyncio.FIRST_COMPLETED)
     finally:
-        watch.cancel()
+        if watch is not None:
+            watch.cancel()
         if not pump.done():  # the client went away: stop reading the stream
             pump.cancel()
             ctx._ended = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await pump
+        try:
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+        finally:
+            if ctx._request_body is not None:
+                release(ctx)
 
 
 async def _pump(ctx: Context, chunks: AsyncGenerator[bytes, None]) -> None:

@@ -61,6 +61,12 @@ _param = re.compile(
 _quoted_pair = re.compile(r"\\([\x0b\x20-\xff])")
 
 
+def content_length(value: str | None) -> int | None:
+    """A Content-Length value as a number, or None when absent or not a number."""
+    value = (value or "").strip()
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
 @lru_cache(maxsize=128)
 def parse_content_type(header: str) -> tuple[str, dict[str, str]] | None:
     """`("text/html", {"charset": "utf-8"})` for a valid media type, else None."""

@@ -40,7 +40,7 @@ MAX_COOKIE = 4096
 class SessionTooLarge(CookieError):
     """The session no longer fits in a cookie."""
 
-    __module__ = "aiokoa"
+    __module__ = "aiokoa.middleware"
 
 
 class Session(MutableMapping[str, Any]):

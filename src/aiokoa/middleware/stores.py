@@ -33,7 +33,7 @@ class StoreUnavailable(ConnectionError):
     """The store (or the rate limiter's Redis) did not answer: the request gets a 503 with
     this message instead of a 500, and the next request tries again."""
 
-    __module__ = "aiokoa"
+    __module__ = "aiokoa.middleware"
     status = 503
     expose = True
 
