@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import gzip
+import threading
 import zlib
 from collections.abc import AsyncIterator, Callable
 
@@ -102,6 +104,19 @@ def test_client_without_context_manager_skips_lifespan() -> None:
     assert client.get("/").status_code == 200
     client.close()
     assert events == []
+
+
+def loop_threads() -> int:
+    return sum(thread.name == "aiokoa-test-loop" for thread in threading.enumerate())
+
+
+def test_a_client_never_closed_stops_its_loop_once_dropped() -> None:
+    app, _ = make_app()
+    before = loop_threads()
+    for _ in range(3):
+        assert TestClient(app).get("/").status_code == 200
+    gc.collect()
+    assert loop_threads() == before  # and each loop closed: its descriptors are not kept
 
 
 TEXT = "encoded " * 200

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -97,6 +98,8 @@ class _LoopThread:
     def close(self) -> None:
         if not self.loop.is_closed():
             self.loop.call_soon_threadsafe(self.loop.stop)
+            if threading.current_thread() is self._thread:
+                return  # dropped by code running on this loop: it stops once that code returns
             self._thread.join()
             self.loop.close()
 
@@ -127,6 +130,9 @@ class TestClient(httpx.Client):
 
     def __init__(self, app: ASGIApp, base_url: str = BASE_URL, **options: Any) -> None:
         self._loop = _LoopThread()
+        # A client used without `with` or close() still stops its thread and closes its
+        # loop (and the loop's file descriptors) once nothing refers to it.
+        self._stop_loop = weakref.finalize(self, self._loop.close)
         super().__init__(transport=_SyncASGITransport(app, self._loop), base_url=base_url, **options)
         self.app = app
         self._lifespan: Lifespan | None = None
@@ -157,7 +163,7 @@ class TestClient(httpx.Client):
     def close(self) -> None:
         """Close the client and stop its event loop thread."""
         super().close()
-        self._loop.close()
+        self._stop_loop()
 
 
 def make_context(
