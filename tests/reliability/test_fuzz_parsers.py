@@ -62,7 +62,7 @@ def test_raises_only_what_it_documents(parser: Parser, text: str) -> None:
 @example(text=repeated('W/"x",'))  # If-None-Match: 15 ms
 @example(text=repeated("%41&"))  # the query: 16 ms for 16,384 pairs
 @example(text=repeated("@"))  # a URL's user name percent-encoded, twice for ctx.URL: 13 ms
-@example(text=repeated(".\\"))  # the heaviest path: 32,768 dot segments, 5 ms
+@example(text=repeated(".\\"))  # 32,768 dot segments: 7.7 ms for a Host, 2.9 since the walk matches them in sets
 @example(text=repeated("\x80"))  # IDNA on a non-ASCII host: 60 ms; str.translate in the URL parser
 def test_64_kb_takes_less_than_the_budget(parser: Parser, text: str) -> None:
     assert len(text) == SIZE

@@ -185,24 +185,32 @@ def split_authority(authority: str, scheme: str) -> tuple[str, str, str, str]:
     return username, password, parse_host(host_text), port
 
 
+_SINGLE_DOT = frozenset((".", "%2e", "%2E"))
+_DOUBLE_DOT = frozenset(first + second for first in _SINGLE_DOT for second in _SINGLE_DOT)
+
+
 def _normalise_path(path: str) -> str:
     if "." not in path and "%2e" not in path.lower():  # no dot segment: nothing to resolve
         return path.replace("\\", "/")
     segments = path.replace("\\", "/").split("/")[1:]
+    if not segments:
+        return "/"
+    # Written for speed: a 64 KB path of dot segments is a client's to send. The dot
+    # spellings are matched in a set, every case of `%2e` included, with no lower() each.
+    last = segments.pop()
     out: list[str] = []
-    for index, segment in enumerate(segments):
-        last = index == len(segments) - 1
-        lowered = segment.lower()
-        if lowered in ("..", ".%2e", "%2e.", "%2e%2e"):
+    for segment in segments:
+        if segment in _DOUBLE_DOT:
             if out:
                 out.pop()
-            if last:
-                out.append("")
-        elif lowered in (".", "%2e"):
-            if last:
-                out.append("")
-        else:
+        elif segment not in _SINGLE_DOT:
             out.append(segment)
+    if last in _DOUBLE_DOT:
+        if out:
+            out.pop()
+        out.append("")
+    else:
+        out.append("" if last in _SINGLE_DOT else last)
     return "/" + "/".join(out)
 
 
