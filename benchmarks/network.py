@@ -63,8 +63,16 @@ class Target:
         return target_name(self.framework, self.server)
 
 
+class PerRound:
+    """Figures kept one per round, in lists; `median("rps")` is one list's median."""
+
+    def median(self, metric: str) -> float:
+        values: list[float] = getattr(self, metric)
+        return statistics.median(values)
+
+
 @dataclass
-class NetMeasurement:
+class NetMeasurement(PerRound):
     """One target on one case: a value per round for each metric."""
 
     target: str
@@ -77,10 +85,6 @@ class NetMeasurement:
     p99_ms: list[float] = field(default_factory=list)
     cpu_us: list[float] = field(default_factory=list)
     requests: list[int] = field(default_factory=list)
-
-    def median(self, metric: str) -> float:
-        values: list[float] = getattr(self, metric)
-        return statistics.median(values)
 
 
 @dataclass(frozen=True)

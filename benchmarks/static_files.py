@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import statistics
 import subprocess
 import tempfile
 import threading
@@ -25,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import network
-from network import HOST, NGINX, NetMeasurement, Server, Settings, Target
+from network import HOST, NGINX, NetMeasurement, PerRound, Server, Settings, Target
 from registry import AIOKOA, KOA
 from scenarios import LARGE_NAME, LARGE_SIZE, AppSpec, Case, Expected, static_case, static_files
 
@@ -46,7 +45,7 @@ _UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
 
 
 @dataclass
-class LargeResult:
+class LargeResult(PerRound):
     """One server sending the 100 MB file over and over: MiB/s per round, and its RSS."""
 
     target: str
@@ -54,10 +53,6 @@ class LargeResult:
     rss_start_kib: list[int] = field(default_factory=list)
     rss_peak_kib: list[int] = field(default_factory=list)
     rss_end_kib: list[int] = field(default_factory=list)
-
-    def median(self, metric: str) -> float:
-        values: list[float] = getattr(self, metric)
-        return statistics.median(values)
 
     @property
     def growth_mib(self) -> float:

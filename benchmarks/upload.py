@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import socket
-import statistics
 import tempfile
 import threading
 import time
@@ -23,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from network import BASE_PORT, HOST, Server, Target, cpu_seconds, rss_kib, target_available
+from network import BASE_PORT, HOST, PerRound, Server, Target, cpu_seconds, rss_kib, target_available
 from registry import AIOKOA, KOA
 
 SIZE = 100 << 20
@@ -34,15 +33,11 @@ CHUNK = bytes(range(256)) * 4096  # 1 MiB
 
 
 @dataclass
-class UploadMeasurement:
+class UploadMeasurement(PerRound):
     target: str
     mb_s: list[float] = field(default_factory=list)
     cpu_ms: list[float] = field(default_factory=list)
     rss_growth_mib: list[float] = field(default_factory=list)
-
-    def median(self, metric: str) -> float:
-        values: list[float] = getattr(self, metric)
-        return statistics.median(values)
 
 
 def _body_parts() -> tuple[bytes, bytes]:

@@ -20,6 +20,7 @@ from aiokoa.middleware.body_parser import body_parser
 from aiokoa.testing import TestClient
 
 from ..conftest import Serve
+from ..core.request.test_body import call
 from ..multipart import multipart, multipart_type, part
 
 
@@ -380,33 +381,8 @@ FUZZ_APP, FUZZ_SEEN = echo_app(enable_types=ALL, max_file_size="2kb", max_files=
 
 async def exchange(app: Koa, content_type: str, chunks: list[bytes]) -> int:
     """One request over raw ASGI with the body in `chunks`; the status answered."""
-    scope: Any = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/",
-        "raw_path": b"/",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"content-type", content_type.encode("latin-1")), (b"transfer-encoding", b"chunked")],
-        "client": ("127.0.0.1", 5000),
-        "server": ("127.0.0.1", 80),
-    }
-    pending = [{"type": "http.request", "body": chunk, "more_body": True} for chunk in chunks]
-    pending.append({"type": "http.request", "body": b"", "more_body": False})
-    statuses: list[int] = []
-
-    async def receive() -> Any:
-        return pending.pop(0) if pending else {"type": "http.disconnect"}
-
-    async def send(message: Any) -> None:
-        if message["type"] == "http.response.start":
-            statuses.append(message["status"])
-
-    await app(scope, receive, send)
-    return statuses[0]
+    sent = await call(app, [*chunks, b""], {"content-type": content_type, "transfer-encoding": "chunked"})
+    return int(next(message["status"] for message in sent if message["type"] == "http.response.start"))
 
 
 def split(data: bytes, cuts: list[int]) -> list[bytes]:

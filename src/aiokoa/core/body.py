@@ -11,7 +11,7 @@ response ends, also after an error or a client that left.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from ..http.body import (
     BodyError,
@@ -51,6 +51,19 @@ LIMIT = "1mb"
 """What `read()`, `text()` and `json()` accept unless given `limit=`: body_parser's JSON limit."""
 FORM_LIMIT = "56kb"
 """What `form()` accepts of a urlencoded body unless given `limit=`: body_parser's form limit."""
+
+
+class FormOptions(TypedDict, total=False):
+    """`form()`'s limits beside `limit` (each a number, sizes also as `"10mb"` strings):
+    `max_fields` (1,000), `max_files` (1,000), `max_file_size` ("200mb"), `max_field_size`
+    ("1mb", each text field) and `spool` ("1mb": a file past it goes to a temporary file)."""
+
+    max_fields: int
+    max_files: int
+    max_file_size: Size
+    max_field_size: Size
+    spool: Size
+
 
 _MISSING: Any = object()
 
@@ -268,9 +281,11 @@ async def json(ctx: RequestMixin, limit: Size | None = LIMIT, *, strict: bool = 
         raise HttpError(err.status, err.message) from err
 
 
-async def form(ctx: RequestMixin, limit: Size | None = FORM_LIMIT, **limits: Any) -> FormData[str | UploadFile]:
+async def form(
+    ctx: RequestMixin, limit: Size | None = FORM_LIMIT, **options: Unpack[FormOptions]
+) -> FormData[str | UploadFile]:
     try:
-        return await _form(ctx, limit, **limits)
+        return await _form(ctx, limit, **options)
     except BodyError as err:
         raise HttpError(err.status, err.message) from err
 

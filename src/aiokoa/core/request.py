@@ -10,16 +10,16 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Unpack
 from urllib.parse import quote, urlencode
 
-from ..http.forms import MAX_FIELD_SIZE, MAX_FIELDS, MAX_FILE_SIZE, MAX_FILES, SPOOL, FormData, UploadFile
+from ..http.forms import FormData, UploadFile
 from ..http.fresh import is_fresh
 from ..http.headers import HeaderValue, content_length, parse_content_type, split_list
 from ..http.negotiation import Accepts, has_body, type_is
 from ..http.url import URL, parse_url, percent_decode
 from . import body as bodies
-from .body import FORM_LIMIT, LIMIT, Size
+from .body import FORM_LIMIT, LIMIT, FormOptions, Size
 from .delegate import Delegate
 
 if TYPE_CHECKING:
@@ -440,27 +440,11 @@ class RequestMixin:
         only a dict or a list); 400 naming the line and column of a syntax error."""
         return await bodies.json(self, limit, strict=strict)
 
-    async def form(
-        self,
-        limit: Size | None = FORM_LIMIT,
-        *,
-        max_fields: int = MAX_FIELDS,
-        max_files: int = MAX_FILES,
-        max_file_size: Size = MAX_FILE_SIZE,
-        max_field_size: Size = MAX_FIELD_SIZE,
-        spool: Size = SPOOL,
-    ) -> FormData[str | UploadFile]:
+    async def form(self, limit: Size | None = FORM_LIMIT, **options: Unpack[FormOptions]) -> FormData[str | UploadFile]:
         """A urlencoded (at most `limit` bytes) or multipart form: text fields as `str`,
-        files as `UploadFile`; 415 for any other Content-Type."""
-        return await bodies.form(
-            self,
-            limit,
-            max_fields=max_fields,
-            max_files=max_files,
-            max_file_size=max_file_size,
-            max_field_size=max_field_size,
-            spool=spool,
-        )
+        files as `UploadFile`; 415 for any other Content-Type. `options` are the other limits
+        (`FormOptions`)."""
+        return await bodies.form(self, limit, **options)
 
     @property
     def body_used(self) -> bool:
@@ -534,24 +518,8 @@ class Request:
     async def json(self, limit: Size | None = LIMIT, *, strict: bool = False) -> Any:
         return await self.ctx.json(limit, strict=strict)
 
-    async def form(
-        self,
-        limit: Size | None = FORM_LIMIT,
-        *,
-        max_fields: int = MAX_FIELDS,
-        max_files: int = MAX_FILES,
-        max_file_size: Size = MAX_FILE_SIZE,
-        max_field_size: Size = MAX_FIELD_SIZE,
-        spool: Size = SPOOL,
-    ) -> FormData[str | UploadFile]:
-        return await self.ctx.form(
-            limit,
-            max_fields=max_fields,
-            max_files=max_files,
-            max_file_size=max_file_size,
-            max_field_size=max_field_size,
-            spool=spool,
-        )
+    async def form(self, limit: Size | None = FORM_LIMIT, **options: Unpack[FormOptions]) -> FormData[str | UploadFile]:
+        return await self.ctx.form(limit, **options)
 
     def stream(self, limit: Size | None = None) -> AsyncIterator[bytes]:
         return self.ctx.stream(limit)

@@ -43,7 +43,7 @@ async def call(app: Koa, chunks: list[bytes], headers: dict[str, str], *, discon
         "raw_path": b"/",
         "query_string": b"",
         "root_path": "",
-        "headers": [(name.encode(), value.encode()) for name, value in headers.items()],
+        "headers": [(name.encode(), value.encode("latin-1")) for name, value in headers.items()],
         "client": ("127.0.0.1", 5000),
         "server": ("127.0.0.1", 80),
     }
