@@ -424,7 +424,8 @@ def run_all(cases: list[Case], targets: list[Target], settings: Settings) -> lis
     out: list[NetMeasurement] = []
     with tempfile.TemporaryDirectory(prefix="aiokoa-bench-") as tmp:
         for case in cases:
-            serving = [t for t in present if BY_NAME[t.framework].serves(case)]
+            # nginx, the static files' ceiling, is no framework: it serves what it is given
+            serving = [t for t in present if t.framework not in BY_NAME or BY_NAME[t.framework].serves(case)]
             out += run_case(case, serving, settings, Path(tmp))
     return out
 

@@ -328,6 +328,7 @@ def _static_verdicts(net: Sequence[NetMeasurement], large: Sequence[LargeResult]
     else:
         status = "PASS" if ours.growth_mib <= LARGE_RSS_MIB else "MISS"
         out.append(Verdict(name, status, f"+{ours.growth_mib:.1f} MiB at the peak, on granian"))
+    return out
 
 
 def _upload_verdicts(uploads: Sequence[UploadMeasurement]) -> list[Verdict]:

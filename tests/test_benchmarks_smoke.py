@@ -97,3 +97,11 @@ def test_upload_apps_answer_the_name_and_size_of_the_file(name: str) -> None:
             return (await client.post("/upload", files=files)).json()
 
     assert asyncio.run(run()) == {"filename": "upload.bin", "size": 3_000_000}
+
+
+def test_every_target_is_judged_even_on_a_run_that_measured_nothing() -> None:
+    """The report judges each target on what the run has, and says N/A for the rest."""
+    report = importlib.import_module("report")
+    verdicts = report.evaluate([], [], None)
+    assert verdicts
+    assert {verdict.status for verdict in verdicts} == {"N/A"}

@@ -202,12 +202,6 @@ def preferred_encodings(
     return [offered[p.i] for p in sorted((p for p in priorities if p.q > 0), key=lambda p: (-p.q, p.i))]
 
 
-def encoding_quality(header: str | None, encoding: str) -> float:
-    """The q-value an Accept-Encoding `header` gives `encoding`: its own entry's, else `*`'s;
-    `identity` is acceptable unless the header excludes it. 0 means not acceptable."""
-    return _simple_priority(encoding, 0, _simple_specs(header or "", True)).q
-
-
 def preferred_charsets(header: str | None, offered: Sequence[str] | None = None) -> list[str]:
     return _preferred_simple(_simple_specs("*" if header is None else header, False), offered)
 

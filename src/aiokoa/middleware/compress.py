@@ -30,7 +30,7 @@ from ..core.instrument import wrap_send
 from ..core.response import discard, is_stream
 from ..http.jsonbody import dumps
 from ..http.mime import compressible
-from ..http.negotiation import encoding_quality
+from ..http.negotiation import preferred_encodings
 from ..http.sizes import parse_size
 from ..http.statuses import EMPTY
 
@@ -203,21 +203,18 @@ def compress(
     minimum = parse_size(threshold)
     codecs = _codecs({"zstd": zstd, "br": br, "gzip": gzip, "deflate": deflate})
     accepted = filter or compressible
-    offered = ", ".join([codec.name for codec in codecs] + ["identity"])
+    by_name = {codec.name: codec for codec in codecs}
+    ranked = [*by_name, "identity"]  # ties go to the first: zstd, br, gzip, deflate, then none
+    offered = ", ".join(ranked)
 
     @lru_cache(maxsize=256)
     def choose(header: str) -> Codec | None:
         """The coding for an Accept-Encoding value, None for none; 406 when even identity is
         refused. Cached: clients send a handful of distinct values."""
-        best, best_q = None, 0.0
-        for codec in codecs:
-            q = encoding_quality(header, codec.name)
-            if q > best_q:
-                best, best_q = codec, q
-        identity_q = encoding_quality(header, "identity")
-        if best is None and identity_q == 0:
+        acceptable = preferred_encodings(header, ranked, server_ties=True)
+        if not acceptable:
             raise LookupError(header)
-        return None if best is None or identity_q > best_q else best
+        return by_name.get(acceptable[0])
 
     async def compress(ctx: Context, next: Next) -> None:
         ctx.vary("Accept-Encoding")
