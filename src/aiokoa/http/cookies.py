@@ -10,7 +10,6 @@ with the first key, so keys rotate by putting the new one in front.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import math
 import re
@@ -61,7 +60,7 @@ class Keygrip:
 
     @staticmethod
     def _digest(key: bytes, data: str) -> str:
-        mac = hmac.new(key, data.encode("latin-1", "replace"), hashlib.sha256).digest()
+        mac = hmac.digest(key, data.encode("latin-1", "replace"), "sha256")  # one call: OpenSSL's fast path
         return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
 
     def sign(self, data: str) -> str:
