@@ -53,7 +53,7 @@ def counter_app(keys: list[str] | None = None, make_store: Callable[[Koa], Store
             ctx.session.setdefault("cart", []).append(str(ctx.query["item"]))
             ctx.body = ctx.session["cart"]
         elif ctx.path == "/short":
-            ctx.session.max_age = 1
+            ctx.session.max_age = 2  # the cookie's Expires is whole seconds: it lives 1 to 2 s
             ctx.session["short"] = True
             ctx.body = {}
         else:
@@ -460,7 +460,7 @@ def test_a_store_session_expires(store_for: Callable[[Koa], Store]) -> None:
     with TestClient(app) as client:
         client.get("/short")
         assert client.get("/peek").json() == {"views": None, "new": False}
-        time.sleep(1.1)
+        time.sleep(2.05)
         assert client.get("/peek").json() == {"views": None, "new": True}
 
 
