@@ -1,7 +1,17 @@
-"""Every ```python block of docs/*.md runs: a page's blocks in order, in one namespace.
+"""Every ```python block of every page of the documentation site (docs/, mkdocs.yml) runs: a
+page's blocks in order, in one namespace.
 
 Each block is compiled with the page as its file name and its real line numbers, so a
-failing snippet (or a traceback, or a trace) points at the line of the page."""
+failing snippet (or a traceback, or a trace) points at the line of the page.
+
+A block that cannot run in a test says so in its fence, with the reason, which the site
+does not show (mkdocs.yml lets superfences ignore options it does not know):
+
+    ```python skip="serves on port 3000 until stopped"
+    app.listen(3000)
+    ```
+
+Blocks in other languages (sh, text, toml, ...) are shown, not run."""
 
 from __future__ import annotations
 
@@ -15,14 +25,24 @@ import pytest
 from .redis_server import RedisServer
 
 ROOT = Path(__file__).parent.parent
-PAGES = sorted((ROOT / "docs").glob("*.md"))
-BLOCK = re.compile(r"^```python\n(.*?)^```$", re.S | re.M)
+PAGES = sorted((ROOT / "docs").rglob("*.md"))
+# A fenced block at the start of a line: its language, the rest of its info string, its source.
+FENCE = re.compile(r"^```([\w+-]*)([^\n]*)\n(.*?)^```$", re.S | re.M)
+SKIP = re.compile(r'^ skip="([^"]+)"$')
+
+
+def fences(page: Path) -> list[tuple[int, str, str, str]]:
+    """(first line, language, the rest of the info string, source) for each fenced block."""
+    text = page.read_text()
+    return [
+        (text.count("\n", 0, match.start(3)) + 1, match.group(1), match.group(2), match.group(3))
+        for match in FENCE.finditer(text)
+    ]
 
 
 def blocks(page: Path) -> list[tuple[int, str]]:
-    """(first line, source) for each python block of the page."""
-    text = page.read_text()
-    return [(text.count("\n", 0, match.start(1)) + 1, match.group(1)) for match in BLOCK.finditer(text)]
+    """(first line, source) for each python block of the page that runs."""
+    return [(line, source) for line, language, info, source in fences(page) if language == "python" and not info]
 
 
 # onion.md shows a callback that sets the body after the response went out: asyncio reports it.
@@ -38,7 +58,12 @@ def docs_redis() -> Iterator[RedisServer]:
 
 @pytest.mark.parametrize(
     "page",
-    [pytest.param(page, id=page.name, marks=[pytest.mark.loop_reports] * (page.name in PROVOKING)) for page in PAGES],
+    [
+        pytest.param(
+            page, id=str(page.relative_to(ROOT / "docs")), marks=[pytest.mark.loop_reports] * (page.name in PROVOKING)
+        )
+        for page in PAGES
+    ],
 )
 def test_page_snippets_run(
     page: Path, capsys: pytest.CaptureFixture[str], request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
@@ -50,6 +75,29 @@ def test_page_snippets_run(
     for line, source in blocks(page):
         code = compile("\n" * (line - 1) + source, name, "exec")
         exec(code, namespace)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: str(page.relative_to(ROOT / "docs")))
+def test_every_python_block_runs_or_says_why_not(page: Path) -> None:
+    """A block is python and runs, or says `skip="<why>"`; a block in a spelling of Python the
+    test would not recognise (py, python3, pycon, an option with a typo) would silently never run."""
+    for line, language, info, _ in fences(page):
+        where = f"{page.relative_to(ROOT)}:{line - 1}"
+        assert language.lower() not in {"py", "py3", "python3", "pycon", "pyi"}, f"{where}: write ```python"
+        if language == "python" and info:
+            assert SKIP.match(info), f'{where}: the only option of a python block is skip="<why it cannot run>"'
+
+
+INCLUDE = re.compile(r'^--8<-- "([^":]+)(?::[^"]*)?"$', re.M)
+
+
+def test_included_files_hold_no_python_to_run() -> None:
+    """A page may include a file of the repository (`--8<-- "benchmarks/RESULTS.md"`); the
+    test runs the page's own blocks, so an included file must not bring python blocks."""
+    included = {target for page in PAGES for target in INCLUDE.findall(page.read_text())}
+    assert "benchmarks/RESULTS.md" in included
+    for target in included:
+        assert not blocks(ROOT / target), f"{target} is included in a page: its python blocks would not run"
 
 
 def test_the_onion_page_has_the_anchors_the_error_messages_link() -> None:
