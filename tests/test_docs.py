@@ -88,16 +88,23 @@ def test_every_python_block_runs_or_says_why_not(page: Path) -> None:
             assert SKIP.match(info), f'{where}: the only option of a python block is skip="<why it cannot run>"'
 
 
-INCLUDE = re.compile(r'^--8<-- "([^":]+)(?::[^"]*)?"$', re.M)
+INCLUDE = re.compile(r'^--8<-- "([^":]+)(?::([\w-]+))?"$', re.M)
 
 
-def test_included_files_hold_no_python_to_run() -> None:
-    """A page may include a file of the repository (`--8<-- "benchmarks/RESULTS.md"`); the
-    test runs the page's own blocks, so an included file must not bring python blocks."""
-    included = {target for page in PAGES for target in INCLUDE.findall(page.read_text())}
-    assert "benchmarks/RESULTS.md" in included
-    for target in included:
-        assert not blocks(ROOT / target), f"{target} is included in a page: its python blocks would not run"
+def test_included_files_hold_no_python_to_run(tmp_path: Path) -> None:
+    """A page may include a file of the repository (`--8<-- "benchmarks/RESULTS.md"`) or a
+    section of one between `--8<-- [start:name]` and `[end:name]` markers; the test runs the
+    page's own blocks, so what is included must not bring python blocks."""
+    included = {match for page in PAGES for match in INCLUDE.findall(page.read_text())}
+    assert {("benchmarks/RESULTS.md", ""), ("README.md", "names")} <= included
+    for target, section in included:
+        text = (ROOT / target).read_text()
+        if section:
+            start, end = f"--8<-- [start:{section}]", f"--8<-- [end:{section}]"
+            assert start in text and end in text, f"{target} has no section {section}"
+            text = text[text.index(start) : text.index(end)]
+        (tmp_path / "included.md").write_text(text)
+        assert not blocks(tmp_path / "included.md"), f"{target}:{section} is included in a page: its python would not run"
 
 
 def test_the_onion_page_has_the_anchors_the_error_messages_link() -> None:
