@@ -104,7 +104,7 @@ def test_included_files_hold_no_python_to_run(tmp_path: Path) -> None:
             assert start in text and end in text, f"{target} has no section {section}"
             text = text[text.index(start) : text.index(end)]
         (tmp_path / "included.md").write_text(text)
-        assert not blocks(tmp_path / "included.md"), f"{target}:{section} is included in a page: its python would not run"
+        assert not blocks(tmp_path / "included.md"), f"{target}:{section} is in a page: its python would not run"
 
 
 def test_the_onion_page_has_the_anchors_the_error_messages_link() -> None:
