@@ -100,8 +100,9 @@ class Context(RequestMixin, ResponseMixin):
     matched: list[Any] | None
     """Every router layer whose path matched (any method); set, even as `[]`, once a router ran."""
     route_name: str | None
+    """The matched route's name, for logs and metrics."""
     route_path: str | None
-    """The matched route's name and path pattern (`"/users/{id:int}"`), for logs and metrics."""
+    """The matched route's path pattern (`"/users/{id:int}"`), for logs and metrics."""
     router: Any
     """The router whose route matched."""
 
@@ -120,7 +121,13 @@ class Context(RequestMixin, ResponseMixin):
         self._explicit_status = self._explicit_null_body = False
         self._header_sent = self._ended = self._finished = False
         self._message = self._body = self._pending = self._pending_by = None
-        self._params = self.matched = self.route_name = self.route_path = self.router = None
+        # One assignment each: the API reference reads each field's type and docstring from
+        # its own line, and a chained assignment would give all the first one's.
+        self._params = None
+        self.matched = None
+        self.route_name = None
+        self.route_path = None
+        self.router = None
         self._headers = {}
 
     @property
