@@ -133,3 +133,17 @@ def test_install_lines_work_from_this_repository() -> None:
         assert not name.lower().startswith("aiokoa"), f"pip install {target}: aiokoa is not on the package index"
         if name in (".", "/path/to/aiokoa"):
             assert set(wanted.rstrip("]").split(",")) - {""} <= extras, target
+
+
+def test_the_api_reference_documents_every_public_name() -> None:
+    """Each name `aiokoa`, `aiokoa.middleware`, `aiokoa.router` and `aiokoa.testing` export is
+    on an API page: a `::: module.name` line, or under a module's `members:`."""
+    import aiokoa
+    import aiokoa.middleware
+    import aiokoa.router
+
+    text = "\n".join(page.read_text() for page in (ROOT / "docs" / "api").glob("*.md"))
+    documented = set(re.findall(r"^::: [\w.]*?(\w+)$", text, re.M)) | set(re.findall(r"^ +- (\w+)$", text, re.M))
+    exported = {*aiokoa.__all__, *aiokoa.middleware.__all__, "TestClient", "AsyncTestClient", "make_context"}
+    exported |= set(aiokoa.router.__all__) - {"ALL_METHODS", "CONVERTERS", "DEFAULT_METHODS"}
+    assert exported - {"Application"} <= documented  # Application is Koa's other name
