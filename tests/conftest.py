@@ -32,6 +32,16 @@ settings.register_profile("aiokoa", max_examples=150, deadline=None, suppress_he
 settings.load_profile("aiokoa")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """gcov writes the C extension's counts when a worker process exits, and xdist kills a
+    worker still exiting 10 s after the run, as one may be on a loaded machine: the run that
+    measures the C's coverage (AIOKOA_C_COVERAGE=1) waits for its workers instead."""
+    if os.environ.get("AIOKOA_C_COVERAGE") and config.pluginmanager.hasplugin("xdist"):
+        from xdist.workermanage import NodeManager  # type: ignore[import-untyped]
+
+        NodeManager.EXIT_TIMEOUT = 300
+
+
 IMPLEMENTATIONS = ["c", "python"] if AS_IMPORTED == "c" else ["python"]
 """Both, unless the C extension is not built here or is turned off (AIOKOA_PURE_PYTHON=1);
 AIOKOA_TEST_IMPLEMENTATIONS=c runs only the first, for a run that measures the C's coverage."""
