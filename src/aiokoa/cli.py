@@ -1,6 +1,7 @@
 """`aiokoa` on the command line: serve an app, and show how it is put together.
 
     aiokoa run app:app --port 3000 --reload      # uvicorn; --server granian if installed
+    aiokoa run app:app --workers 4 --graceful-timeout 20   # production: one worker per core
     aiokoa inspect app:app                       # the middleware stack and the routes
     aiokoa routes app:app                        # the routes only
 
@@ -223,7 +224,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--server", choices=SERVERS, default="uvicorn", help="the ASGI server (default: uvicorn)")
     serve.add_argument("--env", help="set app.env (and AIOKOA_ENV), e.g. production")
     serve.add_argument(
+        "--graceful-timeout",
         "--shutdown-timeout",
+        dest="shutdown_timeout",
         type=float,
         default=SHUTDOWN_TIMEOUT,
         metavar="SECONDS",
