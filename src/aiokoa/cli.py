@@ -21,7 +21,7 @@ from typing import Any
 
 from .core.application import Koa
 from .core.compose import flatten
-from .core.server import SHUTDOWN_TIMEOUT, bind, serve, url
+from .core.server import PROXY_HEADERS, SHUTDOWN_TIMEOUT, bind, serve, url
 from .tracing import Label, Tracer
 
 SERVERS = ("uvicorn", "granian")
@@ -181,6 +181,7 @@ def run(args: argparse.Namespace) -> None:
         reload=args.reload,
         app_dir=args.app_dir,
         log_level=args.log_level,
+        proxy_headers=PROXY_HEADERS,
         timeout_graceful_shutdown=args.shutdown_timeout,  # any seconds, though typed int
     )
 

@@ -32,6 +32,11 @@ STARTUP_FAILURE = 3
 # Seconds the requests in flight get to finish once a stop signal arrives.
 SHUTDOWN_TIMEOUT = 30.0
 
+# uvicorn's X-Forwarded-For handling is off: it would replace the peer's address before the
+# app sees it, so the app's own `proxy` and `trusted_proxies` settings, which decide whom to
+# believe, would check the client's claimed address instead of the proxy's.
+PROXY_HEADERS = False
+
 # What `listen()` cannot do in one process with an app object, and what does it.
 NOT_FROM_LISTEN = {
     "workers": "several processes need the app by its import name: `aiokoa run module:app --workers N`",
@@ -92,6 +97,7 @@ def serve(
     import uvicorn
 
     options.setdefault("log_level", "warning")
+    options.setdefault("proxy_headers", PROXY_HEADERS)
     # uvicorn types the limit as an int but waits with asyncio.timeout, which takes any seconds.
     options["timeout_graceful_shutdown"] = shutdown_timeout
     config = uvicorn.Config(app, host=host, port=port, **options)
