@@ -33,11 +33,14 @@ http {{
     scgi_temp_path {dir}/scgi;
     upstream app {{
 {servers}
+        keepalive 16;
     }}
     server {{
         listen 127.0.0.1:{port};
         location / {{
             proxy_pass http://app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
             proxy_set_header Host $host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
