@@ -1,7 +1,9 @@
-"""docs/deployment.md's Dockerfile, its Python part: the `pip install` line into a new virtual
-environment (this repository standing for the checkout it copies), then its `CMD` started
-from there on examples/scale_out.py, answering the health probe. Redis is not running, so
-the probe says 503 and which check failed: the app started, as an image would."""
+"""docs/deployment.md's examples that are not Python. The Dockerfile, its Python part: the
+`pip install` line into a new virtual environment (this repository standing for the
+checkout it copies), then its `CMD` started from there on examples/scale_out.py, answering
+the health probe. Redis is not running, so the probe says 503 and which check failed: the
+app started, as an image would. The nginx and HAProxy configurations pass their servers'
+own checks (`nginx -t`, `haproxy -c`); tests/test_scale_out.py runs the nginx one."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import httpx
 import pytest
 
 from .conftest import ServerProcess, free_port
+from .redis_server import system_binary
 
 ROOT = Path(__file__).parent.parent
 DOCKERFILE = re.compile(r"^```dockerfile\n(.*?)^```$", re.S | re.M)
@@ -60,3 +63,34 @@ def json_list(text: str) -> list[str]:
     value = json.loads(text)
     assert isinstance(value, list)
     return [str(item) for item in value]
+
+
+def config_block(language: str) -> str:
+    found = re.findall(rf"^```{language}\n(.*?)^```$", (ROOT / "docs" / "deployment.md").read_text(), re.S | re.M)
+    assert len(found) == 1
+    return str(found[0])
+
+
+def test_the_nginx_config_is_valid(tmp_path: Path) -> None:
+    """The guide's `upstream` and `server` blocks, in an `http` block, pass `nginx -t`."""
+    nginx = system_binary("nginx", "nginx")
+    config = tmp_path / "nginx.conf"
+    temp = " ".join(
+        f"{name}_temp_path {tmp_path / name};" for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    config.write_text(f"pid {tmp_path}/nginx.pid;\nevents {{}}\nhttp {{\n{temp}\n{config_block('nginx')}}}\n")
+    done = subprocess.run(
+        [nginx, "-t", "-q", "-p", str(tmp_path), "-c", str(config), "-e", str(tmp_path / "error.log")],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_haproxy_config_is_valid(tmp_path: Path) -> None:
+    haproxy = system_binary("haproxy", "haproxy")
+    config = tmp_path / "haproxy.cfg"
+    config.write_text(config_block("haproxy"))
+    done = subprocess.run([haproxy, "-c", "-q", "-f", str(config)], check=False, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
