@@ -4,6 +4,7 @@ stand for two workers), and through a Redis restart: a gap, not a crash."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -135,4 +136,18 @@ async def test_a_redis_restart_is_a_gap_for_subscribers_and_a_503_for_publishers
                 pytest.fail("the subscriber did not get messages again after Redis came back")
             await publisher.publish("joined-during", "welcome")
             assert await late.get(2) == "welcome"
+    await listener.disconnect()
+
+
+async def test_subscribers_joining_at_once_all_get_the_next_message(redis_server: RedisServer) -> None:
+    publisher, listener = Broadcast(redis_server.url), Broadcast(redis_server.url)
+    await publisher.connect()
+    await listener.connect()
+    async with contextlib.AsyncExitStack() as stack:
+        subscriptions = await asyncio.gather(
+            *(stack.enter_async_context(listener.subscribe("joined")) for _ in range(3))
+        )
+        await publisher.publish("joined", "first")
+        assert [await subscription.get(2) for subscription in subscriptions] == ["first"] * 3
+    await publisher.disconnect()
     await listener.disconnect()

@@ -118,7 +118,7 @@ class Broadcast:
         subscriptions = self._subscribers.setdefault(channel, set())
         subscriptions.add(subscription)
         try:
-            if self._redis is not None and len(subscriptions) == 1:
+            if self._redis is not None:
                 await self._redis.subscribe(channel)
             yield subscription
         finally:
@@ -170,15 +170,24 @@ class _RedisPubSub:
             raise BroadcastUnavailable(f"Redis is unavailable ({err}); the message was not published") from err
 
     async def subscribe(self, channel: str) -> None:
-        """Subscribe and wait for Redis to confirm, so that what is published next arrives;
-        while Redis is away, return at once: the channel is subscribed on reconnection."""
-        self.channels.add(channel)
-        confirmed = self.pending[channel] = asyncio.get_running_loop().create_future()
-        if await self._command("subscribe", channel):
+        """Subscribe and wait for Redis to confirm, so that what is published next arrives
+        (a second subscriber of the channel waits for the same confirmation); while Redis is
+        away, return at once: the channel is subscribed on reconnection."""
+        confirmed = self.pending.get(channel)
+        if confirmed is None:
+            if channel in self.channels:
+                return  # subscribed and confirmed already
+            self.channels.add(channel)
+            confirmed = self.pending[channel] = asyncio.get_running_loop().create_future()
+            if not await self._command("subscribe", channel):
+                confirmed.set_result(None)
+        try:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(5):
-                    await confirmed
-        self.pending.pop(channel, None)
+                    await asyncio.shield(confirmed)
+        finally:
+            if self.pending.get(channel) is confirmed:
+                del self.pending[channel]
 
     async def unsubscribe(self, channel: str) -> None:
         self.channels.discard(channel)
