@@ -35,7 +35,8 @@ M = TypeVar("M", bound=Callable[..., Any])
 
 
 class EventEmitter:
-    """The few EventEmitter methods Koa apps use: `on`, `once`, `off`, `emit`, `listeners`."""
+    """The few EventEmitter methods Koa apps use: `on`, `once`, `off`, `emit`, `listeners`,
+    and `prepend_listener` (Node's `prependListener`)."""
 
     def __init__(self) -> None:
         self._listeners: dict[str, list[Listener]] = {}
@@ -55,6 +56,11 @@ class EventEmitter:
 
             return decorator
         self._listeners.setdefault(event, []).append(listener)
+        return self
+
+    def prepend_listener(self, event: str, listener: Listener) -> Self:
+        """Like `on()`, but the listener runs before the ones already there."""
+        self._listeners.setdefault(event, []).insert(0, listener)
         return self
 
     def once(self, event: str, listener: Listener) -> Self:

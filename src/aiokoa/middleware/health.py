@@ -59,7 +59,7 @@ def health(
             return await next()
         if id(ctx.app) not in watched:
             watched.add(id(ctx.app))
-            ctx.app.on("shutdown", shutting_down)
+            ctx.app.prepend_listener("shutdown", shutting_down)  # before the app lets go of Redis
         ctx.set("Cache-Control", "no-store")
         if closing[0]:
             ctx.status = 503
