@@ -3,7 +3,8 @@ with nothing saved to disk, in a temporary directory.
 
 `./dev test` installs the package before the run when it is missing; a pytest run started
 some other way installs it here (as root, with apt-get, one process at a time), or skips
-the tests that need Redis where it cannot be installed."""
+the tests that need Redis where it cannot be installed. `system_binary()` does the same for
+the other servers the tests run (nginx)."""
 
 from __future__ import annotations
 
@@ -20,25 +21,29 @@ import pytest
 from .conftest import free_port
 
 
-def redis_server_binary() -> str:
-    """The path of `redis-server`, installed with apt-get when missing."""
-    found = shutil.which("redis-server")
+def system_binary(command: str, package: str) -> str:
+    """The path of `command`, installed from Debian's `package` with apt-get when missing."""
+    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+    found = shutil.which(command, path=search)
     if found:
         return found
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        pytest.skip("redis-server is not installed, and apt-get cannot install it here")
+        pytest.skip(f"{command} is not installed, and apt-get cannot install it here")
     # pytest-xdist's workers start at the same time: one installs, the others wait for it.
-    with open(os.path.join(tempfile.gettempdir(), "aiokoa-redis-install.lock"), "w") as lock:
+    with open(os.path.join(tempfile.gettempdir(), "aiokoa-apt-install.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if shutil.which("redis-server") is None:
+        if shutil.which(command, path=search) is None:
             env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
             subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, capture_output=True)
-            subprocess.run(
-                ["apt-get", "install", "-y", "-qq", "redis-server"], check=True, env=env, capture_output=True
-            )
-    found = shutil.which("redis-server")
-    assert found, "apt-get installed redis-server, but it is not on PATH"
+            subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True, env=env, capture_output=True)
+    found = shutil.which(command, path=search)
+    assert found, f"apt-get installed {package}, but {command} is not on PATH"
     return found
+
+
+def redis_server_binary() -> str:
+    """The path of `redis-server`, installed with apt-get when missing."""
+    return system_binary("redis-server", "redis-server")
 
 
 class RedisServer:

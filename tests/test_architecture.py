@@ -3,7 +3,7 @@
 Layer 0 is what knows nothing of applications: the ASGI signatures (`aiokoa.types`) and
 the HTTP helpers (`aiokoa.http`). Layer 1 is the Koa core and the C extension it may bind.
 Layer 2 is what is built on the core's public surface: the router, tracing, the test
-client, mounting, the command line and `aiokoa.middleware`. Layer 3 gathers the public
+client, mounting, the command line, the broadcast channel and `aiokoa.middleware`. Layer 3 gathers the public
 names (`aiokoa`) and runs the command (`python -m aiokoa`). docs/architecture.md tells the
 same. Imports inside functions count, as they run all the same; those made only for the
 type checker (`if TYPE_CHECKING:`) count for the direction of the layers, not for cycles
@@ -31,6 +31,7 @@ LAYERS = {
     "aiokoa.testing": 2,
     "aiokoa.mount": 2,
     "aiokoa.cli": 2,
+    "aiokoa.broadcast": 2,
     "aiokoa.middleware": 2,
     "aiokoa.__main__": 3,
     "aiokoa": 3,

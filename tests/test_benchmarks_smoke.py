@@ -105,3 +105,15 @@ def test_every_target_is_judged_even_on_a_run_that_measured_nothing() -> None:
     verdicts = report.evaluate([], [], None)
     assert verdicts
     assert {verdict.status for verdict in verdicts} == {"N/A"}
+
+
+def test_the_redis_cost_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    """A few requests each way, on the benchmark's own redis-server (skipped without one)."""
+    from .redis_server import redis_server_binary
+
+    redis_server_binary()
+    redis_cost = importlib.import_module("redis_cost")
+    assert redis_cost.main(["--requests", "200"]) == 0
+    report = capsys.readouterr().out
+    assert "one Redis round trip" in report
+    assert report.count("Redis costs") == 2

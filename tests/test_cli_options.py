@@ -142,3 +142,21 @@ def test_routes_of_any_router_found_by_what_it_exposes() -> None:
     assert out[0] == "routes (2):"
     assert out[2].split()[:4] == ["GET", "/items/:id", "item", "show"]
     assert out[3].split() == ["use", "(any)"]  # no methods, no path, no handler
+
+
+@pytest.mark.parametrize("option", ["--graceful-timeout", "--shutdown-timeout"])
+def test_the_graceful_timeout_and_proxy_headers_reach_uvicorn_with_workers(
+    option: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    app_dir = write_module(tmp_path, "timeout_app", "from aiokoa import Koa\napp = Koa()\n")
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append({"app": app, **options}))
+    argv = ["run", "timeout_app:app", "--app-dir", app_dir, "--port", "0", "--workers", "2", option, "7.5"]
+    assert main(argv) == 0
+    assert calls[0]["app"] == "timeout_app:app"
+    assert calls[0]["workers"] == 2
+    assert calls[0]["timeout_graceful_shutdown"] == 7.5
+    # The app's proxy and trusted_proxies settings decide whose X-Forwarded-For to believe.
+    assert calls[0]["proxy_headers"] is False

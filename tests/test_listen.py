@@ -4,9 +4,12 @@ address that cannot be used is one line on stderr and exit status 1, never a tra
 from __future__ import annotations
 
 import errno
+import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -85,7 +88,6 @@ def test_listen_serves_and_says_so_once_bound(server_process: StartServer) -> No
 @pytest.mark.parametrize(
     ("option", "advice"),
     [
-        ({"workers": 2}, "aiokoa run module:app --workers N"),
         ({"reload": True}, "aiokoa run module:app --reload"),
         ({"fd": 3}, "uvicorn module:app --fd N"),
         ({"uds": "/tmp/app.sock"}, "uvicorn module:app --uds PATH"),
@@ -125,3 +127,78 @@ def test_run_with_two_workers_serves_from_two_processes(server_process: StartSer
     out, _ = running.output()
     assert len(pids) == 2
     assert out.startswith(f"aiokoa starting uvicorn on http://127.0.0.1:{port} (2 workers)")
+
+
+WORKERS_APP = """
+import asyncio, os, sys
+from pathlib import Path
+from aiokoa import Koa
+
+app = Koa()
+log = Path(sys.argv[2])
+
+
+@app.on("startup")
+def started():
+    if os.environ.get("FAIL_STARTUP"):
+        raise RuntimeError("no database")
+    with log.open("a") as out:
+        out.write(f"start {os.getpid()}\\n")
+
+
+@app.on("shutdown")
+def stopped():
+    with log.open("a") as out:
+        out.write(f"stop {os.getpid()}\\n")
+
+
+@app.use
+async def pid(ctx, next):
+    await asyncio.sleep(float(ctx.query.get("sleep", 0)))
+    ctx.body = str(os.getpid())
+
+
+app.listen(int(sys.argv[1]), workers=2, shutdown_timeout=10)
+"""
+
+
+def test_listen_with_two_workers_forks_two_processes_that_stop_gracefully(
+    server_process: StartServer, tmp_path: Path
+) -> None:
+    (tmp_path / "workers_app.py").write_text(WORKERS_APP)
+    log = tmp_path / "log"
+    port = free_port()
+    running = server_process([sys.executable, str(tmp_path / "workers_app.py"), str(port), str(log)], port)
+    deadline = time.monotonic() + 15
+    while (not log.exists() or log.read_text().count("start") < 2) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    started = {line.split()[1] for line in log.read_text().splitlines()}
+    assert len(started) == 2 and str(running.process.pid) not in started
+    in_flight = socket.create_connection(("127.0.0.1", port), timeout=30)
+    in_flight.sendall(b"GET /?sleep=1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+    time.sleep(0.3)
+    running.process.send_signal(signal.SIGTERM)
+    with in_flight:
+        assert in_flight.makefile("rb").read().startswith(b"HTTP/1.1 200 ")
+    assert running.process.wait(15) == 0
+    out, err = running.output()
+    assert out == f"aiokoa listening on http://127.0.0.1:{port} (2 workers)\n"
+    assert "Traceback" not in err
+    lines = log.read_text().splitlines()
+    assert {line.split()[1] for line in lines if line.startswith("stop")} == started
+
+
+def test_listen_with_workers_whose_startup_fails_exits_3(tmp_path: Path) -> None:
+    (tmp_path / "workers_app.py").write_text(WORKERS_APP)
+    argv = [sys.executable, str(tmp_path / "workers_app.py"), str(free_port()), str(tmp_path / "log")]
+    done = subprocess.run(
+        argv, check=False, capture_output=True, text=True, timeout=30, env={**os.environ, "FAIL_STARTUP": "1"}
+    )
+    assert done.returncode == 3
+    assert "no database" in done.stderr
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5])
+def test_listen_needs_one_worker_or_more(workers: object) -> None:
+    with pytest.raises(ValueError, match="1 or more"):
+        Koa().listen(free_port(), workers=workers)  # type: ignore[arg-type]

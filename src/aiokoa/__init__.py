@@ -1,5 +1,6 @@
 """aiokoa: Koa's middleware cascade for Python's asyncio and ASGI."""
 
+from .broadcast import Broadcast, BroadcastUnavailable, Subscription
 from .core.application import Application, Koa
 from .core.compose import Middleware, Next, compose
 from .core.context import Context
@@ -15,6 +16,8 @@ from .tracing import Tracer, trace
 
 __all__ = [
     "Application",
+    "Broadcast",
+    "BroadcastUnavailable",
     "ClientDisconnect",
     "Context",
     "CookieError",
@@ -29,6 +32,7 @@ __all__ = [
     "Response",
     "ResponseSentError",
     "Router",
+    "Subscription",
     "Tracer",
     "UploadFile",
     "compose",

@@ -1,6 +1,7 @@
 """`aiokoa` on the command line: serve an app, and show how it is put together.
 
     aiokoa run app:app --port 3000 --reload      # uvicorn; --server granian if installed
+    aiokoa run app:app --workers 4 --graceful-timeout 20   # production: one worker per core
     aiokoa inspect app:app                       # the middleware stack and the routes
     aiokoa routes app:app                        # the routes only
 
@@ -20,7 +21,7 @@ from typing import Any
 
 from .core.application import Koa
 from .core.compose import flatten
-from .core.server import SHUTDOWN_TIMEOUT, bind, serve, url
+from .core.server import PROXY_HEADERS, SHUTDOWN_TIMEOUT, bind, serve, url
 from .tracing import Label, Tracer
 
 SERVERS = ("uvicorn", "granian")
@@ -180,6 +181,7 @@ def run(args: argparse.Namespace) -> None:
         reload=args.reload,
         app_dir=args.app_dir,
         log_level=args.log_level,
+        proxy_headers=PROXY_HEADERS,
         timeout_graceful_shutdown=args.shutdown_timeout,  # any seconds, though typed int
     )
 
@@ -223,7 +225,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--server", choices=SERVERS, default="uvicorn", help="the ASGI server (default: uvicorn)")
     serve.add_argument("--env", help="set app.env (and AIOKOA_ENV), e.g. production")
     serve.add_argument(
+        "--graceful-timeout",
         "--shutdown-timeout",
+        dest="shutdown_timeout",
         type=float,
         default=SHUTDOWN_TIMEOUT,
         metavar="SECONDS",

@@ -35,7 +35,8 @@ M = TypeVar("M", bound=Callable[..., Any])
 
 
 class EventEmitter:
-    """The few EventEmitter methods Koa apps use: `on`, `once`, `off`, `emit`, `listeners`."""
+    """The few EventEmitter methods Koa apps use: `on`, `once`, `off`, `emit`, `listeners`,
+    and `prepend_listener` (Node's `prependListener`)."""
 
     def __init__(self) -> None:
         self._listeners: dict[str, list[Listener]] = {}
@@ -55,6 +56,11 @@ class EventEmitter:
 
             return decorator
         self._listeners.setdefault(event, []).append(listener)
+        return self
+
+    def prepend_listener(self, event: str, listener: Listener) -> Self:
+        """Like `on()`, but the listener runs before the ones already there."""
+        self._listeners.setdefault(event, []).insert(0, listener)
         return self
 
     def once(self, event: str, listener: Listener) -> Self:
@@ -287,12 +293,14 @@ class Koa(EventEmitter):
         host: str = "127.0.0.1",
         *,
         shutdown_timeout: float | None = SHUTDOWN_TIMEOUT,
+        workers: int = 1,
         **server_options: Any,
     ) -> None:
         """Serve on uvicorn and block until stopped, like Koa's `app.listen(3000)`. SIGTERM or
         Ctrl+C stops it gracefully: no new connections, the requests in flight get up to
-        `shutdown_timeout` seconds to finish, then the `shutdown` listeners run and it returns."""
-        serve(self, host=host, port=port, shutdown_timeout=shutdown_timeout, **server_options)
+        `shutdown_timeout` seconds to finish, then the `shutdown` listeners run and it returns.
+        `workers=N` serves from N forked processes, each with its own startup and shutdown."""
+        serve(self, host=host, port=port, shutdown_timeout=shutdown_timeout, workers=workers, **server_options)
 
     def to_json(self) -> dict[str, Any]:
         return {"subdomain_offset": self.subdomain_offset, "proxy": self.proxy, "env": self.env}

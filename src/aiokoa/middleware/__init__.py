@@ -13,6 +13,7 @@ from .conditional import conditional_get
 from .cors import cors
 from .csrf import csrf, csrf_token
 from .etag import etag
+from .health import health
 from .helmet import helmet
 from .logger import logger
 from .rate_limit import rate_limit
@@ -35,6 +36,7 @@ __all__ = [
     "csrf",
     "csrf_token",
     "etag",
+    "health",
     "helmet",
     "logger",
     "rate_limit",

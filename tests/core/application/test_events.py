@@ -93,3 +93,12 @@ async def test_emit_async_awaits_listeners_in_order() -> None:
     app.on("startup", lambda: order.append("sync"))
     await app.emit_async("startup")
     assert order == ["slow", "sync"]
+
+
+async def test_prepend_listener_runs_before_the_listeners_already_there() -> None:
+    app = Koa()
+    calls: list[str] = []
+    app.on("shutdown", lambda: calls.append("on"))
+    assert app.prepend_listener("shutdown", lambda: calls.append("prepended")) is app
+    await app.emit_async("shutdown")
+    assert calls == ["prepended", "on"]

@@ -1,0 +1,202 @@
+"""What Redis costs a request: the same app with its session and rate limit in memory, then
+in a real Redis, served in process; the difference per request, in µs.
+
+    python benchmarks/redis_cost.py [--quick] [--requests N]
+
+The app is what a multi-worker deployment runs: `rate_limit()` (one Lua script in Redis)
+and `session()` whose data changes on every request (a read and a write in Redis: three
+round trips in all). Each request carries the session cookie. It is measured two ways:
+one request at a time (the latency Redis adds: its round trips, waited for) and 64 at a
+time (the CPU Redis costs the worker: building commands and parsing replies, while the
+round trips overlap). A bare PING loop gives the cost of one round trip. redis-server is
+started on a free 127.0.0.1 port and stopped by its process id.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio
+from inprocess import Exchange, Lifespan, new_loop
+
+from aiokoa import Context, Koa, Next
+from aiokoa.middleware import MemoryStore, RedisStore, rate_limit, session
+
+CONCURRENCY = 64
+ROUNDS = 5
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RedisProcess:
+    """redis-server on a free port, saving nothing, stopped by its process id."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise SystemExit("redis-server is not installed (apt-get install redis-server)")
+        self.port = free_port()
+        self.directory = tempfile.TemporaryDirectory(prefix="aiokoa-redis-cost-")
+        argv = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen([*argv, "--dir", self.directory.name], stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.02)
+        self.close()
+        raise SystemExit("redis-server did not start")
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+        self.directory.cleanup()
+
+
+def app_with(make: Callable[[Koa], tuple[object, dict[str, object]]]) -> Koa:
+    app = Koa(keys=["a long random secret"], env="production")
+    store, limiter = make(app)
+    app.use(rate_limit(max=10**9, duration=3600, **limiter))  # type: ignore[arg-type]
+    app.use(session(store=store))  # type: ignore[arg-type]
+
+    @app.use
+    async def count(ctx: Context, next: Next) -> None:
+        views = ctx.session.get("views", 0) + 1  # type: ignore[attr-defined]
+        ctx.session["views"] = views  # type: ignore[attr-defined]
+        ctx.body = str(views)
+
+    return app
+
+
+def scope(cookie: bytes | None) -> dict[str, object]:
+    headers = [(b"host", b"127.0.0.1:8000")] + ([(b"cookie", cookie)] if cookie else [])
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+        "scheme": "http",
+        "method": "GET",
+        "root_path": "",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": b"",
+        "headers": headers,
+    }
+
+
+async def call(app: Any, request: dict[str, object]) -> Exchange:
+    exchange = Exchange(b"")
+    await app(dict(request), exchange.receive, exchange.send)
+    assert exchange.status == 200, exchange.status
+    return exchange
+
+
+async def per_request_us(app: Koa, requests: int, concurrency: int) -> float:
+    """Wall µs per request, `concurrency` requests at a time, after a warm-up; the session
+    cookie is the one the first response set, sent with every request."""
+    lifespan = Lifespan(app)
+    await lifespan.startup()
+    try:
+        first = await call(app, scope(None))
+        cookies = [value.split(b";", 1)[0] for name, value in first.headers if name == b"set-cookie"]
+        request = scope(b"; ".join(cookies))
+        for _ in range(50):
+            await call(app, request)
+        batches = max(1, requests // concurrency)
+        started = time.perf_counter()
+        for _ in range(batches):
+            await asyncio.gather(*(call(app, request) for _ in range(concurrency)))
+        return (time.perf_counter() - started) / (batches * concurrency) * 1e6
+    finally:
+        await lifespan.shutdown()
+
+
+async def round_trip_us(port: int, count: int) -> float:
+    client = redis.asyncio.Redis(port=port)
+    try:
+        await client.ping()
+        started = time.perf_counter()
+        for _ in range(count):
+            await client.ping()
+        return (time.perf_counter() - started) / count * 1e6
+    finally:
+        await client.aclose()
+
+
+@dataclass
+class Figures:
+    round_trip_us: float
+    memory_us: dict[int, float]
+    redis_us: dict[int, float]
+
+    def report(self) -> str:
+        lines = [f"one Redis round trip (PING, one at a time): {self.round_trip_us:.1f} µs"]
+        for concurrency in self.memory_us:
+            memory, in_redis = self.memory_us[concurrency], self.redis_us[concurrency]
+            lines.append(
+                f"{concurrency:>2} at a time: memory {memory:7.1f} µs/request, Redis {in_redis:7.1f} µs/request,"
+                f" Redis costs {in_redis - memory:6.1f} µs/request (3 round trips)"
+            )
+        return "\n".join(lines)
+
+
+async def measure(requests: int, port: int) -> Figures:
+    def in_memory(app: Koa) -> tuple[object, dict[str, object]]:
+        return MemoryStore(), {}
+
+    def in_redis(app: Koa) -> tuple[object, dict[str, object]]:
+        client = redis.asyncio.Redis(port=port, max_connections=CONCURRENCY * 2)
+        app.on("shutdown", client.aclose)
+        return RedisStore(client), {"driver": "redis", "db": client, "prefix": f"limit:{time.time()}:"}
+
+    # Rounds alternate memory and Redis so that the machine's other load falls on both;
+    # each figure is the median of its rounds.
+    memory_us, redis_us = {}, {}
+    for concurrency in (1, CONCURRENCY):
+        memory: list[float] = []
+        in_redis_: list[float] = []
+        for _ in range(ROUNDS):
+            memory.append(await per_request_us(app_with(in_memory), requests // ROUNDS, concurrency))
+            in_redis_.append(await per_request_us(app_with(in_redis), requests // ROUNDS, concurrency))
+        memory_us[concurrency] = statistics.median(memory)
+        redis_us[concurrency] = statistics.median(in_redis_)
+    return Figures(await round_trip_us(port, requests), memory_us, redis_us)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="fewer requests (indicative figures)")
+    parser.add_argument("--requests", type=int, help="requests per measurement (default 20,000; 2,000 quick)")
+    args = parser.parse_args(argv)
+    requests = args.requests or (2_000 if args.quick else 20_000)
+    server = RedisProcess()
+    try:
+        with asyncio.Runner(loop_factory=new_loop) as runner:
+            figures = runner.run(measure(requests, server.port))
+    finally:
+        server.close()
+    print(figures.report())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
