@@ -47,8 +47,6 @@ class Cluster:
 def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
     """Redis, two workers and the balancer (nginx unless the test asks for "haproxy")."""
     kind = getattr(request, "param", "nginx")
-    if kind == "haproxy" and request.getfixturevalue("implementation") == "python":
-        pytest.skip("what the balancer does is the same whichever implementation the workers run")
     redis = RedisServer()
     workers: list[ServerProcess] = []
     balancer: LoadBalancer | None = None
