@@ -315,7 +315,7 @@ def _lua(case: Case, stop_after: int | None, workdir: Path) -> Path | None:
     if case.method != "GET":
         lines.append(f'wrk.method = "{case.method}"')
         lines.append(f"wrk.body = [==[{case.body.decode()}]==]")
-    lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in case.headers if k != "content-length"]
+    lines += [f'wrk.headers["{k}"] = [==[{v}]==]' for k, v in case.headers if k != "content-length"]
     if stop_after is not None:
         lines += [
             "local count = 0",
