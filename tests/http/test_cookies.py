@@ -42,7 +42,7 @@ def test_one_signer_per_list_of_keys() -> None:
     keys.insert(0, "k2")
     assert signer_of(keys) is not grip
     assert signer_of(keys).index("a", grip.sign("a")) == 1  # type: ignore[union-attr]
-    odd = signer_of([bytearray(b"k1")])
+    odd = signer_of([bytearray(b"k1")])  # type: ignore[list-item]
     assert odd is not None and odd.sign("a") == grip.sign("a")  # type: ignore[union-attr]
     assert signer_of([]) is None
 
