@@ -19,9 +19,18 @@ from typing import Any
 from inprocess import Lifespan, Runner, Settings, _scope, new_loop
 from registry import Framework
 from scenarios import (
-    JSON, LOGIN_PATH, ORIGIN, RATE_LIMIT_MAX, SESSION_SECRET, SESSION_USER, USER_ID, AppSpec, Case, Expected,
+    JSON,
+    LOGIN_PATH,
+    ORIGIN,
+    RATE_LIMIT_MAX,
+    SESSION_SECRET,
+    SESSION_USER,
+    USER_ID,
+    AppSpec,
+    Case,
+    Expected,
     user_payload,
-)  # fmt: skip
+)
 
 from aiokoa import Context, Koa, Next, Router
 from aiokoa.middleware import SessionContext, cors, csrf, csrf_token, helmet, logger, rate_limit, session

@@ -56,9 +56,14 @@ FRAMEWORKS: tuple[Framework, ...] = (
     Framework("falcon", "falcon_app", "build", True, ("uvicorn",), "falcon", NO_COMPRESSION | NO_BATTERIES),
     Framework("starlette", "starlette_app", "build", True, ("uvicorn",), "starlette", NO_BR),
     Framework(
-        "starlette-basehttp", "starlette_app", "build_base_http", True, ("uvicorn",), "starlette",
+        "starlette-basehttp",
+        "starlette_app",
+        "build_base_http",
+        True,
+        ("uvicorn",),
+        "starlette",
         NO_COMPRESSION | NO_BATTERIES,
-    ),  # fmt: skip
+    ),
     Framework("litestar", "litestar_app", "build", True, ("uvicorn",), "litestar"),
     Framework("fastapi", "fastapi_app", "build", True, ("uvicorn",), "fastapi", NO_BR),
     Framework("sanic", "sanic_app", "build", True, ("sanic",), "sanic", NO_COMPRESSION | NO_BATTERIES),

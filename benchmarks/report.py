@@ -282,9 +282,7 @@ def evaluate(
                            False, "req/s")
         )  # fmt: skip
     name = f"batteries >= {BATTERIES_KOA_LIMIT}x Koa with @koa/cors, koa-helmet, koa-session, koa-ratelimit req/s"
-    out.append(
-        _ratio_verdict(name, rps(mine, "batteries"), rps(koa, "batteries"), BATTERIES_KOA_LIMIT, False, "req/s")
-    )
+    out.append(_ratio_verdict(name, rps(mine, "batteries"), rps(koa, "batteries"), BATTERIES_KOA_LIMIT, False, "req/s"))
     out += _upload_verdicts(uploads)
     if memory is None:
         out.append(

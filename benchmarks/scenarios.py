@@ -230,8 +230,8 @@ def cases_for(scenario: str) -> list[Case]:
             200, JSON, batteries_payload(USER_ID, {"user": SESSION_USER}),
             (*(name for name, _ in HELMET_HEADERS), "access-control-allow-origin"),
         )  # fmt: skip
-        path = f"/api/users/{USER_ID}"
-        return [Case("batteries", "batteries", AppSpec("batteries"), "GET", path, expect, b"", (("origin", ORIGIN),), LOGIN_PATH)]
+        path, headers = f"/api/users/{USER_ID}", (("origin", ORIGIN),)
+        return [Case("batteries", "batteries", AppSpec("batteries"), "GET", path, expect, b"", headers, LOGIN_PATH)]
     raise ValueError(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}")
 
 

@@ -9,8 +9,8 @@ peer, so every app runs here.
 from __future__ import annotations
 
 import asyncio
-import json
 import importlib
+import json
 import sys
 from pathlib import Path
 from typing import Any

@@ -9,9 +9,20 @@ import time
 from collections.abc import Awaitable, Callable
 
 from scenarios import (
-    COMPRESS_PAYLOAD, HELLO, JSON_PAYLOAD, LOGIN_PATH, RATE_LIMIT_MAX, SESSION_SECRET, SESSION_USER, STATIC_DIR,
-    AppSpec, batteries_payload, route_path, route_text, user_payload,
-)  # fmt: skip
+    COMPRESS_PAYLOAD,
+    HELLO,
+    JSON_PAYLOAD,
+    LOGIN_PATH,
+    RATE_LIMIT_MAX,
+    SESSION_SECRET,
+    SESSION_USER,
+    STATIC_DIR,
+    AppSpec,
+    batteries_payload,
+    route_path,
+    route_text,
+    user_payload,
+)
 
 from aiokoa import Context, Koa, Next, Router, UploadFile, mount
 from aiokoa.middleware import SessionContext, cors, helmet, rate_limit, session

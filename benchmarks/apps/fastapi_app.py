@@ -14,9 +14,17 @@ from fastapi import Body, FastAPI, Request, Response
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import PlainTextResponse
 from scenarios import (
-    COMPRESS_PAYLOAD, HELLO, JSON_PAYLOAD, LOGIN_PATH, SESSION_USER, AppSpec, batteries_payload, route_path,
-    route_text, user_payload,
-)  # fmt: skip
+    COMPRESS_PAYLOAD,
+    HELLO,
+    JSON_PAYLOAD,
+    LOGIN_PATH,
+    SESSION_USER,
+    AppSpec,
+    batteries_payload,
+    route_path,
+    route_text,
+    user_payload,
+)
 
 from apps.starlette_app import batteries_middleware, limiter
 

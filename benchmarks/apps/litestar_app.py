@@ -17,9 +17,21 @@ from litestar.params import FromPath, JSONBody
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from scenarios import (
-    COMPRESS_PAYLOAD, HELLO, HELMET_HEADERS, JSON_PAYLOAD, LOGIN_PATH, RATE_LIMIT_MAX, SESSION_SECRET, SESSION_USER,
-    STATIC_DIR, AppSpec, batteries_payload, route_path, route_text, user_payload,
-)  # fmt: skip
+    COMPRESS_PAYLOAD,
+    HELLO,
+    HELMET_HEADERS,
+    JSON_PAYLOAD,
+    LOGIN_PATH,
+    RATE_LIMIT_MAX,
+    SESSION_SECRET,
+    SESSION_USER,
+    STATIC_DIR,
+    AppSpec,
+    batteries_payload,
+    route_path,
+    route_text,
+    user_payload,
+)
 
 
 class PassThrough(ASGIMiddleware):

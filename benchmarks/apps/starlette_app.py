@@ -8,12 +8,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from scenarios import (
-    COMPRESS_PAYLOAD, HELLO, HELMET_HEADERS, JSON_PAYLOAD, LOGIN_PATH, RATE_LIMIT_MAX, SESSION_SECRET, SESSION_USER,
-    STATIC_DIR, AppSpec, batteries_payload, route_path, route_text, user_payload,
-)  # fmt: skip
+    COMPRESS_PAYLOAD,
+    HELLO,
+    HELMET_HEADERS,
+    JSON_PAYLOAD,
+    LOGIN_PATH,
+    RATE_LIMIT_MAX,
+    SESSION_SECRET,
+    SESSION_USER,
+    STATIC_DIR,
+    AppSpec,
+    batteries_payload,
+    route_path,
+    route_text,
+    user_payload,
+)
 from slowapi import Limiter
 from slowapi.middleware import SlowAPIASGIMiddleware
 from slowapi.util import get_remote_address
@@ -125,7 +137,7 @@ class Logger:
 class SecurityHeaders:
     """helmet's default header set, added at ``http.response.start``: Starlette has no helmet."""
 
-    headers = [(name.encode(), value.encode()) for name, value in HELMET_HEADERS]
+    headers: ClassVar[list[tuple[bytes, bytes]]] = [(name.encode(), value.encode()) for name, value in HELMET_HEADERS]
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

@@ -232,7 +232,7 @@ class Context(RequestMixin, ResponseMixin):
         keep: set[str] | None = getattr(self, "_keep", None)
         if keep is None:
             keep = self._keep = set()
-        keep.update(header_name(field) for field in fields)
+        keep.update(map(header_name, fields))
 
     def __repr__(self) -> str:
         return f"<Context {self.method} {self.url} -> {self._status}>"
