@@ -50,3 +50,16 @@ def test_one_signer_per_list_of_keys() -> None:
 def test_parse_and_serialize_helpers() -> None:
     assert parse_cookie_header(' a = 1 ;b="x y"; junk; =v; c=') == {"a": "1", "b": "x y", "c": ""}
     assert serialize_cookie("a", "b", http_only=False, path=None, secure=True) == "a=b; secure"
+
+
+def test_expires_is_formatted_for_each_second() -> None:
+    """The last second's date is reused: the same second reads the same, the next one not."""
+    from datetime import UTC, datetime, timedelta
+
+    first = datetime(2030, 1, 1, 0, 0, 0, 250000, tzinfo=UTC)
+    assert "expires=Tue, 01 Jan 2030 00:00:00 GMT" in serialize_cookie("a", "1", expires=first)
+    assert "expires=Tue, 01 Jan 2030 00:00:00 GMT" in serialize_cookie("a", "1", expires=first.replace(microsecond=9))
+    later = first + timedelta(seconds=1)
+    assert "expires=Tue, 01 Jan 2030 00:00:01 GMT" in serialize_cookie("a", "1", expires=later)
+    naive = datetime(2030, 1, 1, 0, 0, 1)  # naive datetimes are UTC
+    assert "expires=Tue, 01 Jan 2030 00:00:01 GMT" in serialize_cookie("a", "1", expires=naive)

@@ -139,6 +139,20 @@ def parse_cookie_header(header: str) -> dict[str, str]:
     return cookies
 
 
+_last_date: list[tuple[datetime, str]] = []
+
+
+def _cookie_date(when: datetime) -> str:
+    """`http_date(when)`, kept for the last second asked: a signed cookie and its `.sig`,
+    and the cookies of every response in that second, share one formatting."""
+    second = when.replace(microsecond=0)
+    if _last_date and _last_date[0][0] == second:
+        return _last_date[0][1]
+    text = http_date(second)
+    _last_date[:] = [(second, text)]
+    return text
+
+
 def serialize_cookie(
     name: str,
     value: str | None,
@@ -183,7 +197,7 @@ def serialize_cookie(
         if expires is not None:
             if not isinstance(expires, datetime):
                 raise CookieError(f"cookie {name}: expires must be a datetime")
-            parts.append(f"expires={http_date(expires)}")
+            parts.append(f"expires={_cookie_date(expires)}")
     if domain:
         if not _domain(domain):
             raise CookieError(f"cookie {name}: invalid domain {domain!r}")
