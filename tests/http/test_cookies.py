@@ -45,6 +45,8 @@ def test_one_signer_per_list_of_keys() -> None:
     odd = signer_of([bytearray(b"k1")])  # type: ignore[list-item]
     assert odd is not None and odd.sign("a") == grip.sign("a")  # type: ignore[union-attr]
     assert signer_of([]) is None
+    for i in range(70):  # past the number of lists kept: still signed right, made afresh
+        assert signer_of([f"k{i}"]).sign("a") == Keygrip([f"k{i}"]).sign("a")  # type: ignore[union-attr]
 
 
 def test_parse_and_serialize_helpers() -> None:
