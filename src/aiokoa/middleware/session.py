@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 from ..core.compose import Middleware, Next
 from ..core.context import Context
 from ..http.cookies import CookieError
-from ..http.jsonbody import dumps, loads
+from ..http.jsonbody import loads
 
 if TYPE_CHECKING:
     from .stores import Store
@@ -240,7 +240,7 @@ def session(
             await store.set(after.id, record, after.max_age)
             value = after.id
         else:
-            value = cipher(ctx).seal(record, key) if encrypted else _b64(dumps(record))
+            value = cipher(ctx).seal(record, key) if encrypted else _b64(_encode(record))
         _check_size(key, value, sign)
         ctx.cookies.set(key, value, max_age=after.max_age, signed=sign, **options)
 
@@ -307,7 +307,10 @@ def _parse(text: bytes) -> dict[str, Any] | None:
     try:
         payload = loads(text)  # orjson's when installed: read on every request
     except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        return None
+        try:  # NaN and Infinity, which the encoder writes and strict decoding refuses
+            payload = json.loads(text)
+        except ValueError:
+            return None
     return payload if isinstance(payload, dict) else None
 
 
