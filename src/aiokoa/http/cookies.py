@@ -139,17 +139,17 @@ def parse_cookie_header(header: str) -> dict[str, str]:
     return cookies
 
 
-_last_date: list[tuple[datetime, str]] = []
+_last_date: list[tuple[datetime | None, str]] = [(None, "")]
 
 
 def _cookie_date(when: datetime) -> str:
     """`http_date(when)`, kept for the last second asked: a signed cookie and its `.sig`,
     and the cookies of every response in that second, share one formatting."""
     second = when.replace(microsecond=0)
-    if _last_date and _last_date[0][0] == second:
-        return _last_date[0][1]
-    text = http_date(second)
-    _last_date[:] = [(second, text)]
+    last, text = _last_date[0]  # one read: a thread replacing it cannot mix two seconds
+    if last != second:
+        text = http_date(second)
+        _last_date[0] = (second, text)
     return text
 
 
