@@ -13,7 +13,7 @@ import gc
 import statistics
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from registry import RAW, Framework
@@ -159,15 +159,26 @@ class Runner:
         self.app: App = self.lifespan.app
         self.template = _scope(case)
 
-    async def request(self) -> Exchange:
-        exchange = Exchange(self.case.body)
-        scope = self.template.copy()
+    async def request(self, template: dict[str, Any] | None = None, body: bytes | None = None) -> Exchange:
+        exchange = Exchange(self.case.body if body is None else body)
+        scope = (template or self.template).copy()
         scope["state"] = self.lifespan.state.copy()
         await self.app(scope, exchange.receive, exchange.send)
         return exchange
 
+    async def log_in(self) -> None:
+        """For a case with a login route: ask it once, then send its cookies with every request."""
+        if not self.case.login:
+            return
+        login = replace(self.case, path=self.case.login, body=b"")
+        ex = await self.request(_scope(login), b"")
+        cookies = [v.decode("latin-1") for k, v in ex.headers if k.lower() == b"set-cookie"]
+        self.case = self.case.logged_in(cookies)
+        self.template = _scope(self.case)
+
     async def check(self) -> None:
         """One request whose whole answer is compared with what the scenario expects."""
+        await self.log_in()
         ex = await self.request()
         headers = {k.decode().lower(): v.decode() for k, v in ex.headers}
         check_response(self.framework.name, self.case, ex.status, headers, b"".join(ex.chunks))

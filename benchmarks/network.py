@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -264,6 +265,21 @@ def fetch(port: int, case: Case) -> tuple[int, dict[str, str], bytes]:
         conn.close()
 
 
+def log_in(port: int, case: Case) -> Case:
+    """The case as this server must be asked it: for a case with a login route, with the
+    cookies that route set (each framework signs its own), which wrk then sends as a header."""
+    if not case.login:
+        return case
+    conn = http.client.HTTPConnection(HOST, port, timeout=10)
+    try:
+        conn.request("GET", case.login, headers=dict(case.headers))
+        resp = conn.getresponse()
+        resp.read()
+        return case.logged_in(resp.msg.get_all("set-cookie") or [])
+    finally:
+        conn.close()
+
+
 # --- wrk ---------------------------------------------------------------------------------
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
@@ -299,7 +315,7 @@ def _lua(case: Case, stop_after: int | None, workdir: Path) -> Path | None:
     if case.method != "GET":
         lines.append(f'wrk.method = "{case.method}"')
         lines.append(f"wrk.body = [==[{case.body.decode()}]==]")
-    lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in case.headers if k != "content-length"]
+    lines += [f'wrk.headers["{k}"] = [==[{v}]==]' for k, v in case.headers if k != "content-length"]
     if stop_after is not None:
         lines += [
             "local count = 0",
@@ -310,7 +326,7 @@ def _lua(case: Case, stop_after: int | None, workdir: Path) -> Path | None:
         ]
     if not lines:
         return None
-    path = workdir / f"{case.label}-{stop_after}.lua"
+    path = workdir / f"{case.label}-{stop_after}-{zlib.crc32(repr(case.headers).encode()):08x}.lua"
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -355,25 +371,27 @@ def _start_all(targets: list[Target], app_key: str, log_dir: Path) -> list[Serve
     return servers
 
 
-def _warm_up(servers: list[Server], case: Case, settings: Settings, workdir: Path) -> None:
+def _warm_up(servers: list[Server], cases: list[Case], settings: Settings, workdir: Path) -> None:
     """Load all servers at once: a lighter warm-up that costs one wrk run, not one per server."""
-    script = _lua(case, None, workdir)
     procs = [
-        subprocess.Popen(wrk_command(s.port, case, settings.warmup_s, 8, script), stdout=subprocess.DEVNULL)
-        for s in servers
+        subprocess.Popen(
+            wrk_command(s.port, case, settings.warmup_s, 8, _lua(case, None, workdir)), stdout=subprocess.DEVNULL
+        )
+        for s, case in zip(servers, cases)
     ]
     for p in procs:
         p.wait(timeout=settings.warmup_s + 30)
 
 
-def _warm_up_all(servers: list[Server], case: Case, settings: Settings, workdir: Path) -> None:
+def _warm_up_all(servers: list[Server], cases: list[Case], settings: Settings, workdir: Path) -> None:
+    """``cases[i]`` is the case as ``servers[i]`` is asked it (with its own cookies)."""
     if settings.warmup_s > 0 and settings.warmup_together:
-        _warm_up(servers, case, settings, workdir)
-        for s in servers:  # a shared second is too little for V8's JIT: Node gets its own
+        _warm_up(servers, cases, settings, workdir)
+        for s, case in zip(servers, cases):  # a shared second is too little for V8's JIT: Node gets its own
             if s.target.server in JIT_SERVERS:
                 run_wrk(s.port, case, settings.warmup_s, settings.connections, workdir)
     elif settings.warmup_s > 0:
-        for s in servers:  # one at a time: each gets the whole core, as Node's JIT needs
+        for s, case in zip(servers, cases):  # one at a time: each gets the whole core, as Node's JIT needs
             run_wrk(s.port, case, settings.warmup_s, settings.connections, workdir)
 
 
@@ -387,15 +405,16 @@ def run_case(case: Case, targets: list[Target], settings: Settings, workdir: Pat
     for round_no in range(settings.rounds):
         servers = _start_all(targets, case.app.key, workdir)
         try:
-            for s in servers:
-                status, headers, body = fetch(s.port, case)
-                check_response(s.target.name, case, status, headers, body)
-            _warm_up_all(servers, case, settings, workdir)
+            asked = [log_in(s.port, case) for s in servers]
+            for s, served in zip(servers, asked):
+                status, headers, body = fetch(s.port, served)
+                check_response(s.target.name, served, status, headers, body)
+            _warm_up_all(servers, asked, settings, workdir)
             shift = round_no % len(servers)
             for i in list(range(shift, len(servers))) + list(range(shift)):
                 s, m = servers[i], results[i]
                 before = cpu_seconds(s.pid)
-                w = run_wrk(s.port, case, settings.duration_s, settings.connections, workdir)
+                w = run_wrk(s.port, asked[i], settings.duration_s, settings.connections, workdir)
                 used = cpu_seconds(s.pid) - before
                 m.rps.append(w.rps)
                 m.p50_ms.append(w.p50_ms)

@@ -45,20 +45,29 @@ class Framework:
 # their own to show there.
 NO_BR = frozenset({"compress-br"})
 NO_COMPRESSION = frozenset({"compress-gzip", "compress-br"})
+# The batteries scenario (session, CORS, security headers, rate limit) compares aiokoa with
+# the peers its users would weigh it against: Starlette, FastAPI, Litestar and Koa.
+NO_BATTERIES = frozenset({"batteries"})
 
 FRAMEWORKS: tuple[Framework, ...] = (
-    Framework(RAW, "raw_asgi", "build", True, ("uvicorn", "granian"), "", NO_COMPRESSION),
+    Framework(RAW, "raw_asgi", "build", True, ("uvicorn", "granian"), "", NO_COMPRESSION | NO_BATTERIES),
     Framework(AIOKOA, "aiokoa_app", "build", True, ("uvicorn", "granian"), "aiokoa"),
-    Framework(BLACKSHEEP, "blacksheep_app", "build", True, ("uvicorn",), "blacksheep", NO_BR),
-    Framework("falcon", "falcon_app", "build", True, ("uvicorn",), "falcon", NO_COMPRESSION),
+    Framework(BLACKSHEEP, "blacksheep_app", "build", True, ("uvicorn",), "blacksheep", NO_BR | NO_BATTERIES),
+    Framework("falcon", "falcon_app", "build", True, ("uvicorn",), "falcon", NO_COMPRESSION | NO_BATTERIES),
     Framework("starlette", "starlette_app", "build", True, ("uvicorn",), "starlette", NO_BR),
     Framework(
-        "starlette-basehttp", "starlette_app", "build_base_http", True, ("uvicorn",), "starlette", NO_COMPRESSION
+        "starlette-basehttp",
+        "starlette_app",
+        "build_base_http",
+        True,
+        ("uvicorn",),
+        "starlette",
+        NO_COMPRESSION | NO_BATTERIES,
     ),
     Framework("litestar", "litestar_app", "build", True, ("uvicorn",), "litestar"),
     Framework("fastapi", "fastapi_app", "build", True, ("uvicorn",), "fastapi", NO_BR),
-    Framework("sanic", "sanic_app", "build", True, ("sanic",), "sanic", NO_COMPRESSION),
-    Framework("aiohttp", "aiohttp_app", "build", False, ("aiohttp",), "aiohttp", NO_BR),
+    Framework("sanic", "sanic_app", "build", True, ("sanic",), "sanic", NO_COMPRESSION | NO_BATTERIES),
+    Framework("aiohttp", "aiohttp_app", "build", False, ("aiohttp",), "aiohttp", NO_BR | NO_BATTERIES),
     Framework(KOA, "", "", False, ("node",), ""),
 )
 

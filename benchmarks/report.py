@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from battery_costs import BatteryCost
+from battery_costs import table as battery_table
 from inprocess import Measurement
 from network import NGINX, MemoryResult, NetMeasurement
 from registry import AIOKOA, BLACKSHEEP, FRAMEWORKS, KOA, RAW
@@ -40,6 +42,9 @@ FLAT_LIMIT = 1.10  # cost at 1,000 routes at most 10 % above the cost at 10 rout
 RSS_LIMIT = 1.05
 STATIC_PEER_RATIO = 1.2
 LARGE_RATIO = 0.5
+BATTERIES_LIMITS = (("starlette", 1.5), ("fastapi", 1.5), ("litestar", 1.2))
+"""batteries: aiokoa's req/s against each Python peer with its equivalents, on uvicorn too."""
+BATTERIES_KOA_LIMIT = 1.2
 LARGE_RSS_MIB = 16.0
 """The RSS sending the 100 MB file may gain over its level before the load: buffers, not the file."""
 
@@ -118,6 +123,10 @@ def machine() -> dict[str, str]:
         "@koa/router": _node_package("@koa/router"),
         "@koa/bodyparser": _node_package("@koa/bodyparser"),
         "koa-body": _node_package("koa-body"),
+        "@koa/cors": _node_package("@koa/cors"),
+        "koa-helmet": _node_package("koa-helmet"),
+        "koa-session": _node_package("koa-session"),
+        "koa-ratelimit": _node_package("koa-ratelimit"),
         "aiokoa build": _aiokoa_build(),
     }
     for name in PACKAGES:
@@ -266,6 +275,14 @@ def evaluate(
                 "post: ahead of every Python peer on any server", status, f"{detail} ({ours_post / best_post[0]:.2f}x)"
             )
         )
+    for peer, limit in BATTERIES_LIMITS:
+        name = f"batteries >= {limit}x {peer} with its equivalents req/s (both on uvicorn)"
+        out.append(
+            _ratio_verdict(name, rps(f"{AIOKOA}@uvicorn", "batteries"), rps(f"{peer}@uvicorn", "batteries"), limit,
+                           False, "req/s")
+        )  # fmt: skip
+    name = f"batteries >= {BATTERIES_KOA_LIMIT}x Koa with @koa/cors, koa-helmet, koa-session, koa-ratelimit req/s"
+    out.append(_ratio_verdict(name, rps(mine, "batteries"), rps(koa, "batteries"), BATTERIES_KOA_LIMIT, False, "req/s"))
     out += _upload_verdicts(uploads)
     if memory is None:
         out.append(
@@ -506,6 +523,7 @@ def write(
     images: Sequence[Path],
     notes: Sequence[str],
     settings: dict[str, object],
+    battery_costs: Sequence[BatteryCost] = (),
 ) -> None:
     """Write RESULTS.md and a JSON copy of every sample next to it."""
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -540,6 +558,16 @@ def write(
             "aiohttp is not an ASGI framework and is measured in network mode only.",
             "",
             *_inproc_table(inproc),
+            "",
+        ]
+    if battery_costs:
+        lines += [
+            "## Each battery's own cost (in process; aiokoa with and without it, median of the rounds' differences)",
+            "",
+            "The request is the `batteries` scenario's: `GET /api/users/42` with an `Origin` header and, for a",
+            "session read and CSRF, the cookie of a login; CSRF checks a `POST` with its token.",
+            "",
+            *battery_table(list(battery_costs)),
             "",
         ]
     if net:
@@ -597,6 +625,7 @@ def write(
         "memory": asdict(memory) if memory else None,
         "large": [asdict(r) for r in large],
         "upload": [asdict(m) for m in uploads],
+        "battery_costs": [asdict(c) for c in battery_costs],
         "targets": [asdict(v) for v in verdicts],
     }
     path.with_suffix(".json").write_text(json.dumps(data, indent=1))

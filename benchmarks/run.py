@@ -18,9 +18,9 @@ from pathlib import Path
 
 import bootstrap
 
-SCENARIO_NAMES = ("hello", "stack", "json", "depth", "routes", "post", "compress", "static")
+SCENARIO_NAMES = ("hello", "stack", "json", "depth", "routes", "post", "compress", "batteries", "static")
 # depth and routes isolate framework cost: in-process only
-NETWORK_SCENARIOS = ("hello", "stack", "json", "post", "compress")
+NETWORK_SCENARIOS = ("hello", "stack", "json", "post", "compress", "batteries")
 QUICK_NETWORK_SCENARIOS = ("hello", "stack")
 LARGE_ROUNDS, LARGE_SECONDS = 3, 10.0  # the 100 MB file; quick mode: 1 round of 2 s
 MEMORY_TOTAL = 1_000_000
@@ -60,6 +60,7 @@ def main(argv: list[str]) -> int:
         bootstrap.ensure_node_modules()
 
     # Imported only inside the venv, where the frameworks are installed.
+    import battery_costs
     import inprocess
     import network
     import report
@@ -90,6 +91,10 @@ def main(argv: list[str]) -> int:
         print(f"== in-process ({len(cases)} cases, {in_settings.rounds} rounds, uvloop)")
         print("  (aiohttp is not ASGI: it is measured in network mode only)")
         inproc = inprocess.run_all(cases, asgi_frameworks(), in_settings)
+    costs: list[battery_costs.BatteryCost] = []
+    if not args.skip_inprocess and "batteries" in args.scenarios:
+        print(f"== each battery's own cost (aiokoa with and without it, {in_settings.rounds} rounds)")
+        costs = battery_costs.run_all(in_settings)
 
     net: list[network.NetMeasurement] = []
     large: list[static_files.LargeResult] = []
@@ -138,7 +143,7 @@ def main(argv: list[str]) -> int:
     mode = "quick" if quick else "full"
     report.write(
         results, mode=mode, inproc=inproc, net=net, memory=memory, large=large, uploads=uploads, verdicts=verdicts,
-        images=images, notes=notes, settings=settings,
+        images=images, notes=notes, settings=settings, battery_costs=costs,
     )  # fmt: skip
     print("== targets")
     for v in verdicts:

@@ -11,11 +11,12 @@ import gzip
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
-SCENARIOS = ("hello", "stack", "json", "depth", "routes", "post", "compress")
+SCENARIOS = ("hello", "stack", "json", "depth", "routes", "post", "compress", "batteries")
 DEPTHS = (0, 5, 20, 50)
 ROUTE_COUNTS = (10, 100, 1000)
 
@@ -92,6 +93,44 @@ def user_payload(user_id: str) -> dict[str, str]:
     return {"id": user_id, "name": "user" + user_id}
 
 
+SESSION_USER = "ada"
+"""What the login route of the ``batteries`` scenario puts in the session, under ``user``."""
+LOGIN_PATH = "/login"
+ORIGIN = "http://app.example"
+"""The cross-origin front end the ``batteries`` requests come from (CORS allows any)."""
+SESSION_SECRET = "benchmark-secret-32-bytes-long!!"
+"""Every framework's session signing key (Litestar's AES-GCM wants 16, 24 or 32 bytes)."""
+RATE_LIMIT_MAX = 1_000_000_000
+"""Requests per client per hour: the limit is counted on every request but never reached."""
+HELMET_HEADERS: tuple[tuple[str, str], ...] = (
+    (
+        "content-security-policy",
+        "default-src 'self';base-uri 'self';font-src 'self' https: data:;form-action 'self';"
+        "frame-ancestors 'self';img-src 'self' data:;object-src 'none';script-src 'self';"
+        "script-src-attr 'none';style-src 'self' https: 'unsafe-inline';upgrade-insecure-requests",
+    ),
+    ("cross-origin-opener-policy", "same-origin"),
+    ("cross-origin-resource-policy", "same-origin"),
+    ("origin-agent-cluster", "?1"),
+    ("referrer-policy", "no-referrer"),
+    ("strict-transport-security", "max-age=31536000; includeSubDomains"),
+    ("x-content-type-options", "nosniff"),
+    ("x-dns-prefetch-control", "off"),
+    ("x-download-options", "noopen"),
+    ("x-frame-options", "SAMEORIGIN"),
+    ("x-permitted-cross-domain-policies", "none"),
+    ("x-xss-protection", "0"),
+)
+"""helmet 8's default header set: what aiokoa's `helmet()` and koa-helmet send, and what the
+peers without a helmet of their own are given to send."""
+
+
+def batteries_payload(user_id: str, session: dict[str, Any]) -> dict[str, Any]:
+    """The body of ``GET /api/users/{id}`` in the ``batteries`` scenario: the user, and who
+    asks for it as the session says (null without a valid session cookie)."""
+    return {"id": user_id, "name": "user" + user_id, "viewer": session.get("user")}
+
+
 def route_path(index: int) -> str:
     """Pattern of the ``index``-th route of the ``routes`` scenario, in ``{param}`` syntax."""
     return f"/r{index}/{{id}}"
@@ -137,6 +176,18 @@ class Case:
     expect: Expected
     body: bytes = b""
     headers: tuple[tuple[str, str], ...] = field(default=())
+    login: str = ""  # a path to GET first: the cookies it sets go with every timed request
+
+    def logged_in(self, set_cookies: list[str]) -> Case:
+        """This case with a `Cookie` header carrying the cookies of a login answer's
+        `Set-Cookie` headers (each framework signs its own session cookie)."""
+        jar: SimpleCookie = SimpleCookie()
+        for line in set_cookies:
+            jar.load(line)
+        if not jar:
+            raise OutputMismatch(f"{self.label}: {self.login} set no cookie")
+        cookie = "; ".join(f"{name}={morsel.coded_value}" for name, morsel in jar.items())
+        return replace(self, headers=(*self.headers, ("cookie", cookie)), login="")
 
 
 def _hello(app: AppSpec, scenario: str, label: str) -> Case:
@@ -174,6 +225,13 @@ def cases_for(scenario: str) -> list[Case]:
         headers = (("content-type", "application/json"), ("content-length", str(len(POST_BODY))))
         expect = Expected(200, JSON, POST_PAYLOAD)
         return [Case("post", "post", AppSpec("post"), "POST", "/echo", expect, POST_BODY, headers)]
+    if scenario == "batteries":
+        expect = Expected(
+            200, JSON, batteries_payload(USER_ID, {"user": SESSION_USER}),
+            (*(name for name, _ in HELMET_HEADERS), "access-control-allow-origin"),
+        )  # fmt: skip
+        path, headers = f"/api/users/{USER_ID}", (("origin", ORIGIN),)
+        return [Case("batteries", "batteries", AppSpec("batteries"), "GET", path, expect, b"", headers, LOGIN_PATH)]
     raise ValueError(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -117,3 +118,42 @@ def test_the_redis_cost_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> No
     report = capsys.readouterr().out
     assert "one Redis round trip" in report
     assert report.count("Redis costs") == 2
+
+
+@pytest.mark.parametrize("name", ["aiokoa", "starlette", "fastapi", "litestar"])
+def test_batteries_apps_read_the_session_their_login_signed(name: str) -> None:
+    """The batteries scenario times a session read: its answer names the session's user only
+    with the cookie the app's own login signed, and a forged one reads as no session."""
+    framework = registry.BY_NAME[name]
+    case = scenarios.cases_for("batteries")[0]
+
+    async def run() -> list[Any]:
+        runner = inprocess.Runner(framework, case)
+        await runner.lifespan.startup()
+        try:
+            await runner.check()  # logs in, then asks with the login's cookies
+            cookie = dict(runner.case.headers)["cookie"]
+            seen = []
+            for headers in (case.headers, (*case.headers, ("cookie", cookie[:-3] + "AAA"))):
+                runner.template = inprocess._scope(scenarios.Case(**{**vars(case), "headers": headers}))
+                exchange = await runner.request()
+                seen.append(json.loads(b"".join(exchange.chunks))["viewer"])
+            return seen
+        finally:
+            await runner.lifespan.shutdown()
+
+    with asyncio.Runner(loop_factory=inprocess.new_loop) as loop:
+        assert loop.run(run()) == [None, None]
+
+
+def test_each_battery_costs_what_its_app_adds() -> None:
+    """The per-battery figures come from two apps answering alike, one with the battery."""
+    battery_costs = importlib.import_module("battery_costs")
+    settings = inprocess.Settings(rounds=2, warmup_s=0.001, round_s=0.001, min_requests=2)
+    with asyncio.Runner(loop_factory=inprocess.new_loop) as loop:
+        costs = [loop.run(battery_costs.measure(b, settings)) for b in battery_costs.BATTERIES]
+    assert [c.battery for c in costs] == [b.name for b in battery_costs.BATTERIES]
+    assert all(len(c.with_us) == len(c.without_us) == 2 for c in costs)
+    table = battery_costs.table(costs)
+    assert len(table) == 2 + len(costs)
+    assert "session read" in "\n".join(table)

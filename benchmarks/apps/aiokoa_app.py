@@ -8,9 +8,24 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 
-from scenarios import COMPRESS_PAYLOAD, HELLO, JSON_PAYLOAD, STATIC_DIR, AppSpec, route_path, route_text, user_payload
+from scenarios import (
+    COMPRESS_PAYLOAD,
+    HELLO,
+    JSON_PAYLOAD,
+    LOGIN_PATH,
+    RATE_LIMIT_MAX,
+    SESSION_SECRET,
+    SESSION_USER,
+    STATIC_DIR,
+    AppSpec,
+    batteries_payload,
+    route_path,
+    route_text,
+    user_payload,
+)
 
 from aiokoa import Context, Koa, Next, Router, UploadFile, mount
+from aiokoa.middleware import SessionContext, cors, helmet, rate_limit, session
 from aiokoa.middleware.body_parser import body_parser
 from aiokoa.middleware.compress import compress
 from aiokoa.middleware.static import serve_static
@@ -52,6 +67,28 @@ def _route_handler(index: int) -> Handler:
         ctx.body = route_text(index, ctx.params["id"])
 
     return handler
+
+
+def _batteries(app: Koa) -> None:
+    """Security headers, CORS, a signed cookie session read and a rate limit, then the router:
+    the usual front of an API a browser app on another origin logs in to."""
+    app.keys = [SESSION_SECRET]
+    router = Router()
+
+    @router.get(LOGIN_PATH)
+    async def login(ctx: SessionContext) -> None:
+        ctx.session["user"] = SESSION_USER
+        ctx.body = {"user": SESSION_USER}
+
+    @router.get("/api/users/{id}")
+    async def user(ctx: SessionContext) -> None:
+        ctx.body = batteries_payload(ctx.params["id"], ctx.session)
+
+    app.use(helmet())
+    app.use(cors())
+    app.use(session())
+    app.use(rate_limit(max=RATE_LIMIT_MAX))
+    app.use(router.routes())
 
 
 def build(spec: AppSpec) -> Koa:
@@ -99,6 +136,8 @@ def build(spec: AppSpec) -> Koa:
         for _ in range(3):
             app.use(_pass)
         app.use(router.routes())
+    elif spec.kind == "batteries":
+        _batteries(app)
     elif spec.kind == "routes":
         router = Router()
         for i in range(spec.size):

@@ -13,7 +13,20 @@ from typing import Any
 from fastapi import Body, FastAPI, Request, Response
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import PlainTextResponse
-from scenarios import COMPRESS_PAYLOAD, HELLO, JSON_PAYLOAD, AppSpec, route_path, route_text, user_payload
+from scenarios import (
+    COMPRESS_PAYLOAD,
+    HELLO,
+    JSON_PAYLOAD,
+    LOGIN_PATH,
+    SESSION_USER,
+    AppSpec,
+    batteries_payload,
+    route_path,
+    route_text,
+    user_payload,
+)
+
+from apps.starlette_app import batteries_middleware, limiter
 
 CallNext = Callable[[Request], Awaitable[Response]]
 
@@ -83,6 +96,21 @@ def build(spec: AppSpec) -> FastAPI:
         async def echo(body: dict[str, Any] = Body()) -> dict[str, Any]:
             return body
 
+    elif spec.kind == "batteries":
+
+        @app.get(LOGIN_PATH)
+        async def login(request: Request) -> dict[str, str]:
+            request.session["user"] = SESSION_USER
+            return {"user": SESSION_USER}
+
+        @app.get("/api/users/{id}")
+        async def api_user(id: str, request: Request) -> dict[str, Any]:
+            return batteries_payload(id, request.session)
+
+        # Starlette's own middleware classes: FastAPI re-exports them and its users add them
+        for layer in reversed(batteries_middleware()):  # the last added runs first
+            app.add_middleware(layer.cls, *layer.args, **layer.kwargs)
+        app.state.limiter = limiter()
     elif spec.kind == "routes":
         for i in range(spec.size):
             app.add_api_route(route_path(i), _route(i), methods=["GET"], response_class=PlainTextResponse)

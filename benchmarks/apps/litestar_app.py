@@ -5,14 +5,33 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from litestar import Litestar, MediaType, Router, get, post
+from litestar import Litestar, MediaType, Request, Router, get, post
 from litestar.config.compression import CompressionConfig
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import ResponseHeader
 from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import ASGIMiddleware
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.params import FromPath, JSONBody
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from scenarios import COMPRESS_PAYLOAD, HELLO, JSON_PAYLOAD, STATIC_DIR, AppSpec, route_path, route_text, user_payload
+from scenarios import (
+    COMPRESS_PAYLOAD,
+    HELLO,
+    HELMET_HEADERS,
+    JSON_PAYLOAD,
+    LOGIN_PATH,
+    RATE_LIMIT_MAX,
+    SESSION_SECRET,
+    SESSION_USER,
+    STATIC_DIR,
+    AppSpec,
+    batteries_payload,
+    route_path,
+    route_text,
+    user_payload,
+)
 
 
 class PassThrough(ASGIMiddleware):
@@ -60,6 +79,15 @@ async def echo(data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
     return data
 
 
+async def login(request: Request[Any, Any, Any]) -> dict[str, str]:
+    request.set_session({"user": SESSION_USER})
+    return {"user": SESSION_USER}
+
+
+async def api_user(id: FromPath[str], request: Request[Any, Any, Any]) -> dict[str, Any]:
+    return batteries_payload(id, request.session)
+
+
 def _route(index: int) -> HTTPRouteHandler:
     async def endpoint(id: FromPath[str]) -> str:
         return route_text(index, id)
@@ -80,6 +108,8 @@ def _handlers(spec: AppSpec) -> list[HTTPRouteHandler | Router]:
         return [post("/echo", status_code=200)(echo)]
     if spec.kind == "compress":
         return [get("/compress")(big_payload)]
+    if spec.kind == "batteries":
+        return [get(LOGIN_PATH)(login), get("/api/users/{id:str}")(api_user)]
     if spec.kind == "routes":
         return [_route(i) for i in range(spec.size)]
     if spec.kind == "static":
@@ -96,6 +126,20 @@ def build(spec: AppSpec) -> Litestar:
         middleware = [ResponseTime(), Logger(), PassThrough(), PassThrough(), PassThrough()]
     # br, falling back to gzip, at their defaults (br quality 5, gzip level 9)
     compression = CompressionConfig(backend="brotli", brotli_gzip_fallback=True) if spec.kind == "compress" else None
+    if spec.kind != "batteries":
+        return Litestar(
+            route_handlers=_handlers(spec), middleware=middleware, openapi_config=None, compression_config=compression
+        )
+    # Its built-ins: a signed and encrypted cookie session (AES-GCM), a rate limit in its
+    # memory store (with its RateLimit-* headers), CORS, and helmet's headers as app-wide
+    # response headers (Litestar has no helmet).
     return Litestar(
-        route_handlers=_handlers(spec), middleware=middleware, openapi_config=None, compression_config=compression
+        route_handlers=_handlers(spec),
+        middleware=[
+            CookieBackendConfig(secret=SESSION_SECRET.encode()).middleware,
+            RateLimitConfig(rate_limit=("hour", RATE_LIMIT_MAX)).middleware,
+        ],
+        cors_config=CORSConfig(allow_origins=["*"]),
+        response_headers=[ResponseHeader(name=name, value=value) for name, value in HELMET_HEADERS],
+        openapi_config=None,
     )

@@ -8,13 +8,33 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, ClassVar
 
-from scenarios import COMPRESS_PAYLOAD, HELLO, JSON_PAYLOAD, STATIC_DIR, AppSpec, route_path, route_text, user_payload
+from scenarios import (
+    COMPRESS_PAYLOAD,
+    HELLO,
+    HELMET_HEADERS,
+    JSON_PAYLOAD,
+    LOGIN_PATH,
+    RATE_LIMIT_MAX,
+    SESSION_SECRET,
+    SESSION_USER,
+    STATIC_DIR,
+    AppSpec,
+    batteries_payload,
+    route_path,
+    route_text,
+    user_payload,
+)
+from slowapi import Limiter
+from slowapi.middleware import SlowAPIASGIMiddleware
+from slowapi.util import get_remote_address
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -55,6 +75,15 @@ async def upload(request: Request) -> Response:
         file = form["file"]
         assert not isinstance(file, str)
         return CompactJSON({"filename": file.filename, "size": file.size})
+
+
+async def login(request: Request) -> Response:
+    request.session["user"] = SESSION_USER
+    return CompactJSON({"user": SESSION_USER})
+
+
+async def api_user(request: Request) -> Response:
+    return CompactJSON(batteries_payload(request.path_params["id"], request.session))
 
 
 def _route(index: int) -> Callable[[Request], Awaitable[Response]]:
@@ -105,6 +134,42 @@ class Logger:
         _ = (scope.get("method"), scope.get("path"), time.perf_counter() - start)
 
 
+class SecurityHeaders:
+    """helmet's default header set, added at ``http.response.start``: Starlette has no helmet."""
+
+    headers: ClassVar[list[tuple[bytes, bytes]]] = [(name.encode(), value.encode()) for name, value in HELMET_HEADERS]
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*self.headers, *message.get("headers", ())]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def batteries_middleware() -> list[Middleware]:
+    """Security headers, CORS, a signed cookie session (itsdangerous) and slowapi's rate limit
+    (in memory, with its X-RateLimit headers), outermost first; the app's ``state.limiter``
+    must be ``limiter()``'s."""
+    return [
+        Middleware(SecurityHeaders),
+        Middleware(CORSMiddleware, allow_origins=["*"]),
+        Middleware(SessionMiddleware, secret_key=SESSION_SECRET),
+        Middleware(SlowAPIASGIMiddleware),
+    ]
+
+
+def limiter() -> Limiter:
+    return Limiter(key_func=get_remote_address, default_limits=[f"{RATE_LIMIT_MAX}/hour"], headers_enabled=True)
+
+
 # --- BaseHTTPMiddleware -----------------------------------------------------------------
 
 
@@ -140,6 +205,8 @@ def _routes(spec: AppSpec) -> list[BaseRoute]:
         return [Route("/echo", echo, methods=["POST"])]
     if spec.kind == "compress":
         return [Route("/compress", big_payload)]
+    if spec.kind == "batteries":
+        return [Route(LOGIN_PATH, login), Route("/api/users/{id}", api_user)]
     if spec.kind == "upload":
         return [Route("/upload", upload, methods=["POST"])]
     if spec.kind == "routes":
@@ -160,7 +227,11 @@ def _build(spec: AppSpec, base_http: bool) -> Starlette:
         middleware = [Middleware(passthrough) for _ in range(spec.size)]
     elif spec.kind == "compress":
         middleware = [Middleware(GZipMiddleware)]  # its defaults: level 9, from 500 bytes
-    return Starlette(routes=_routes(spec), middleware=middleware)
+    elif spec.kind == "batteries":
+        middleware = batteries_middleware()
+    app = Starlette(routes=_routes(spec), middleware=middleware)
+    app.state.limiter = limiter()
+    return app
 
 
 def build(spec: AppSpec) -> Starlette:

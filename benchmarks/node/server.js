@@ -1,7 +1,7 @@
 'use strict';
 // Koa 3 + @koa/router: the reference aiokoa is measured against, serving every scenario.
 // Usage: node server.js <app> [port]   where <app> is hello | stack | json | post | upload |
-// compress | depth-N | routes-N | static (or set APP and PORT). Mirrors benchmarks/scenarios.py exactly.
+// compress | batteries | depth-N | routes-N | static (or set APP and PORT). Mirrors benchmarks/scenarios.py exactly.
 
 const fs = require('fs');
 const Koa = require('koa');
@@ -11,8 +11,16 @@ const serve = require('koa-static');
 const path = require('path');
 const { bodyParser } = require('@koa/bodyparser');
 const { koaBody } = require('koa-body');
+const cors = require('@koa/cors');
+const helmet = require('koa-helmet');
+const { createSession } = require('koa-session');
+const ratelimit = require('koa-ratelimit');
 
 const HELLO = 'Hello World';
+// The batteries scenario's constants, as in scenarios.py.
+const SESSION_SECRET = 'benchmark-secret-32-bytes-long!!';
+const SESSION_USER = 'ada';
+const RATE_LIMIT_MAX = 1000000000;
 
 // Same generator as scenarios.py so both sides send identical JSON.
 function jsonPayload(count = 132) {
@@ -91,6 +99,25 @@ function build(spec) {
       void [ctx.method, ctx.url, performance.now() - start];
     });
     for (let i = 0; i < 3; i++) app.use(passThrough);
+    app.use(router.routes());
+  } else if (kind === 'batteries') {
+    // helmet's defaults, @koa/cors (any origin), a signed cookie session, a rate limit in
+    // memory, then the router: the same front of an API as the Python apps'.
+    app.keys = [SESSION_SECRET];
+    const router = new Router();
+    router.get('/login', (ctx) => {
+      ctx.session.user = SESSION_USER;
+      ctx.body = { user: SESSION_USER };
+    });
+    router.get('/api/users/:id', (ctx) => {
+      ctx.body = { id: ctx.params.id, name: 'user' + ctx.params.id, viewer: ctx.session.user ?? null };
+    });
+    app.use(helmet());
+    app.use(cors());
+    app.use(createSession(app));
+    app.use(
+      ratelimit({ driver: 'memory', db: new Map(), duration: 3600 * 1000, max: RATE_LIMIT_MAX, id: (ctx) => ctx.ip }),
+    );
     app.use(router.routes());
   } else if (kind === 'routes') {
     const router = new Router();

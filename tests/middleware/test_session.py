@@ -113,6 +113,28 @@ def test_nested_changes_are_saved() -> None:
         assert client.get("/nested?item=b").json() == ["a", "b"]
 
 
+def test_what_the_session_saves_it_reads_back_and_what_json_lacks_is_refused() -> None:
+    """Infinity and NaN round-trip as Python's JSON writes them; a value JSON has no form
+    for (a date) fails the request when saved, instead of coming back as something else."""
+    import datetime
+
+    app = Koa(keys=KEYS)
+    app.use(session())
+
+    @app.use
+    async def routes(ctx: SessionContext, next: Next) -> None:
+        if ctx.path == "/set":
+            ctx.session["far"] = float("inf")
+        elif ctx.path == "/date":
+            ctx.session["when"] = datetime.date(2030, 1, 1)
+        ctx.body = {"far": repr(ctx.session.get("far"))}
+
+    with TestClient(app) as client:
+        client.get("/set")
+        assert client.get("/").json() == {"far": "inf"}
+        assert client.get("/date").status_code == 500
+
+
 def test_destroying_expires_both_cookies_and_starts_over() -> None:
     with TestClient(counter_app()) as client:
         client.get("/")

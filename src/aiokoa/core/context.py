@@ -18,6 +18,7 @@ from .errorpage import error_body
 from .errors import Assert, create_error, status_of
 from .request import Request, RequestMixin
 from .response import Response, ResponseMixin, _header_value, header_name
+from .response import _names as _known_names
 
 if TYPE_CHECKING:
     from ..types import Receive, Scope, Send
@@ -239,7 +240,10 @@ class Context(RequestMixin, ResponseMixin):
         keep: set[str] | None = getattr(self, "_keep", None)
         if keep is None:
             keep = self._keep = set()
-        keep.update(header_name(field) for field in fields)
+        try:  # names seen before: their lower case is already known, no call per name
+            keep.update(map(_known_names.__getitem__, fields))
+        except KeyError:
+            keep.update(map(header_name, fields))
 
     def __repr__(self) -> str:
         return f"<Context {self.method} {self.url} -> {self._status}>"

@@ -28,7 +28,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..core.compose import Middleware, Next
 from ..core.context import Context
@@ -82,7 +82,7 @@ def rate_limit(
     if driver == "redis":
         if db is None:
             raise ValueError('rate_limit(driver="redis") needs db=redis.asyncio.Redis(...)')
-        counter: _Counter = _RedisCounter(db, prefix)
+        counter: _RedisCounter | _MemoryCounter = _RedisCounter(db, prefix)
     elif driver == "memory":
         counter = _MemoryCounter({} if db is None else db)
     else:
@@ -98,15 +98,21 @@ def rate_limit(
     outage: list[bool] = [False]  # whether the last count failed, to log an outage once
 
     async def rate_limit_middleware(ctx: Context, next: Next) -> Any:
-        client = ctx.ip if id is None else id(ctx)
-        if inspect.isawaitable(client):
-            client = await client
+        if id is None:
+            client: Any = ctx.ip
+        else:
+            client = id(ctx)
+            if inspect.isawaitable(client):
+                client = await client
         if denied is not None and await denied(ctx, client):
             ctx.throw(403, "Forbidden")
         if client is None or (allowed is not None and await allowed(ctx, client)):
             return await next()
         try:
-            count, left = await counter.count(str(client), window)
+            if isinstance(counter, _MemoryCounter):  # counted in place, no coroutine to await
+                count, left = counter.hit(str(client), window)
+            else:
+                count, left = await counter.count(str(client), window)
         except StoreUnavailable as err:
             if not outage[0]:
                 outage[0] = True
@@ -138,11 +144,6 @@ def rate_limit(
     return rate_limit_middleware
 
 
-class _Counter(Protocol):
-    async def count(self, client: str, window: float) -> tuple[int, float]:
-        """Count a request of `client`: its requests in the window, and the window's seconds left."""
-
-
 class _MemoryCounter:
     """Windows in a dict: client -> [count, end (monotonic)]; ended windows are swept as
     often as a window's length, so clients that went away do not stay."""
@@ -153,7 +154,8 @@ class _MemoryCounter:
         self.db = db
         self.sweep_at = 0.0
 
-    async def count(self, client: str, window: float) -> tuple[int, float]:
+    def hit(self, client: str, window: float) -> tuple[int, float]:
+        """Count a request of `client`: its requests in the window, and the window's seconds left."""
         now = time.monotonic()
         db = self.db
         if now >= self.sweep_at:
@@ -176,6 +178,8 @@ class _RedisCounter:
         self.prefix = prefix
 
     async def count(self, client: str, window: float) -> tuple[int, float]:
+        """Count a request of `client` (one atomic round trip): its requests in the window,
+        and the window's seconds left."""
         count, left = await redis_call(self.script(keys=[self.prefix + client], args=[math.ceil(window * 1000)]))
         return int(count), int(left) / 1000
 

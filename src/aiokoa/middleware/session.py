@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 from ..core.compose import Middleware, Next
 from ..core.context import Context
 from ..http.cookies import CookieError
+from ..http.jsonbody import loads
 
 if TYPE_CHECKING:
     from .stores import Store
@@ -304,9 +305,12 @@ def _decode(raw: str) -> dict[str, Any] | None:
 
 def _parse(text: bytes) -> dict[str, Any] | None:
     try:
-        payload = json.loads(text)
+        payload = loads(text)  # orjson's when installed: read on every request
     except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        return None
+        try:  # NaN and Infinity, which the encoder writes and strict decoding refuses
+            payload = json.loads(text)
+        except ValueError:
+            return None
     return payload if isinstance(payload, dict) else None
 
 
