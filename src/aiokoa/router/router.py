@@ -26,6 +26,7 @@ from ..core.errors import create_error
 from .layer import Layer, normalize_methods, url_params
 from .matcher import NO_PARAMS, Hit, Matcher, compile_layer
 from .path import NoMatchFound, build_url, param_names, parse
+from .typed import typed_handler
 
 if TYPE_CHECKING:
     from ..core.compose import Middleware, Next
@@ -218,7 +219,8 @@ class Router:
     def _register(
         self, path: PathSpec, methods: Iterable[str], middleware: Iterable[Any], name: str | None
     ) -> Registration:
-        stack = flatten(middleware)
+        names = _param_names(path)
+        stack = [typed_handler(fn, names) for fn in flatten(middleware)]
         if not stack:
             raise TypeError(f"{list(methods)} {path!r}: a route needs at least one middleware")
         for fn in stack:
@@ -231,6 +233,7 @@ class Router:
         self._changed()
 
         def add(fn: Any) -> None:
+            fn = typed_handler(fn, names)
             _check_middleware(fn, path)
             stack.append(fn)  # the route's defs share this one stack
             self._changed()
@@ -634,6 +637,14 @@ def _paths(path: PathSpec) -> list[str | re.Pattern[str]]:
     if isinstance(path, (list, tuple)):
         return list(path)
     return [path]
+
+
+def _param_names(path: PathSpec) -> list[str]:
+    """The parameters of a route's path(s): a typed handler's parameters of these names come from it."""
+    names: list[str] = []
+    for one in _paths(path):
+        names.extend(param_names(parse(one)) if isinstance(one, str) else one.groupindex)
+    return names
 
 
 def _check_path(path: object, verb: str) -> None:

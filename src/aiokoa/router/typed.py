@@ -1,0 +1,654 @@
+"""Typed route handlers: parameters validated from the request, a return value as the response.
+
+`async def show(ctx, id: int, limit: int = 20, body: Item) -> Item` is read once, when the
+route is registered: each parameter after `ctx` gets its source (the route's path
+parameters by name, a `Header()`/`Cookie()`/`Query()`/`Path()` marker, a model as the
+body, the query string otherwise) and a converter made by msgspec (pydantic v2 models
+validate themselves). A request then only runs the converters; every field that fails is
+listed in one 422. Handlers without annotated parameters are not touched.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import inspect
+import re
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeAlias, Union, get_args, get_origin
+
+import msgspec
+
+from ..core.errors import create_error
+from ..http.forms import UploadFile
+
+try:
+    import pydantic
+except ImportError:  # pragma: no cover - the dev extra installs it
+    pydantic = None  # type: ignore[assignment]
+
+if TYPE_CHECKING:
+    from ..core.compose import Next
+    from ..core.context import Context
+
+Location: TypeAlias = Literal["path", "query", "header", "cookie", "body"]
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+# -- markers ------------------------------------------------------------------------------
+
+
+class Param:
+    """Where a parameter comes from: `Annotated[str, Header()]`. `alias` is its name in the
+    request (a header's defaults to the parameter's name with `-` for `_`)."""
+
+    location: ClassVar[Location] = "query"
+    __slots__ = ("alias", "description")
+
+    def __init__(self, alias: str | None = None, *, description: str | None = None) -> None:
+        self.alias = alias
+        self.description = description
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.alias!r})" if self.alias else f"{type(self).__name__}()"
+
+
+class Path(Param):
+    """A path parameter: needed only for one a prefix declares (the route's own are found by name)."""
+
+    location = "path"
+
+
+class Query(Param):
+    """A query parameter (what an unmarked scalar parameter is)."""
+
+
+class Header(Param):
+    """A request header."""
+
+    location = "header"
+
+
+class Cookie(Param):
+    """A cookie."""
+
+    location = "cookie"
+
+
+class Body(Param):
+    """The request body as JSON (what a model parameter is); `Form()` for a form."""
+
+    location = "body"
+    media_type: ClassVar[str] = "application/json"
+
+
+class Form(Body):
+    """The request body as a urlencoded or multipart form; `UploadFile` fields take files."""
+
+    media_type = "multipart/form-data"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Operation:
+    """What `operation(...)` adds to a route: its status and its OpenAPI description."""
+
+    status: int = 200
+    summary: str | None = None
+    description: str | None = None
+    tags: tuple[str, ...] = ()
+    security: tuple[Mapping[str, list[str]], ...] | None = None
+    deprecated: bool = False
+    operation_id: str | None = None
+
+
+F = typing.TypeVar("F", bound=Callable[..., Any])
+
+
+def operation(
+    *,
+    status: int = 200,
+    summary: str | None = None,
+    description: str | None = None,
+    tags: Iterable[str] = (),
+    security: Iterable[Mapping[str, list[str]]] | None = None,
+    deprecated: bool = False,
+    operation_id: str | None = None,
+) -> Callable[[F], F]:
+    """Describe a typed handler: the status of its response (200 by default) and its OpenAPI
+    operation (the summary and description come from the docstring otherwise). Put it below
+    the route's decorator."""
+    found = Operation(
+        status,
+        summary,
+        description,
+        tuple(tags),
+        None if security is None else tuple(security),
+        deprecated,
+        operation_id,
+    )
+
+    def mark(fn: F) -> F:
+        fn.__aiokoa_operation__ = found  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+# -- what a signature says ------------------------------------------------------------------
+
+
+@dataclasses.dataclass(slots=True)
+class Field:
+    """One failing field of a request: the 422's `details` entries."""
+
+    location: Location
+    name: str
+    pointer: str
+    expected: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "location": self.location,
+            "name": self.name,
+            "pointer": self.pointer,
+            "expected": self.expected,
+            "message": self.message,
+        }
+
+
+_MISSING: Any = inspect.Parameter.empty
+
+
+@dataclasses.dataclass(slots=True)
+class Parameter:
+    """A parameter of a typed handler, as the request fills it."""
+
+    name: str
+    location: Location
+    alias: str
+    annotation: Any  # the type, without Annotated's markers
+    schema_type: Any  # the type as declared (with constraints), for the validator and the schema
+    default: Any
+    many: bool  # a list of values (query parameters repeated)
+    description: str | None = None
+
+    @property
+    def required(self) -> bool:
+        return self.default is _MISSING
+
+
+@dataclasses.dataclass(slots=True)
+class BodyParameter:
+    name: str
+    annotation: Any
+    media_type: str
+    default: Any
+    decode: Callable[[bytes], Any]
+    convert: Callable[[Any], Any]
+
+
+@dataclasses.dataclass(slots=True)
+class Signature:
+    """A typed handler, read: what `openapi()` documents."""
+
+    handler: Callable[..., Any]
+    parameters: list[Parameter]
+    body: BodyParameter | None
+    response: Any  # the return annotation, or _MISSING
+    operation: Operation
+    passes_next: bool
+
+
+class RegistrationError(TypeError):
+    """A typed handler whose annotations cannot be validated."""
+
+
+def _name(fn: Any) -> str:
+    return str(getattr(fn, "__qualname__", None) or repr(fn))
+
+
+def _is_next(name: str, annotation: Any) -> bool:
+    if name == "next":
+        return True
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+    return bool(re.fullmatch(r"(\w+\.)*Next|Callable\[.*", text)) or get_origin(annotation) is Callable
+
+
+def is_typed(fn: Any) -> bool:
+    """Whether `fn` declares a parameter after `ctx` (other than `next`) with a type, or a
+    return type other than None: a typed handler."""
+    if not (inspect.isfunction(fn) or inspect.ismethod(fn)):
+        return False
+    signature = inspect.signature(fn)
+    for parameter in list(signature.parameters.values())[1:]:
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            continue
+        if parameter.annotation is not _MISSING and not _is_next(parameter.name, parameter.annotation):
+            return True
+    returned = signature.return_annotation
+    return (
+        returned is not _MISSING
+        and returned not in (None, "None", Any, "Any", "object")
+        and not (isinstance(returned, str) and returned.startswith(("Awaitable", "Coroutine")))
+    )
+
+
+def _resolve(fn: Any, annotation: Any, what: str) -> Any:
+    if not isinstance(annotation, str):
+        return annotation
+    try:
+        return eval(annotation, getattr(fn, "__globals__", {}), dict(vars(typing)))
+    except Exception as err:
+        raise RegistrationError(f"{_name(fn)}(): cannot resolve the annotation of {what}: {err}") from None
+
+
+def _strip(annotation: Any) -> tuple[Any, list[Any]]:
+    """The type under `Annotated[...]`, and the metadata."""
+    if get_origin(annotation) is Annotated:
+        base, *extras = get_args(annotation)
+        inner, more = _strip(base)
+        return inner, [*more, *extras]
+    return annotation, []
+
+
+def _optional_inner(annotation: Any) -> Any:
+    """`T` for `T | None`, else the annotation."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        args = [arg for arg in get_args(annotation) if arg is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation
+
+
+def is_model(annotation: Any) -> bool:
+    """A type that is a request body by itself: a Struct, a pydantic model, a dataclass, a TypedDict."""
+    annotation = _optional_inner(annotation)
+    if not isinstance(annotation, type):
+        return False
+    return (
+        issubclass(annotation, msgspec.Struct)
+        or dataclasses.is_dataclass(annotation)
+        or typing.is_typeddict(annotation)
+        or is_pydantic(annotation)
+    )
+
+
+def is_pydantic(annotation: Any) -> bool:
+    """Whether `annotation` is, or holds, a pydantic model: pydantic then validates all of it."""
+    if pydantic is None:
+        return False
+    if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
+        return True
+    return any(is_pydantic(arg) for arg in get_args(annotation))
+
+
+def _is_many(annotation: Any) -> bool:
+    origin = get_origin(_optional_inner(_strip(annotation)[0]))
+    return origin in (list, set, frozenset, tuple)
+
+
+def schema_hook(annotation: Any) -> dict[str, Any]:
+    """The JSON schema of the one type msgspec does not know that a request may hold: a file."""
+    if annotation is UploadFile:
+        return {"type": "string", "format": "binary"}
+    raise NotImplementedError
+
+
+def _check_type(fn: Any, name: str, annotation: Any) -> None:
+    """Fail now if msgspec cannot validate (and so describe) `annotation`."""
+    try:
+        msgspec.json.schema(annotation, schema_hook=schema_hook)
+    except (TypeError, ValueError) as err:
+        raise RegistrationError(f"{_name(fn)}(): parameter {name!r}: unsupported type {annotation!r}: {err}") from None
+
+
+def inspect_handler(fn: Any, path_names: Iterable[str]) -> Signature:
+    """Read `fn`'s signature, once: every parameter's source and validator."""
+    path_names = set(path_names)
+    signature = inspect.signature(fn)
+    parameters: list[Parameter] = []
+    body: BodyParameter | None = None
+    passes_next = False
+    for index, parameter in enumerate(signature.parameters.values()):
+        if index == 0:
+            continue  # ctx
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD, parameter.POSITIONAL_ONLY):
+            raise RegistrationError(f"{_name(fn)}(): parameter {parameter.name!r} must be a named parameter")
+        if _is_next(parameter.name, parameter.annotation):
+            passes_next = True
+            continue
+        if parameter.annotation is _MISSING:
+            raise RegistrationError(f"{_name(fn)}(): parameter {parameter.name!r} has no type")
+        declared = _resolve(fn, parameter.annotation, f"parameter {parameter.name!r}")
+        base, extras = _strip(declared)
+        marker = next((extra for extra in extras if isinstance(extra, Param)), None)
+        if isinstance(marker, Body) or (marker is None and is_model(base)):
+            if body is not None:
+                raise RegistrationError(
+                    f"{_name(fn)}(): parameter {parameter.name!r}: only one body parameter ({body.name!r} is one)"
+                )
+            media = marker.media_type if isinstance(marker, Body) else Body.media_type
+            body = _body_parameter(fn, parameter.name, declared, media, parameter.default)
+            continue
+        location: Location = "path" if parameter.name in path_names else "query"
+        if marker is not None:
+            location = marker.location
+        alias = marker.alias if marker is not None and marker.alias else parameter.name
+        if location == "header" and not (marker and marker.alias):
+            alias = parameter.name.replace("_", "-")
+        many = _is_many(declared)
+        if location == "path" and many:
+            raise RegistrationError(f"{_name(fn)}(): path parameter {parameter.name!r} cannot be a list")
+        if is_model(base) or (get_origin(base) is dict or base is dict):
+            raise RegistrationError(
+                f"{_name(fn)}(): parameter {parameter.name!r}: a {location} parameter takes a scalar or a list"
+            )
+        _check_type(fn, parameter.name, declared)
+        description = marker.description if marker is not None else None
+        default = parameter.default
+        parameters.append(Parameter(parameter.name, location, alias, base, declared, default, many, description))
+    returned = signature.return_annotation
+    response = _MISSING
+    if returned is not _MISSING:
+        response = _resolve(fn, returned, "the return value")
+        if response in (None, type(None), Any, object):
+            response = _MISSING
+        elif not is_pydantic(response):
+            _check_type(fn, "return", response)
+    found = getattr(fn, "__aiokoa_operation__", None) or Operation()
+    return Signature(fn, parameters, body, response, found, passes_next)
+
+
+def _body_parameter(fn: Any, name: str, declared: Any, media_type: str, default: Any) -> BodyParameter:
+    if is_pydantic(declared):
+        adapter = pydantic.TypeAdapter(declared)
+        return BodyParameter(name, declared, media_type, default, adapter.validate_json, adapter.validate_python)
+    _check_type(fn, name, declared)
+    decoder = msgspec.json.Decoder(declared)
+
+    def convert(value: Any) -> Any:
+        return msgspec.convert(value, declared, strict=False, from_attributes=True)
+
+    return BodyParameter(name, declared, media_type, default, decoder.decode, convert)
+
+
+# -- per request ------------------------------------------------------------------------------
+
+
+def _expected(annotation: Any) -> str:
+    annotation = _strip(annotation)[0]
+    if isinstance(annotation, type) and get_origin(annotation) is None:
+        return annotation.__name__
+    return re.sub(r"\b(typing|builtins|[\w.]+)\.(\w+)", r"\2", repr(annotation))
+
+
+_AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+_EXPECTED = re.compile(r"^Expected `([^`]+)`")
+
+
+def _from_msgspec(err: msgspec.ValidationError, location: Location, name: str, annotation: Any) -> Field:
+    """msgspec's `Expected `int`, got `str` - at `$.items[0].qty`` as a field."""
+    found = _AT.match(str(err))
+    assert found is not None
+    steps = [(key or index) for key, index in _STEP.findall(found["path"] or "")]
+    pointer = "".join("/" + str(step).replace("~", "~0").replace("/", "~1") for step in steps)
+    expected = _EXPECTED.match(found["message"])
+    message = found["message"]
+    return Field(location, name, pointer, expected[1] if expected else _expected(annotation), message)
+
+
+def _from_pydantic(err: Any, location: Location, name: str) -> list[Field]:
+    out = []
+    for error in err.errors(include_url=False):
+        steps = [step for step in error["loc"] if step != "__root__"]
+        pointer = "".join("/" + str(step).replace("~", "~0").replace("/", "~1") for step in steps)
+        out.append(Field(location, name, pointer, str(error["type"]), str(error["msg"])))
+    return out
+
+
+def _raw(ctx: Context, parameter: Parameter) -> Any:
+    location = parameter.location
+    if location == "query":
+        return ctx.query.get(parameter.alias, _MISSING)
+    if location == "path":
+        return ctx.params.get(parameter.alias, _MISSING)
+    if location == "header":
+        return ctx.headers.get(parameter.alias.lower(), _MISSING)
+    value = ctx.cookies.get(parameter.alias)
+    return _MISSING if value is None else value
+
+
+def _value(parameter: Parameter, raw: Any, errors: list[Field]) -> Any:
+    if raw is _MISSING:
+        if parameter.default is _MISSING:
+            errors.append(
+                Field(parameter.location, parameter.alias, "", _expected(parameter.schema_type), "Field required")
+            )
+            return None
+        default = parameter.default
+        return copy.copy(default) if isinstance(default, (list, dict, set)) else default
+    if parameter.many:
+        if not isinstance(raw, list):
+            raw = [raw]
+    elif isinstance(raw, list):
+        raw = raw[-1]  # a scalar given twice: the last one wins
+    if parameter.annotation is str and type(raw) is str:
+        return raw
+    try:
+        return msgspec.convert(raw, parameter.schema_type, strict=False)
+    except msgspec.ValidationError as err:
+        errors.append(_from_msgspec(err, parameter.location, parameter.alias, parameter.schema_type))
+        return None
+
+
+def _collect(value: Any, annotation: Any, pointer: str, out: list[Field]) -> None:
+    """Every failing field of a JSON value against a type: msgspec stops at the first."""
+    base = _strip(annotation)[0]
+    inner = _optional_inner(base)
+    if value is None and inner is not base:
+        return
+    fields = _fields_of(inner)
+    if fields is not None and isinstance(value, dict):
+        for key, (field_type, required) in fields.items():
+            if key not in value:
+                if required:
+                    out.append(Field("body", key, f"{pointer}/{key}", _expected(field_type), "Field required"))
+                continue
+            _collect(value[key], field_type, f"{pointer}/{key}", out)
+        return
+    if get_origin(inner) is list and isinstance(value, list):
+        (item_type,) = get_args(inner) or (Any,)
+        for index, item in enumerate(value):
+            _collect(item, item_type, f"{pointer}/{index}", out)
+        return
+    try:
+        msgspec.convert(value, annotation, strict=True)
+    except msgspec.ValidationError as err:
+        field = _from_msgspec(err, "body", "", annotation)
+        field.pointer = pointer + field.pointer
+        field.name = pointer.rsplit("/", 1)[-1]
+        out.append(field)
+
+
+def _fields_of(annotation: Any) -> dict[str, tuple[Any, bool]] | None:
+    """A model's fields by their JSON name: (type, required)."""
+    if not isinstance(annotation, type):
+        return None
+    if issubclass(annotation, msgspec.Struct):
+        return {f.encode_name: (f.type, f.required) for f in msgspec.structs.fields(annotation)}
+    if dataclasses.is_dataclass(annotation):
+        hints = typing.get_type_hints(annotation, include_extras=True)
+        return {
+            f.name: (
+                hints[f.name],
+                f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+            )
+            for f in dataclasses.fields(annotation)
+        }
+    if typing.is_typeddict(annotation):
+        hints = typing.get_type_hints(annotation, include_extras=True)
+        required: frozenset[str] = getattr(annotation, "__required_keys__", frozenset())
+        return {key: (hint, key in required) for key, hint in hints.items()}
+    return None
+
+
+def _body_errors(body: BodyParameter, raw: Any, err: Exception) -> list[Field]:
+    if pydantic is not None and isinstance(err, pydantic.ValidationError):
+        return _from_pydantic(err, "body", body.name)
+    assert isinstance(err, msgspec.ValidationError)
+    out: list[Field] = []
+    try:
+        value = msgspec.json.decode(raw) if isinstance(raw, bytes) else raw
+    except msgspec.DecodeError:  # pragma: no cover - decoding failed before validating
+        value = _MISSING
+    if value is not _MISSING:
+        _collect(value, body.annotation, "", out)
+    if not out:  # a constraint on the whole value
+        out.append(_from_msgspec(err, "body", body.name, body.annotation))
+    return out
+
+
+def _unprocessable(errors: list[Field]) -> Exception:
+    lines = "; ".join(
+        f"{field.location} {field.pointer or field.name}: {field.message}".replace(" : ", ": ") for field in errors
+    )
+    return create_error(422, f"Invalid request: {lines}", details=[field.as_dict() for field in errors])
+
+
+async def _read_body(ctx: Context, body: BodyParameter, errors: list[Field]) -> Any:
+    if body.media_type == Body.media_type:
+        raw = await ctx.read()
+        if not raw:
+            if body.default is not _MISSING:
+                return body.default
+            errors.append(Field("body", body.name, "", _expected(body.annotation), "A request body is required"))
+            return None
+        try:
+            return body.decode(raw)
+        except Exception as err:
+            if isinstance(err, msgspec.ValidationError) or _is_invalid_json(err):
+                errors.extend(_body_errors(body, raw, err))
+            elif isinstance(err, msgspec.DecodeError):
+                errors.append(Field("body", body.name, "", "JSON", f"Invalid JSON: {err}"))
+            else:
+                raise
+        return None
+    if not ctx.headers.get("content-type") and body.default is not _MISSING:
+        return body.default
+    form = await ctx.form()
+    fields = _fields_of(_optional_inner(_strip(body.annotation)[0]))
+    values: dict[str, Any] = {}
+    for key in form:
+        many = fields is not None and key in fields and _is_many(fields[key][0])
+        values[key] = form.getall(key) if many else form[key]
+    try:
+        return body.convert(values)
+    except Exception as err:
+        if isinstance(err, msgspec.ValidationError) or _is_invalid_json(err):
+            errors.extend(_body_errors(body, values, err))
+            return None
+        raise
+
+
+def _is_invalid_json(err: BaseException) -> bool:
+    """A pydantic model's validation error (which covers malformed JSON too)."""
+    return pydantic is not None and isinstance(err, pydantic.ValidationError)
+
+
+# -- responses ------------------------------------------------------------------------------
+
+
+def _response_writer(response: Any) -> Callable[[Any], bytes] | None:
+    if response is _MISSING:
+        return None
+    base = _optional_inner(_strip(response)[0])
+    if is_pydantic(response):
+        adapter = pydantic.TypeAdapter(response)
+
+        def pydantic_write(value: Any) -> bytes:
+            return adapter.dump_json(adapter.validate_python(value, from_attributes=True))
+
+        return pydantic_write
+    encode = msgspec.json.Encoder().encode
+    exact = base if isinstance(base, type) and get_origin(base) is None else None  # trusted as returned
+
+    def write(value: Any) -> bytes:
+        if exact is None or type(value) is not exact:
+            value = msgspec.convert(value, response, from_attributes=True)
+        return encode(value)
+
+    return write
+
+
+# -- the middleware ------------------------------------------------------------------------------
+
+
+def typed_handler(fn: Any, path_names: Iterable[str]) -> Any:
+    """`fn` as a `(ctx, next)` middleware that fills its typed parameters, or `fn` itself
+    when it declares none."""
+    if not is_typed(fn):
+        return fn
+    found = inspect_handler(fn, path_names)
+    parameters = found.parameters
+    body = found.body
+    passes_next = found.passes_next
+    write = _response_writer(found.response)
+    status = found.operation.status
+    value_of = _value
+    raw_of = _raw
+
+    async def typed(ctx: Context, next: Next) -> Any:
+        errors: list[Field] = []
+        kwargs = {parameter.name: value_of(parameter, raw_of(ctx, parameter), errors) for parameter in parameters}
+        if body is not None:
+            kwargs[body.name] = await _read_body(ctx, body, errors)
+        if errors:
+            raise _unprocessable(errors)
+        if passes_next:
+            kwargs["next"] = next
+        result = await fn(ctx, **kwargs)
+        if write is not None and result is not None:
+            ctx.body = write(result)
+            ctx.type = "application/json"
+        if status != 200 and (ctx.status == 200 or (ctx.status == 404 and ctx.body is None)):
+            ctx.status = status  # the route's status, unless the handler chose another
+        return None
+
+    typed.__wrapped__ = fn  # type: ignore[attr-defined]
+    typed.__qualname__ = _name(fn)
+    typed.__signature__ = _LAYER  # type: ignore[attr-defined]
+    typed.__aiokoa_typed__ = found  # type: ignore[attr-defined]
+    return typed
+
+
+_LAYER = inspect.Signature([inspect.Parameter(name, inspect.Parameter.POSITIONAL_ONLY) for name in ("ctx", "next")])
+
+
+def signature_of(middleware: Any) -> Signature | None:
+    """The typed handler behind a route's middleware, if it is one."""
+    return getattr(middleware, "__aiokoa_typed__", None)
+
+
+__all__ = [
+    "Body",
+    "Cookie",
+    "Field",
+    "Form",
+    "Header",
+    "Operation",
+    "Param",
+    "Path",
+    "Query",
+    "RegistrationError",
+    "Signature",
+    "UploadFile",
+    "inspect_handler",
+    "is_typed",
+    "operation",
+    "signature_of",
+    "typed_handler",
+]
