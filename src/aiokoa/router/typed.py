@@ -218,19 +218,19 @@ def _is_next(name: str, annotation: Any) -> bool:
 
 
 def is_typed(fn: Any) -> bool:
-    """Whether `fn` declares a parameter after `ctx` (other than `next`) with a type, or a
-    return type other than None: a typed handler."""
+    """Whether `fn` declares a parameter after `ctx` (other than `next`) with a type, or,
+    taking no `next` (whose result is Koa's return value), a return type other than None."""
     if not (inspect.isfunction(fn) or inspect.ismethod(fn)):
         return False
     signature = inspect.signature(fn)
-    for parameter in list(signature.parameters.values())[1:]:
-        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
-            continue
-        if parameter.annotation is not _MISSING and not _is_next(parameter.name, parameter.annotation):
-            return True
+    named = [p for p in list(signature.parameters.values())[1:] if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    takes_next = [p for p in named if _is_next(p.name, p.annotation)]
+    if any(p.annotation is not _MISSING for p in named if p not in takes_next):
+        return True
     returned = signature.return_annotation
     return (
-        returned is not _MISSING
+        not takes_next
+        and returned is not _MISSING
         and returned not in (None, "None", Any, "Any", "object")
         and not (isinstance(returned, str) and returned.startswith(("Awaitable", "Coroutine")))
     )
@@ -616,7 +616,7 @@ def typed_handler(fn: Any, path_names: Iterable[str]) -> Any:
             ctx.type = "application/json"
         if status != 200 and (ctx.status == 200 or (ctx.status == 404 and ctx.body is None)):
             ctx.status = status  # the route's status, unless the handler chose another
-        return None
+        return None if write is not None else result
 
     typed.__wrapped__ = fn  # type: ignore[attr-defined]
     typed.__qualname__ = _name(fn)
