@@ -21,10 +21,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, overload
 
+from msgspec.json import encode as json_encode
+
 from ..core.compose import Step, adapt, chain, check_downstream, flatten
 from ..core.errors import create_error
 from .layer import Layer, normalize_methods, url_params
 from .matcher import NO_PARAMS, Hit, Matcher, compile_layer
+from .openapi import asset, page
+from .openapi import build as build_openapi
 from .path import NoMatchFound, build_url, param_names, parse
 from .typed import typed_handler
 
@@ -458,6 +462,49 @@ class Router:
                 ctx.set("Allow", allow)
 
         return allowed_methods
+
+    # -- OpenAPI ---------------------------------------------------------------------------
+
+    def openapi(self, *, title: str, version: str, **options: Any) -> dict[str, Any]:
+        """The OpenAPI 3.1 document of every route: typed handlers' parameters, bodies and
+        response models, their 422, summaries and tags (`operation()`, the docstring).
+        `options`: `description`, `servers`, `security_schemes` (components' securitySchemes),
+        `security` (the default requirement) and `tags`."""
+        return build_openapi(self, title=title, version=version, **options)
+
+    def docs(
+        self, *, title: str, version: str, path: str = "/docs", spec: str = "/openapi.json", **options: Any
+    ) -> Router:
+        """Serve `openapi(...)` as JSON at `spec` and Swagger UI at `path` (its files from the
+        `openapi-ui-bundles` package, not a CDN). The document is made at its first request
+        and again after routes change; these routes are not in it."""
+        router = self
+        made: list[Any] = [None, b""]  # the compiled routes it was made from, and its JSON
+        base = self._prefix + spec
+
+        async def openapi_json(ctx: Context) -> None:
+            compiled = router._compiled or router._compile()
+            if made[0] is not compiled:
+                made[:] = [compiled, json_encode(router.openapi(title=title, version=version, **options))]
+            ctx.body = made[1]
+            ctx.type = "application/json"
+
+        async def docs_page(ctx: Context) -> None:
+            ctx.body = page(title, self._prefix + path)
+            ctx.type = "text/html"
+
+        async def docs_asset(ctx: Context) -> None:
+            found = asset(ctx.params["file"], base)
+            if found is not None:
+                ctx.body, ctx.type = found
+                ctx.set("Cache-Control", "public, max-age=86400")
+
+        for fn in (openapi_json, docs_page, docs_asset):
+            fn.__aiokoa_hidden__ = True  # type: ignore[attr-defined]
+        self.get(spec, openapi_json)
+        self.get(path, docs_page)
+        self.get(path.rstrip("/") + "/:file", docs_asset)
+        return self
 
     def _host_matches(self, ctx: Context) -> bool:
         host = self.host
