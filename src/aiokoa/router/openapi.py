@@ -17,16 +17,11 @@ import msgspec
 
 from ..http.statuses import EMPTY, MESSAGES
 from .path import Group, Param, Text
-from .typed import _MISSING, Parameter, Signature, is_pydantic, schema_hook, signature_of
+from .typed import _MISSING, Parameter, Signature, _pydantic, is_pydantic, schema_hook, signature_of
 
 if TYPE_CHECKING:
     from .layer import Layer
     from .router import Router
-
-try:
-    import pydantic
-except ImportError:  # pragma: no cover - the dev extra installs it
-    pydantic = None  # type: ignore[assignment]
 
 REF = "#/components/schemas/{name}"
 VALIDATION_ERROR: dict[str, Any] = {
@@ -103,7 +98,7 @@ class _Schemas:
             self.made[index] = schema
         for index, kind in enumerate(self.types):
             if index not in self.made:
-                schema = pydantic.TypeAdapter(kind).json_schema(ref_template=REF.replace("{name}", "{model}"))
+                schema = _pydantic().TypeAdapter(kind).json_schema(ref_template=REF.replace("{name}", "{model}"))
                 self.components.update(schema.pop("$defs", {}))
                 if isinstance(kind, type):  # a model is a component, as msgspec's Structs are
                     self.components[kind.__name__] = schema

@@ -14,6 +14,7 @@ import copy
 import dataclasses
 import inspect
 import re
+import sys
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -24,10 +25,12 @@ import msgspec
 from ..core.errors import create_error
 from ..http.forms import UploadFile
 
-try:
-    import pydantic
-except ImportError:  # pragma: no cover - the dev extra installs it
-    pydantic = None  # type: ignore[assignment]
+
+def _pydantic() -> Any:
+    """pydantic, if the program imported it: a pydantic model exists only then, and an app
+    without one does not pay for importing it."""
+    return sys.modules.get("pydantic")
+
 
 if TYPE_CHECKING:
     from ..core.compose import Next
@@ -278,6 +281,7 @@ def is_model(annotation: Any) -> bool:
 
 def is_pydantic(annotation: Any) -> bool:
     """Whether `annotation` is, or holds, a pydantic model: pydantic then validates all of it."""
+    pydantic = _pydantic()
     if pydantic is None:
         return False
     if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
@@ -364,7 +368,7 @@ def inspect_handler(fn: Any, path_names: Iterable[str]) -> Signature:
 
 def _body_parameter(fn: Any, name: str, declared: Any, media_type: str, default: Any) -> BodyParameter:
     if is_pydantic(declared):
-        adapter = pydantic.TypeAdapter(declared)
+        adapter = _pydantic().TypeAdapter(declared)
         return BodyParameter(name, declared, media_type, default, adapter.validate_json, adapter.validate_python)
     _check_type(fn, name, declared)
     decoder = msgspec.json.Decoder(declared)
@@ -497,7 +501,7 @@ def _fields_of(annotation: Any) -> dict[str, tuple[Any, bool]] | None:
 
 
 def _body_errors(body: BodyParameter, raw: Any, err: Exception) -> list[Field]:
-    if pydantic is not None and isinstance(err, pydantic.ValidationError):
+    if _is_invalid_json(err):
         return _from_pydantic(err, "body", body.name)
     assert isinstance(err, msgspec.ValidationError)
     out: list[Field] = []
@@ -556,6 +560,7 @@ async def _read_body(ctx: Context, body: BodyParameter, errors: list[Field]) -> 
 
 def _is_invalid_json(err: BaseException) -> bool:
     """A pydantic model's validation error (which covers malformed JSON too)."""
+    pydantic = _pydantic()
     return pydantic is not None and isinstance(err, pydantic.ValidationError)
 
 
@@ -567,10 +572,11 @@ def _response_writer(response: Any) -> Callable[[Any], bytes] | None:
         return None
     base = _optional_inner(_strip(response)[0])
     if is_pydantic(response):
-        adapter = pydantic.TypeAdapter(response)
+        adapter = _pydantic().TypeAdapter(response)
 
         def pydantic_write(value: Any) -> bytes:
-            return adapter.dump_json(adapter.validate_python(value, from_attributes=True))
+            written: bytes = adapter.dump_json(adapter.validate_python(value, from_attributes=True))
+            return written
 
         return pydantic_write
     encode = msgspec.json.Encoder().encode
