@@ -275,7 +275,7 @@ def swagger_ui_files() -> FilePath:
         from openapi_ui_bundles import swagger_ui
     except ImportError as err:
         raise ImportError(
-            "router.docs() serves Swagger UI from openapi-ui-bundles: pip install aiokoa[openapi]"
+            "router.docs() serves Swagger UI from openapi-ui-bundles: install the openapi extra (.[openapi])"
         ) from err
     return FilePath(swagger_ui.static_path)
 

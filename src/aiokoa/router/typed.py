@@ -298,15 +298,17 @@ def schema_hook(annotation: Any) -> dict[str, Any]:
     """The JSON schema of the one type msgspec does not know that a request may hold: a file."""
     if annotation is UploadFile:
         return {"type": "string", "format": "binary"}
+    if annotation is object:  # any JSON value, as `Any` (an empty schema would be refused)
+        return {"description": "any JSON value"}
     raise NotImplementedError
 
 
-def _check_type(fn: Any, name: str, annotation: Any) -> None:
+def _check_type(fn: Any, what: str, annotation: Any) -> None:
     """Fail now if msgspec cannot validate (and so describe) `annotation`."""
     try:
         msgspec.json.schema(annotation, schema_hook=schema_hook)
     except (TypeError, ValueError) as err:
-        raise RegistrationError(f"{_name(fn)}(): parameter {name!r}: unsupported type {annotation!r}: {err}") from None
+        raise RegistrationError(f"{_name(fn)}(): {what}: unsupported type {annotation!r}: {err}") from None
 
 
 def inspect_handler(fn: Any, path_names: Iterable[str]) -> Signature:
@@ -350,7 +352,7 @@ def inspect_handler(fn: Any, path_names: Iterable[str]) -> Signature:
             raise RegistrationError(
                 f"{_name(fn)}(): parameter {parameter.name!r}: a {location} parameter takes a scalar or a list"
             )
-        _check_type(fn, parameter.name, declared)
+        _check_type(fn, f"parameter {parameter.name!r}", declared)
         description = marker.description if marker is not None else None
         default = parameter.default
         parameters.append(Parameter(parameter.name, location, alias, base, declared, default, many, description))
@@ -361,7 +363,7 @@ def inspect_handler(fn: Any, path_names: Iterable[str]) -> Signature:
         if response in (None, type(None), Any, object):
             response = _MISSING
         elif not is_pydantic(response):
-            _check_type(fn, "return", response)
+            _check_type(fn, "the return type", response)
     found = getattr(fn, "__aiokoa_operation__", None) or Operation()
     return Signature(fn, parameters, body, response, found, passes_next)
 
@@ -370,7 +372,7 @@ def _body_parameter(fn: Any, name: str, declared: Any, media_type: str, default:
     if is_pydantic(declared):
         adapter = _pydantic().TypeAdapter(declared)
         return BodyParameter(name, declared, media_type, default, adapter.validate_json, adapter.validate_python)
-    _check_type(fn, name, declared)
+    _check_type(fn, f"parameter {name!r}", declared)
     decoder = msgspec.json.Decoder(declared)
 
     def convert(value: Any) -> Any:
