@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import msgspec
 from litestar import Litestar, MediaType, Router, get, post
 from litestar.config.compression import CompressionConfig
 from litestar.handlers import HTTPRouteHandler
@@ -68,6 +69,33 @@ def _route(index: int) -> HTTPRouteHandler:
     return get(path, media_type=MediaType.TEXT, name=f"r{index}")(endpoint)
 
 
+class Line(msgspec.Struct):
+    sku: str
+    qty: int
+    price: float
+
+
+class Order(msgspec.Struct):
+    id: int
+    customer: str
+    email: str
+    status: str
+    currency: str
+    total: float
+    paid: bool
+    priority: int
+    notes: str
+    lines: list[Line]
+
+
+async def create_order(data: Order) -> Order:
+    return data
+
+
+async def items(limit: int = 20, offset: int = 0, q: str = "") -> dict[str, Any]:
+    return {"limit": limit, "offset": offset, "q": q}
+
+
 def _handlers(spec: AppSpec) -> list[HTTPRouteHandler | Router]:
     """Fresh handler objects per app: Litestar binds a handler to the app that owns it."""
     if spec.kind in ("hello", "depth"):
@@ -84,6 +112,8 @@ def _handlers(spec: AppSpec) -> list[HTTPRouteHandler | Router]:
         return [_route(i) for i in range(spec.size)]
     if spec.kind == "static":
         return [create_static_files_router(path="/static", directories=[STATIC_DIR])]
+    if spec.kind == "typed":
+        return [post("/orders", status_code=200)(create_order), get("/items")(items)]
     raise ValueError(spec.kind)
 
 
