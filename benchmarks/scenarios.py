@@ -199,10 +199,11 @@ def cases_for(scenario: str) -> list[Case]:
     if scenario == "typed":
         headers = (("content-type", "application/json"), ("content-length", str(len(ORDER_BODY))))
         query = "&".join(f"{key}={value}" for key, value in TYPED_QUERY.items())
+        app = AppSpec("typed")
         return [
-            Case("typed", "typed-post", AppSpec("typed"), "POST", "/orders", Expected(200, JSON, ORDER), ORDER_BODY, headers),
-            Case("typed", "typed-get", AppSpec("typed"), "GET", f"/items?{query}", Expected(200, JSON, TYPED_QUERY)),
-        ]  # fmt: skip
+            Case("typed", "typed-post", app, "POST", "/orders", Expected(200, JSON, ORDER), ORDER_BODY, headers),
+            Case("typed", "typed-get", app, "GET", f"/items?{query}", Expected(200, JSON, TYPED_QUERY)),
+        ]
     raise ValueError(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}")
 
 
