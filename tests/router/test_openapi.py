@@ -72,6 +72,7 @@ def test_every_part_of_an_operation() -> None:
         ctx.body = "plain"
 
     router.get("/plain/:id", plain)
+    router.get("/plain-again/:id", plain)
     router.all("/any", plain)
     router.get(__import__("re").compile(r"^/regex$"), plain)
     router.use(plain)
@@ -132,6 +133,7 @@ def test_every_part_of_an_operation() -> None:
         "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
         "responses": {"200": {"description": "OK"}},
     }
+    assert document["paths"]["/api/plain-again/{id}"]["get"]["operationId"] == "plain_2"
     any_ops = document["paths"]["/api/any"]
     assert "head" not in any_ops and any_ops["delete"]["operationId"] == "plain_delete"
     assert all("regex" not in path for path in document["paths"])

@@ -367,3 +367,68 @@ def test_registration_errors_name_the_handler_and_parameter() -> None:
 
     with pytest.raises(RegistrationError, match="'args' must be a named parameter"):
         router.get("/h", star)
+
+
+def test_single_and_repeated_values_and_whole_value_constraints(client: MakeClient) -> None:
+    router = Router()
+
+    @router.get("/q")
+    async def q(ctx: Context, tags: list[str], n: int = 0) -> list[Any]:
+        return [tags, n]
+
+    @router.post("/few")
+    async def few(ctx: Context, values: Annotated[list[int], Body(), msgspec.Meta(max_length=2)]) -> int:
+        return len(values)
+
+    @router.post("/form")
+    async def form(ctx: Context, upload: Annotated[Upload | None, Form()] = None) -> str:
+        return "none" if upload is None else upload.title
+
+    @router.post("/orders")
+    async def orders(ctx: Context, order: Order) -> str:
+        return order.customer
+
+    app = client(router)
+    assert app.get("/q?tags=a&n=1&n=2").json() == [["a"], 2]  # a scalar given twice: the last one
+    missing = details(app.get("/q", headers=JSON))
+    assert (missing[0]["expected"], missing[0]["message"]) == ("list[str]", "Field required")
+    too_many = details(app.post("/few", json=[1, 2, 3], headers=JSON))
+    assert too_many == [
+        {
+            "location": "body",
+            "name": "values",
+            "pointer": "",
+            "expected": "array",
+            "message": "Expected `array` of length <= 2",
+        }
+    ]
+    assert app.post("/form").json() == "none"
+    null_note = details(app.post("/orders", json={"customer": 1, "lines": [], "note": None}, headers=JSON))
+    assert [f["pointer"] for f in null_note] == ["/customer"]
+
+
+def test_markers_and_signatures_read_without_strings() -> None:
+    assert repr(Header("x-a")) == "Header('x-a')" and repr(Cookie()) == "Cookie()"
+
+    class Callable_:
+        async def __call__(self, ctx: Context, value: int) -> None:
+            pass
+
+    from aiokoa.router.typed import inspect_handler, is_typed
+
+    assert not is_typed(Callable_())  # an object with __call__ stays a plain middleware
+
+    async def real(ctx, value, flag=False):  # type: ignore[no-untyped-def]
+        return value
+
+    real.__annotations__ = {"value": int, "flag": bool, "return": int}
+    found = inspect_handler(real, [])
+    assert [(p.name, p.annotation) for p in found.parameters] == [("value", int), ("flag", bool)]
+    assert found.response is int
+
+
+def test_without_pydantic_nothing_is_a_pydantic_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aiokoa.router.typed import is_pydantic
+
+    monkeypatch.setitem(__import__("sys").modules, "pydantic", None)
+    assert not is_pydantic(Person)

@@ -535,13 +535,11 @@ async def _read_body(ctx: Context, body: BodyParameter, errors: list[Field]) -> 
             return None
         try:
             return body.decode(raw)
-        except Exception as err:
-            if isinstance(err, msgspec.ValidationError) or _is_invalid_json(err):
-                errors.extend(_body_errors(body, raw, err))
-            elif isinstance(err, msgspec.DecodeError):
+        except _invalid() as err:
+            if type(err) is msgspec.DecodeError:  # not JSON at all
                 errors.append(Field("body", body.name, "", "JSON", f"Invalid JSON: {err}"))
             else:
-                raise
+                errors.extend(_body_errors(body, raw, err))
         return None
     if not ctx.headers.get("content-type") and body.default is not _MISSING:
         return body.default
@@ -553,11 +551,15 @@ async def _read_body(ctx: Context, body: BodyParameter, errors: list[Field]) -> 
         values[key] = form.getall(key) if many else form[key]
     try:
         return body.convert(values)
-    except Exception as err:
-        if isinstance(err, msgspec.ValidationError) or _is_invalid_json(err):
-            errors.extend(_body_errors(body, values, err))
-            return None
-        raise
+    except _invalid() as err:
+        errors.extend(_body_errors(body, values, err))
+        return None
+
+
+def _invalid() -> tuple[type[Exception], ...]:
+    """What a body that does not validate raises: msgspec's errors, and pydantic's if loaded."""
+    pydantic = _pydantic()
+    return (msgspec.DecodeError,) if pydantic is None else (msgspec.DecodeError, pydantic.ValidationError)
 
 
 def _is_invalid_json(err: BaseException) -> bool:
