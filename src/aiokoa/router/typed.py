@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import inspect
 import re
 import sys
@@ -343,8 +344,8 @@ def inspect_handler(fn: Any, path_names: Iterable[str]) -> Signature:
         if marker is not None:
             location = marker.location
         alias = marker.alias if marker is not None and marker.alias else parameter.name
-        if location == "header" and not (marker and marker.alias):
-            alias = parameter.name.replace("_", "-")
+        if location == "header":  # headers are looked up by their lower-case name
+            alias = (marker.alias if marker and marker.alias else parameter.name.replace("_", "-")).lower()
         many = _is_many(declared)
         if location == "path" and many:
             raise RegistrationError(f"{_name(fn)}(): path parameter {parameter.name!r} cannot be a list")
@@ -416,16 +417,33 @@ def _from_pydantic(err: Any, location: Location, name: str) -> list[Field]:
     return out
 
 
+def _sources(ctx: Context, locations: Iterable[Location]) -> dict[Location, Callable[[str, Any], Any]]:
+    """Where each location's values are, read once per request: `get(name, missing)`."""
+    sources: dict[Location, Callable[[str, Any], Any]] = {}
+    for location in locations:
+        if location == "query":
+            sources[location] = ctx.query.get
+        elif location == "path":
+            sources[location] = ctx.params.get
+        elif location == "header":
+            sources[location] = ctx.headers.get  # by lower-case name, as the aliases are
+        else:
+            sources[location] = _cookie_getter(ctx)
+    return sources
+
+
+def _cookie_getter(ctx: Context) -> Callable[[str, Any], Any]:
+    cookies = ctx.cookies
+
+    def get(name: str, missing: Any) -> Any:
+        value = cookies.get(name)
+        return missing if value is None else value
+
+    return get
+
+
 def _raw(ctx: Context, parameter: Parameter) -> Any:
-    location = parameter.location
-    if location == "query":
-        return ctx.query.get(parameter.alias, _MISSING)
-    if location == "path":
-        return ctx.params.get(parameter.alias, _MISSING)
-    if location == "header":
-        return ctx.headers.get(parameter.alias.lower(), _MISSING)
-    value = ctx.cookies.get(parameter.alias)
-    return _MISSING if value is None else value
+    return _sources(ctx, (parameter.location,))[parameter.location](parameter.alias, _MISSING)
 
 
 def _value(parameter: Parameter, raw: Any, errors: list[Field]) -> Any:
@@ -585,13 +603,71 @@ def _response_writer(response: Any) -> Callable[[Any], bytes] | None:
         return pydantic_write
     encode = msgspec.json.Encoder().encode
     exact = base if isinstance(base, type) and get_origin(base) is None else None  # trusted as returned
+    if exact is not None and is_model(exact):
+
+        def write_model(value: Any) -> bytes:
+            if type(value) is not exact:
+                value = msgspec.convert(value, response, from_attributes=True)
+            return encode(value)
+
+        return write_model
+    # Anything else is checked by reading back what was written: msgspec's decoder keeps
+    # what it learnt of the type, where convert() would read a generic type at every call.
+    decode = msgspec.json.Decoder(response).decode
+    if _holds_model(response):
+        return lambda value: encode(decode(encode(value)))  # only the models' fields are sent
 
     def write(value: Any) -> bytes:
-        if exact is None or type(value) is not exact:
-            value = msgspec.convert(value, response, from_attributes=True)
-        return encode(value)
+        written = encode(value)
+        decode(written)
+        return written
 
     return write
+
+
+def _holds_model(annotation: Any) -> bool:
+    return is_model(annotation) or any(_holds_model(arg) for arg in get_args(annotation))
+
+
+def _reader(parameters: list[Parameter]) -> Callable[[Context, list[Field]], dict[str, Any]]:
+    """What fills the parameters of a request: one conversion of them all into a Struct made
+    for the route (msgspec keeps what it learnt of it); only when that fails, one parameter
+    at a time, so that every failing one is listed."""
+    if not parameters:
+        return lambda ctx, errors: {}
+    fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
+    for parameter in parameters:
+        default = parameter.default
+        if default is _MISSING:
+            fields.append((parameter.name, parameter.schema_type))
+        elif isinstance(default, (list, dict, set)):
+            factory = msgspec.field(default_factory=functools.partial(copy.copy, default))  # a copy per request
+            fields.append((parameter.name, parameter.schema_type, factory))
+        else:
+            fields.append((parameter.name, parameter.schema_type, default))
+    model = msgspec.defstruct("Parameters", fields)
+    convert = msgspec.convert
+    as_dict = msgspec.structs.asdict
+    shaped = [(parameter, parameter.name, parameter.many) for parameter in parameters]
+
+    locations = {parameter.location for parameter in parameters}
+
+    def read(ctx: Context, errors: list[Field]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        sources = _sources(ctx, locations)
+        for parameter, name, many in shaped:
+            raw = sources[parameter.location](parameter.alias, _MISSING)
+            if raw is not _MISSING:
+                if many:
+                    found[name] = raw if isinstance(raw, list) else [raw]
+                else:
+                    found[name] = raw[-1] if isinstance(raw, list) else raw  # given twice: the last one wins
+        try:
+            return as_dict(convert(found, model, strict=False))
+        except msgspec.ValidationError:
+            return {parameter.name: _value(parameter, _raw(ctx, parameter), errors) for parameter in parameters}
+
+    return read
 
 
 # -- the middleware ------------------------------------------------------------------------------
@@ -608,12 +684,11 @@ def typed_handler(fn: Any, path_names: Iterable[str]) -> Any:
     passes_next = found.passes_next
     write = _response_writer(found.response)
     status = found.operation.status
-    value_of = _value
-    raw_of = _raw
+    read = _reader(parameters)
 
     async def typed(ctx: Context, next: Next) -> Any:
         errors: list[Field] = []
-        kwargs = {parameter.name: value_of(parameter, raw_of(ctx, parameter), errors) for parameter in parameters}
+        kwargs = read(ctx, errors)
         if body is not None:
             kwargs[body.name] = await _read_body(ctx, body, errors)
         if errors:
