@@ -10,7 +10,7 @@ from litestar import Litestar, MediaType, Router, get, post
 from litestar.config.compression import CompressionConfig
 from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import ASGIMiddleware
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from scenarios import COMPRESS_PAYLOAD, HELLO, JSON_PAYLOAD, STATIC_DIR, AppSpec, route_path, route_text, user_payload
@@ -88,11 +88,11 @@ class Order(msgspec.Struct):
     lines: list[Line]
 
 
-async def create_order(data: Order) -> Order:
+async def create_order(data: JSONBody[Order]) -> Order:
     return data
 
 
-async def items(limit: int = 20, offset: int = 0, q: str = "") -> dict[str, Any]:
+async def items(limit: FromQuery[int] = 20, offset: FromQuery[int] = 0, q: FromQuery[str] = "") -> dict[str, Any]:
     return {"limit": limit, "offset": offset, "q": q}
 
 
