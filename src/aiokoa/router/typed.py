@@ -244,7 +244,7 @@ def _resolve(fn: Any, annotation: Any, what: str) -> Any:
     if not isinstance(annotation, str):
         return annotation
     try:
-        return eval(annotation, getattr(fn, "__globals__", {}), dict(vars(typing)))
+        return eval(annotation, getattr(fn, "__globals__", {}))
     except Exception as err:
         raise RegistrationError(f"{_name(fn)}(): cannot resolve the annotation of {what}: {err}") from None
 
