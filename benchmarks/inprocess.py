@@ -133,6 +133,7 @@ class Lifespan:
 def _scope(case: Case) -> dict[str, Any]:
     headers = [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"aiokoa-bench"), (b"accept", b"*/*")]
     headers += [(k.encode(), v.encode()) for k, v in case.headers]
+    path, _, query = case.path.partition("?")
     return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.4"},
@@ -142,9 +143,9 @@ def _scope(case: Case) -> dict[str, Any]:
         "scheme": "http",
         "method": case.method,
         "root_path": "",
-        "path": case.path,
-        "raw_path": case.path.encode(),
-        "query_string": b"",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
         "headers": headers,
     }
 

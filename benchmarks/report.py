@@ -22,7 +22,7 @@ from battery_costs import BatteryCost
 from battery_costs import table as battery_table
 from inprocess import Measurement
 from network import NGINX, MemoryResult, NetMeasurement
-from registry import AIOKOA, BLACKSHEEP, FRAMEWORKS, KOA, RAW
+from registry import AIOKOA, AIOKOA_UNTYPED, BLACKSHEEP, FRAMEWORKS, KOA, RAW
 from scenarios import DEPTHS, ROUTE_COUNTS
 from static_files import LARGE_CONNECTIONS, LargeResult
 from upload import UploadMeasurement
@@ -45,13 +45,17 @@ LARGE_RATIO = 0.5
 BATTERIES_LIMITS = (("starlette", 1.5), ("fastapi", 1.5), ("litestar", 1.2))
 """batteries: aiokoa's req/s against each Python peer with its equivalents, on uvicorn too."""
 BATTERIES_KOA_LIMIT = 1.2
+TYPED_PEERS = (("fastapi", 2.0), ("litestar", 1.2), (BLACKSHEEP, 1.0))
+"""Typed handlers: how many times the peer's speed aiokoa must reach on the typed cases."""
+TYPED_CASES = ("typed-post", "typed-get")
 LARGE_RSS_MIB = 16.0
 """The RSS sending the 100 MB file may gain over its level before the load: buffers, not the file."""
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """One target: PASS, MISS, or N/A when the run did not measure what it needs."""
+    """One target: PASS, MISS, or N/A when the run did not measure what it needs (INFO: a
+    figure reported beside the targets, with none of its own)."""
 
     name: str
     status: str
@@ -233,6 +237,18 @@ def evaluate(
     def rps(target: str, case: str) -> float | None:
         m = _net(net, target, case)
         return m.median("rps") if m else None
+
+    for case in TYPED_CASES:
+        for peer, factor in TYPED_PEERS:
+            name = f"in-process {case} >= {factor:g}x {peer}'s speed (us/request <= {1 / factor:.2f}x)"
+            out.append(_ratio_verdict(name, _us(inproc, AIOKOA, case), _us(inproc, peer, case), 1 / factor, True, "us"))
+            name = f"uvicorn {case} >= {factor:g}x {peer} req/s"
+            ours, theirs = rps(f"{AIOKOA}@uvicorn", case), rps(f"{peer}@uvicorn", case)
+            out.append(_ratio_verdict(name, ours, theirs, factor, False, "req/s"))
+        typed, untyped = _us(inproc, AIOKOA, case), _us(inproc, AIOKOA_UNTYPED, case)
+        if typed is not None and untyped is not None:
+            detail = f"{typed - untyped:+.2f} us ({typed:.2f} typed vs {untyped:.2f} us, same handler untyped)"
+            out.append(Verdict(f"in-process {case}: validation per request", "INFO", detail))
 
     mine, raw, koa = f"{AIOKOA}@granian", f"{RAW}@granian", f"{KOA}@node"
     name = "granian hello >= 0.95x raw ASGI req/s"

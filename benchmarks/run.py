@@ -18,9 +18,9 @@ from pathlib import Path
 
 import bootstrap
 
-SCENARIO_NAMES = ("hello", "stack", "json", "depth", "routes", "post", "compress", "batteries", "static")
+SCENARIO_NAMES = ("hello", "stack", "json", "depth", "routes", "post", "compress", "batteries", "typed", "static")
 # depth and routes isolate framework cost: in-process only
-NETWORK_SCENARIOS = ("hello", "stack", "json", "post", "compress", "batteries")
+NETWORK_SCENARIOS = ("hello", "stack", "json", "post", "compress", "batteries", "typed")
 QUICK_NETWORK_SCENARIOS = ("hello", "stack")
 LARGE_ROUNDS, LARGE_SECONDS = 3, 10.0  # the 100 MB file; quick mode: 1 round of 2 s
 MEMORY_TOTAL = 1_000_000

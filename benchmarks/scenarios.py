@@ -16,7 +16,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
-SCENARIOS = ("hello", "stack", "json", "depth", "routes", "post", "compress", "batteries")
+SCENARIOS = ("hello", "stack", "json", "depth", "routes", "post", "compress", "batteries", "typed")
 DEPTHS = (0, 5, 20, 50)
 ROUTE_COUNTS = (10, 100, 1000)
 
@@ -52,6 +52,28 @@ def _make_post_payload() -> dict[str, Any]:
         "lines": [{"sku": f"SKU-{i:04d}", "qty": i + 1, "price": 9.5 + i} for i in range(12)],
         "note": "x" * 275,
     }
+
+
+def _make_order() -> dict[str, Any]:
+    """The ``typed-post`` body: an order of 10 fields, one a list of 5 line objects."""
+    return {
+        "id": 1042,
+        "customer": "Ada Lovelace",
+        "email": "ada@example.com",
+        "status": "paid",
+        "currency": "EUR",
+        "total": 123.45,
+        "paid": True,
+        "priority": 2,
+        "notes": "leave at the door",
+        "lines": [{"sku": f"SKU-{i:04d}", "qty": i + 1, "price": 9.5 + i} for i in range(5)],
+    }
+
+
+ORDER: dict[str, Any] = _make_order()
+ORDER_BODY: bytes = json.dumps(ORDER, separators=(",", ":")).encode()
+TYPED_QUERY = {"limit": 10, "offset": 20, "q": "lamp"}
+"""``typed-get``: `GET /items?limit=10&offset=20&q=lamp`, each parameter typed (int, int, str)."""
 
 
 STATIC_DIR = Path(__file__).resolve().parent / ".static"
@@ -232,6 +254,14 @@ def cases_for(scenario: str) -> list[Case]:
         )  # fmt: skip
         path, headers = f"/api/users/{USER_ID}", (("origin", ORIGIN),)
         return [Case("batteries", "batteries", AppSpec("batteries"), "GET", path, expect, b"", headers, LOGIN_PATH)]
+    if scenario == "typed":
+        headers = (("content-type", "application/json"), ("content-length", str(len(ORDER_BODY))))
+        query = "&".join(f"{key}={value}" for key, value in TYPED_QUERY.items())
+        app = AppSpec("typed")
+        return [
+            Case("typed", "typed-post", app, "POST", "/orders", Expected(200, JSON, ORDER), ORDER_BODY, headers),
+            Case("typed", "typed-get", app, "GET", f"/items?{query}", Expected(200, JSON, TYPED_QUERY)),
+        ]
     raise ValueError(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}")
 
 

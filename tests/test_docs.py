@@ -16,7 +16,9 @@ Blocks in other languages (sh, text, toml, ...) are shown, not run."""
 from __future__ import annotations
 
 import re
+import sys
 import tomllib
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,7 +73,10 @@ def test_page_snippets_run(
     name = str(page.relative_to(ROOT))
     if "REDIS_URL" in page.read_text():  # the page's Redis examples connect to a real server
         monkeypatch.setenv("REDIS_URL", request.getfixturevalue("docs_redis").url)
-    namespace: dict[str, object] = {"__name__": f"docs.{page.stem}"}
+    # A module of its own, as a page's code would be: models' string annotations resolve in it.
+    module = types.ModuleType(f"docs.{page.stem}")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    namespace: dict[str, object] = module.__dict__
     for line, source in blocks(page):
         code = compile("\n" * (line - 1) + source, name, "exec")
         exec(code, namespace)

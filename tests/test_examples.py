@@ -105,3 +105,45 @@ def test_errors_flow_upstream_to_handler_and_uncaught_ones_to_error_event(exampl
     _, err = server.output()
     assert "error event: RuntimeError: database unreachable (GET /crash)" in err
     assert "no user 7" not in err  # handled errors never reach the error event
+
+
+def test_typed_api_over_http(example: StartExample) -> None:
+    server = example("typed_api.py", API_KEY="secret")
+    with httpx.Client(base_url=server.url) as client:
+        books = client.get("/books", params={"limit": 1, "order": "year"})
+        assert books.status_code == 200
+        assert [book["id"] for book in books.json()] == [1]
+        assert client.get("/books/2").json()["authors"] == [
+            {"name": "Abelson", "born": None},
+            {"name": "Sussman", "born": None},
+        ]
+        missing = client.get("/books/9", headers={"Accept": "application/json"})
+        assert missing.json() == {"error": {"status": 404, "message": "no book 9"}}
+        bad = client.post(
+            "/books",
+            json={"title": "", "authors": [{"born": "x"}], "year": 1},
+            headers={"Accept": "application/json", "X-API-Key": "secret"},
+        )
+        assert bad.status_code == 422
+        assert [(d["location"], d["pointer"]) for d in bad.json()["error"]["details"]] == [
+            ("body", "/title"),
+            ("body", "/authors/0/name"),
+            ("body", "/authors/0/born"),
+        ]
+        no_key = client.post("/books", json={"title": "T", "authors": [], "year": 1})
+        assert no_key.status_code == 422 and "header x-api-key: Field required" in no_key.text
+        added = client.post(
+            "/books", json={"title": "T", "authors": [{"name": "A"}], "year": 2000}, headers={"X-API-Key": "secret"}
+        )
+        assert added.status_code == 201
+        assert added.json() == {
+            "title": "T",
+            "authors": [{"name": "A", "born": None}],
+            "year": 2000,
+            "tags": [],
+            "id": 3,
+        }
+        assert client.get("/books", params={"limit": 0}).status_code == 422
+        assert client.get("/openapi.json").json()["openapi"] == "3.1.0"
+        assert "swagger-ui-bundle.js" in client.get("/docs").text
+        assert client.get("/docs/swagger-ui-bundle.js").status_code == 200

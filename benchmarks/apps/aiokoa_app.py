@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+import msgspec
 from scenarios import (
     COMPRESS_PAYLOAD,
     HELLO,
@@ -145,6 +147,65 @@ def build(spec: AppSpec) -> Koa:
         app.use(router.routes())
     elif spec.kind == "static":
         app.use(mount("/static", serve_static(STATIC_DIR)))
+    elif spec.kind == "typed":
+        app.use(_typed_router().routes())
     else:
         raise ValueError(spec.kind)
+    return app
+
+
+# -- typed handlers: the order (10 fields, a list of lines) and three query parameters --------
+
+
+class Line(msgspec.Struct):
+    sku: str
+    qty: int
+    price: float
+
+
+class Order(msgspec.Struct):
+    id: int
+    customer: str
+    email: str
+    status: str
+    currency: str
+    total: float
+    paid: bool
+    priority: int
+    notes: str
+    lines: list[Line]
+
+
+def _typed_router() -> Router:
+    router = Router()
+
+    @router.post("/orders")
+    async def create_order(ctx: Context, order: Order) -> Order:
+        return order
+
+    @router.get("/items")
+    async def items(ctx: Context, limit: int = 20, offset: int = 0, q: str = "") -> dict[str, Any]:
+        return {"limit": limit, "offset": offset, "q": q}
+
+    return router
+
+
+def build_untyped(spec: AppSpec) -> Koa:
+    """The typed cases' handlers without types: the body parsed and the query read as they
+    come, nothing validated."""
+    if spec.kind != "typed":
+        raise ValueError(spec.kind)
+    router = Router()
+
+    @router.post("/orders")
+    async def create_order(ctx: Context) -> None:
+        ctx.body = await ctx.json()
+
+    @router.get("/items")
+    async def items(ctx: Context) -> None:
+        query = ctx.query
+        ctx.body = {"limit": int(query["limit"]), "offset": int(query["offset"]), "q": query["q"]}
+
+    app = Koa(env="production")
+    app.use(router.routes())
     return app

@@ -9,9 +9,10 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 
-from blacksheep import Application, Request, Response, json, text
+from blacksheep import Application, FromJSON, FromQuery, Request, Response, json, text
 from blacksheep.server.compression import GzipMiddleware
 from blacksheep.server.routing import Router
+from pydantic import BaseModel
 from scenarios import COMPRESS_PAYLOAD, HELLO, JSON_PAYLOAD, STATIC_DIR, AppSpec, route_path, route_text, user_payload
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -62,6 +63,33 @@ def _route(index: int) -> Handler:
     return endpoint
 
 
+class Line(BaseModel):
+    sku: str
+    qty: int
+    price: float
+
+
+class Order(BaseModel):
+    id: int
+    customer: str
+    email: str
+    status: str
+    currency: str
+    total: float
+    paid: bool
+    priority: int
+    notes: str
+    lines: list[Line]
+
+
+async def create_order(order: FromJSON[Order]) -> Response:
+    return json(order.value.model_dump())
+
+
+async def items(limit: FromQuery[int], offset: FromQuery[int], q: FromQuery[str]) -> Response:
+    return json({"limit": limit.value, "offset": offset.value, "q": q.value})
+
+
 def build(spec: AppSpec) -> Application:
     """Return the BlackSheep app for ``spec``; middlewares run in list order."""
     app = Application(router=Router(), show_error_details=False)  # own router: several apps per process
@@ -84,6 +112,9 @@ def build(spec: AppSpec) -> Application:
             router.add_get(route_path(i), _route(i))
     elif spec.kind == "static":
         app.serve_files(STATIC_DIR, root_path="static", extensions={".bin"})
+    elif spec.kind == "typed":
+        router.add_post("/orders", create_order)
+        router.add_get("/items", items)
     else:
         raise ValueError(spec.kind)
     return app

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import Body, FastAPI, Request, Response
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel
 from scenarios import (
     COMPRESS_PAYLOAD,
     HELLO,
@@ -54,6 +55,33 @@ def _route(index: int) -> Callable[[str], Awaitable[str]]:
         return route_text(index, id)
 
     return endpoint
+
+
+class Line(BaseModel):
+    sku: str
+    qty: int
+    price: float
+
+
+class Order(BaseModel):
+    id: int
+    customer: str
+    email: str
+    status: str
+    currency: str
+    total: float
+    paid: bool
+    priority: int
+    notes: str
+    lines: list[Line]
+
+
+async def create_order(order: Order) -> Order:
+    return order
+
+
+async def items(limit: int = 20, offset: int = 0, q: str = "") -> dict[str, Any]:
+    return {"limit": limit, "offset": offset, "q": q}
 
 
 def build(spec: AppSpec) -> FastAPI:
@@ -114,6 +142,9 @@ def build(spec: AppSpec) -> FastAPI:
     elif spec.kind == "routes":
         for i in range(spec.size):
             app.add_api_route(route_path(i), _route(i), methods=["GET"], response_class=PlainTextResponse)
+    elif spec.kind == "typed":
+        app.post("/orders")(create_order)
+        app.get("/items")(items)
     else:
         raise ValueError(spec.kind)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import msgspec
 from litestar import Litestar, MediaType, Request, Router, get, post
 from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
@@ -13,7 +14,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.client_side import CookieBackendConfig
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from scenarios import (
@@ -96,6 +97,33 @@ def _route(index: int) -> HTTPRouteHandler:
     return get(path, media_type=MediaType.TEXT, name=f"r{index}")(endpoint)
 
 
+class Line(msgspec.Struct):
+    sku: str
+    qty: int
+    price: float
+
+
+class Order(msgspec.Struct):
+    id: int
+    customer: str
+    email: str
+    status: str
+    currency: str
+    total: float
+    paid: bool
+    priority: int
+    notes: str
+    lines: list[Line]
+
+
+async def create_order(data: JSONBody[Order]) -> Order:
+    return data
+
+
+async def items(limit: FromQuery[int] = 20, offset: FromQuery[int] = 0, q: FromQuery[str] = "") -> dict[str, Any]:
+    return {"limit": limit, "offset": offset, "q": q}
+
+
 def _handlers(spec: AppSpec) -> list[HTTPRouteHandler | Router]:
     """Fresh handler objects per app: Litestar binds a handler to the app that owns it."""
     if spec.kind in ("hello", "depth"):
@@ -114,6 +142,8 @@ def _handlers(spec: AppSpec) -> list[HTTPRouteHandler | Router]:
         return [_route(i) for i in range(spec.size)]
     if spec.kind == "static":
         return [create_static_files_router(path="/static", directories=[STATIC_DIR])]
+    if spec.kind == "typed":
+        return [post("/orders", status_code=200)(create_order), get("/items")(items)]
     raise ValueError(spec.kind)
 
 

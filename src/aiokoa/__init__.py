@@ -11,7 +11,7 @@ from .core.response import Response
 from .http.cookies import CookieError
 from .http.forms import FormData, UploadFile
 from .mount import mount
-from .router import NoMatchFound, Router
+from .router import NoMatchFound, RegistrationError, Router
 from .tracing import Tracer, trace
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "MiddlewareError",
     "Next",
     "NoMatchFound",
+    "RegistrationError",
     "Request",
     "Response",
     "ResponseSentError",

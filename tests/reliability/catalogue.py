@@ -673,6 +673,25 @@ CASES = [
         same("413"),
         "413 naming the file; the partial file is removed",
     ),
+    # -- typed handlers ---------------------------------------------------------------------
+    Case(
+        "typed route: a JSON body cut short",
+        post("/typed/5", "application/json", b'{"n": 1, "tags": ["a"'),
+        same("422"),
+        "422, `Invalid JSON` with the position",
+    ),
+    Case(
+        "typed route: an array where an object is declared",
+        post("/typed/5", "application/json", b"[1, 2, 3]"),
+        same("422"),
+        "422, `Expected object, got array`",
+    ),
+    Case(
+        "typed route: a wrong path, query and body at once",
+        post("/typed/x?limit=1e999", "application/json", b'{"n": "1", "tags": [1]}'),
+        same("422"),
+        "one 422 listing each field: path `id`, query `limit`, body `/n`, `/tags/0`",
+    ),
     # -- the servers' second line: a value written past aiokoa's checks -------------------
     Case(
         "CR LF written into `ctx.response.headers` (an app bug)",

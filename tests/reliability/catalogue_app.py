@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import msgspec
+
 from aiokoa import Context, FormData, Koa, Next, Router, UploadFile
 from aiokoa.middleware import SessionContext, csrf, session
 from aiokoa.middleware.body_parser import body_parser
@@ -43,6 +45,16 @@ async def item(ctx: Context) -> None:
     # encoded: a raw `€` would be refused (a header value is Latin-1), and that is the app's 500
     ctx.set("X-Item", quote(ctx.params["id"]))
     ctx.body = {"id": ctx.params["id"]}
+
+
+class Sample(msgspec.Struct):
+    n: int
+    tags: list[str] = []
+
+
+@router.post("/typed/:id")
+async def typed(ctx: Context, id: int, sample: Sample, limit: int = 10) -> Sample:
+    return sample
 
 
 @router.get("/back")

@@ -1,7 +1,8 @@
 """The body of an error response, negotiated from the request's Accept header.
 
 Koa always answers `text/plain` (koajs/koa #787, #172); here a client that prefers JSON
-gets `{"error": {"status", "message"}}`, and in development a browser gets an HTML page
+gets `{"error": {"status", "message"}}` (with the error's `details` when a 4xx has them:
+a 422's failing fields), and in development a browser gets an HTML page
 with the traceback and the report of the app's instrument (with `aiokoa.trace()`, the
 cascade). `app.error_formatter` replaces all of this. The message is already public (5xx
 messages are hidden before this runs); only the development page shows the traceback,
@@ -56,7 +57,11 @@ def default_error_body(ctx: Context, err: BaseException, status: int, message: s
     except Exception:  # a malformed Accept header must not break the error response
         kind = False
     if kind == "application/json":
-        return JSON, dumps({"error": {"status": status, "message": message}}).decode()
+        error: dict[str, object] = {"status": status, "message": message}
+        details = getattr(err, "details", None)
+        if details is not None and status < 500:  # what a client error lists (a 422's failing fields)
+            error["details"] = details
+        return JSON, dumps({"error": error}).decode()
     if kind == "text/html":
         return HTML, html_page(ctx, err, status, message)
     return TEXT, message

@@ -21,11 +21,16 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, overload
 
+from msgspec.json import encode as json_encode
+
 from ..core.compose import Step, adapt, chain, check_downstream, flatten
 from ..core.errors import create_error
 from .layer import Layer, normalize_methods, url_params
 from .matcher import NO_PARAMS, Hit, Matcher, compile_layer
+from .openapi import asset, page
+from .openapi import build as build_openapi
 from .path import NoMatchFound, build_url, param_names, parse
+from .typed import typed_handler
 
 if TYPE_CHECKING:
     from ..core.compose import Middleware, Next
@@ -218,7 +223,8 @@ class Router:
     def _register(
         self, path: PathSpec, methods: Iterable[str], middleware: Iterable[Any], name: str | None
     ) -> Registration:
-        stack = flatten(middleware)
+        names = _param_names(path)
+        stack = [typed_handler(fn, names) for fn in flatten(middleware)]
         if not stack:
             raise TypeError(f"{list(methods)} {path!r}: a route needs at least one middleware")
         for fn in stack:
@@ -231,6 +237,7 @@ class Router:
         self._changed()
 
         def add(fn: Any) -> None:
+            fn = typed_handler(fn, names)
             _check_middleware(fn, path)
             stack.append(fn)  # the route's defs share this one stack
             self._changed()
@@ -456,6 +463,49 @@ class Router:
 
         return allowed_methods
 
+    # -- OpenAPI ---------------------------------------------------------------------------
+
+    def openapi(self, *, title: str, version: str, **options: Any) -> dict[str, Any]:
+        """The OpenAPI 3.1 document of every route: typed handlers' parameters, bodies and
+        response models, their 422, summaries and tags (`operation()`, the docstring).
+        `options`: `description`, `servers`, `security_schemes` (components' securitySchemes),
+        `security` (the default requirement) and `tags`."""
+        return build_openapi(self, title=title, version=version, **options)
+
+    def docs(
+        self, *, title: str, version: str, path: str = "/docs", spec: str = "/openapi.json", **options: Any
+    ) -> Router:
+        """Serve `openapi(...)` as JSON at `spec` and Swagger UI at `path` (its files from the
+        `openapi-ui-bundles` package, not a CDN). The document is made at its first request
+        and again after routes change; these routes are not in it."""
+        router = self
+        made: list[Any] = [None, b""]  # the compiled routes it was made from, and its JSON
+        base = self._prefix + spec
+
+        async def openapi_json(ctx: Context) -> None:
+            compiled = router._compiled or router._compile()
+            if made[0] is not compiled:
+                made[:] = [compiled, json_encode(router.openapi(title=title, version=version, **options))]
+            ctx.body = made[1]
+            ctx.type = "application/json"
+
+        async def docs_page(ctx: Context) -> None:
+            ctx.body = page(title, self._prefix + path)
+            ctx.type = "text/html"
+
+        async def docs_asset(ctx: Context) -> None:
+            found = asset(ctx.params["file"], base)
+            if found is not None:
+                ctx.body, ctx.type = found
+                ctx.set("Cache-Control", "public, max-age=86400")
+
+        for fn in (openapi_json, docs_page, docs_asset):
+            fn.__aiokoa_hidden__ = True  # type: ignore[attr-defined]
+        self.get(spec, openapi_json)
+        self.get(path, docs_page)
+        self.get(path.rstrip("/") + "/:file", docs_asset)
+        return self
+
     def _host_matches(self, ctx: Context) -> bool:
         host = self.host
         value = getattr(ctx, "host", None) or ctx.get("host")
@@ -634,6 +684,14 @@ def _paths(path: PathSpec) -> list[str | re.Pattern[str]]:
     if isinstance(path, (list, tuple)):
         return list(path)
     return [path]
+
+
+def _param_names(path: PathSpec) -> list[str]:
+    """The parameters of a route's path(s): a typed handler's parameters of these names come from it."""
+    names: list[str] = []
+    for one in _paths(path):
+        names.extend(param_names(parse(one)) if isinstance(one, str) else one.groupindex)
+    return names
 
 
 def _check_path(path: object, verb: str) -> None:
