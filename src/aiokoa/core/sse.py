@@ -1,0 +1,161 @@
+"""Server-Sent Events: `ctx.body = EventStream(source)`, what a browser's `EventSource` reads.
+
+`source` is an async or plain iterable of events: a `str` (the data), a `ServerSentEvent`
+(data with its `event`, `id` and `retry` fields), or any other value, sent as JSON. Each
+event goes out as soon as the source yields it, in its own chunk, as the text/event-stream
+format frames it: one `data:` line per line of the data (`\\r\\n`, `\\r` and `\\n` all end a
+line, as the browser splits them), then a blank line. A field that cannot hold a line
+break (`event`, `id`) refuses one with `ValueError` rather than let it start another field
+or another event; `id` refuses NUL too, which makes browsers ignore the field.
+
+While the source has nothing to say for `ping` seconds, a comment line goes out, so that
+proxies and load balancers do not close the idle connection. The source is read in a task
+of its own for that: the stream waits for the source's next event or for the ping's time,
+whichever comes first, without ever interrupting the source. When the client goes away the
+task is cancelled where the source waits, and its `finally` runs then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from typing import Any
+
+from ..http.jsonbody import dumps
+
+HEADERS = {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache",
+    "x-accel-buffering": "no",  # nginx: pass each event on at once rather than buffer them
+}
+PING = b": ping\n\n"
+_LINES = re.compile(r"\r\n|\r|\n")
+_END = object()
+
+
+class ServerSentEvent:
+    """One event: `data` (a `str`, sent as it is, or any JSON value; None: no data field),
+    and the optional `event` (its type: `addEventListener(event, ...)` in the browser), `id`
+    (what the browser sends back as `Last-Event-ID` when it reconnects) and `retry` (how
+    long the browser waits before reconnecting, in seconds)."""
+
+    __slots__ = ("data", "event", "id", "retry")
+
+    def __init__(self, data: Any = None, *, event: str | None = None, id: str | None = None, retry: float | None = None) -> None:
+        if event is not None and _LINES.search(event):
+            raise ValueError(f"an event's type cannot hold a line break: {event!r}")
+        if id is not None and (_LINES.search(id) or "\0" in id):
+            raise ValueError(f"an event's id cannot hold a line break or NUL: {id!r}")
+        if retry is not None and not retry >= 0:
+            raise ValueError(f"retry is a number of seconds, 0 or more: {retry!r}")
+        self.data = data
+        self.event = event
+        self.id = id
+        self.retry = retry
+
+    def encode(self) -> bytes:
+        """The event as the text/event-stream format frames it, its blank line included."""
+        lines = []
+        if self.event is not None:
+            lines.append(f"event: {self.event}\n")
+        if self.id is not None:
+            lines.append(f"id: {self.id}\n")
+        if self.retry is not None:
+            lines.append(f"retry: {round(self.retry * 1000)}\n")
+        if self.data is not None:
+            lines.append(_data(self.data))
+        lines.append("\n")
+        return "".join(lines).encode()
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in ("event", "id", "retry") if getattr(self, name) is not None)
+        return f"ServerSentEvent({self.data!r}{', ' if fields else ''}{fields})"
+
+
+def _data(data: Any) -> str:
+    text = data if isinstance(data, str) else dumps(data).decode()  # JSON escapes its line breaks
+    return "".join(f"data: {line}\n" for line in _LINES.split(text))
+
+
+def encode(item: Any) -> bytes:
+    """One item of a source as the bytes of its event."""
+    if isinstance(item, ServerSentEvent):
+        return item.encode()
+    return (_data(item) + "\n").encode()
+
+
+class EventStream:
+    """`ctx.body = EventStream(source, ping=15.0)`: the response streams `source`'s events.
+
+    Setting it as the body sets the headers an event stream needs (`Content-Type:
+    text/event-stream; charset=utf-8`, `Cache-Control: no-cache`, `X-Accel-Buffering: no`,
+    no `Content-Length`). The headers go out at once, before the first event, so that the
+    browser's `onopen` fires; an error the source raises later ends the stream (the browser
+    reconnects) and reaches the app's `error` event. `ping=None` sends no pings."""
+
+    __slots__ = ("source", "ping", "_task", "_queue")
+
+    def __init__(self, source: AsyncIterable[Any] | Iterable[Any], *, ping: float | None = 15.0) -> None:
+        if not hasattr(source, "__aiter__") and not hasattr(source, "__iter__"):
+            raise TypeError(f"EventStream takes an iterable or async iterable of events, not {type(source).__name__}")
+        if ping is not None and not ping > 0:
+            raise ValueError(f"ping is a number of seconds above 0, or None: {ping!r}")
+        self.source = source
+        self.ping = ping
+        self._task: asyncio.Task[None] | None = None
+        self._queue: asyncio.Queue[Any] | None = None
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._events() if self.ping is None else self._pinged()
+
+    async def _events(self) -> AsyncIterator[bytes]:
+        yield b""  # the headers, at once
+        source = self.source
+        if hasattr(source, "__aiter__"):
+            async for item in source:
+                yield encode(item)
+        else:
+            for item in source:  # type: ignore[union-attr]
+                yield encode(item)
+
+    async def _pinged(self) -> AsyncIterator[bytes]:
+        queue = self._queue = asyncio.Queue(1)
+        self._task = asyncio.ensure_future(self._read(queue))
+        ping = self.ping
+        yield b""
+        while True:
+            try:
+                async with asyncio.timeout(ping):
+                    chunk = await queue.get()
+            except TimeoutError:
+                yield PING
+                continue
+            if chunk is _END:
+                break
+            if isinstance(chunk, BaseException):
+                raise chunk
+            yield chunk
+
+    async def _read(self, queue: asyncio.Queue[Any]) -> None:
+        """Put each event's bytes on `queue`, then `_END` (or the source's error)."""
+        try:
+            async for chunk in self._events():
+                if chunk:
+                    await queue.put(chunk)
+        except Exception as err:
+            await queue.put(err)
+        else:
+            await queue.put(_END)
+
+    async def aclose(self) -> None:
+        """Stop reading the source and close it; its `finally` has run when this returns."""
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait((task,))
+        close = getattr(self.source, "aclose", None)
+        if close is not None:
+            await close()
+        elif hasattr(self.source, "close"):
+            self.source.close()
