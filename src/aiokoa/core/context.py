@@ -194,7 +194,7 @@ class Context(RequestMixin, ResponseMixin):
         state = self.scope.get("state")
         if state is None:  # a server without lifespan state: the mapping the app keeps
             state = self.scope["state"] = dict(self.app.lifespan_state)
-        return state  # type: ignore[no-any-return]
+        return state
 
     def after(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
         """Call `fn(*args, **kwargs)` once the response is over (`core/after.py`): an async

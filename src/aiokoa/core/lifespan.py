@@ -35,7 +35,7 @@ async def lifespan(app: Koa, scope: Scope, receive: Receive, send: Send) -> None
                 state = await resources.enter_async_context(app.lifespan(app))
                 if state is not None:
                     if not isinstance(state, Mapping):
-                        raise TypeError(f"Koa(lifespan=...) yields a mapping (the lifespan state) or None, not {state!r}")
+                        raise TypeError(f"Koa(lifespan=...) yields a mapping (its state) or None, not {state!r}")
                     app.lifespan_state = dict(state)
                     if "state" in scope:  # the server copies it into each request's scope
                         scope["state"].update(state)
@@ -61,4 +61,4 @@ def _failure(phase: str, err: BaseException) -> str:
     """The failure's traceback on stderr, and one line for the server to log."""
     text = "".join(traceback.format_exception(err)).rstrip("\n")
     print(f"aiokoa: the app's {phase} failed\n{text}", file=sys.stderr, flush=True)
-    return f"aiokoa: the app's {phase} failed: {type(err).__name__}: {err}"
+    return f"aiokoa: {phase} failed: {type(err).__name__}: {err}"

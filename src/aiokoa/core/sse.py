@@ -42,7 +42,9 @@ class ServerSentEvent:
 
     __slots__ = ("data", "event", "id", "retry")
 
-    def __init__(self, data: Any = None, *, event: str | None = None, id: str | None = None, retry: float | None = None) -> None:
+    def __init__(
+        self, data: Any = None, *, event: str | None = None, id: str | None = None, retry: float | None = None
+    ) -> None:
         if event is not None and _LINES.search(event):
             raise ValueError(f"an event's type cannot hold a line break: {event!r}")
         if id is not None and (_LINES.search(id) or "\0" in id):
@@ -69,8 +71,9 @@ class ServerSentEvent:
         return "".join(lines).encode()
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in ("event", "id", "retry") if getattr(self, name) is not None)
-        return f"ServerSentEvent({self.data!r}{', ' if fields else ''}{fields})"
+        named = {"event": self.event, "id": self.id, "retry": self.retry}
+        fields = [f"{name}={value!r}" for name, value in named.items() if value is not None]
+        return f"ServerSentEvent({', '.join([repr(self.data), *fields])})"
 
 
 def _data(data: Any) -> str:
