@@ -114,7 +114,7 @@ def test_event_streams_lifespan_and_after_work(server: ServerProcess) -> None:
         while not counts(client)["errors"] and time.monotonic() < deadline:
             time.sleep(0.02)
         assert counts(client)["errors"] == ["RuntimeError: the work failed in /broken"]
-    out, err = server.output()
+    _out, err = server.output()
     assert "Traceback" not in err
 
 
@@ -123,7 +123,7 @@ def test_a_failed_startup_stops_the_server_with_its_message(server_name: str) ->
     port = free_port()
     argv = [sys.executable, "-m", "aiokoa", "run", "tests.realtime_failing_app:app", "--app-dir", str(ROOT)]
     argv += ["--server", server_name, "--port", str(port)]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    done = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=30)
     assert done.returncode == (3 if server_name == "uvicorn" else 1)
     # The server logs the message (granian on stdout), the traceback says where.
     assert "aiokoa: startup failed: ConnectionRefusedError: no database at 127.0.0.1:5432" in done.stdout + done.stderr
