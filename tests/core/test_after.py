@@ -153,7 +153,8 @@ async def test_shutdown_awaits_the_work_for_after_timeout_then_cancels_it(capsys
 
     @app.use
     async def respond(ctx: Context) -> None:
-        ctx.after(work, float(ctx.query["s"]), ctx.query["s"])
+        seconds = str(ctx.query["s"])
+        ctx.after(work, float(seconds), seconds)
         ctx.body = "ok"
 
     async with AsyncTestClient(app) as client:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from aiokoa import Context, EventStream, Koa, ServerSentEvent
 from aiokoa.core.sse import encode
 from aiokoa.testing import TestClient
+from aiokoa.types import Message
 
 
 def parse(stream: str) -> list[dict[str, str]]:
@@ -165,13 +166,13 @@ async def test_an_error_in_the_source_ends_the_stream_and_reaches_the_error_even
 
     app = serve(lambda: EventStream(failing(), ping=ping))
     app.on("error", lambda err, ctx: seen.append(err))
-    sent: list[dict[str, Any]] = []
+    sent: list[Message] = []
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         await asyncio.Event().wait()
         raise AssertionError  # pragma: no cover
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     scope = {"type": "http", "method": "GET", "path": "/", "headers": [], "query_string": b""}
@@ -185,7 +186,7 @@ async def test_an_error_in_the_source_ends_the_stream_and_reaches_the_error_even
 
 
 def test_a_head_request_closes_the_source_unread() -> None:
-    def source() -> Iterator[str]:
+    def source() -> Generator[str, None, None]:
         yield "never"  # pragma: no cover
 
     events = source()
