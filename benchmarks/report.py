@@ -23,6 +23,8 @@ from network import NGINX, MemoryResult, NetMeasurement
 from registry import AIOKOA, BLACKSHEEP, FRAMEWORKS, KOA, RAW
 from scenarios import DEPTHS, ROUTE_COUNTS
 from static_files import LARGE_CONNECTIONS, LargeResult
+from sse import SseMeasurement
+from sse import table as sse_table
 from upload import UploadMeasurement
 from upload import table as upload_table
 
@@ -199,6 +201,7 @@ def evaluate(
     memory: MemoryResult | None,
     large: Sequence[LargeResult] = (),
     uploads: Sequence[UploadMeasurement] = (),
+    sse: Sequence[SseMeasurement] = (),
 ) -> list[Verdict]:
     """Every target of the project, judged on this run's figures."""
     out: list[Verdict] = []
@@ -267,6 +270,7 @@ def evaluate(
             )
         )
     out += _upload_verdicts(uploads)
+    out += _sse_verdicts(sse)
     if memory is None:
         out.append(
             Verdict("RSS after 1M requests within 5% of RSS after the first 10,000", "N/A", "memory run skipped")
@@ -360,6 +364,26 @@ def _upload_verdicts(uploads: Sequence[UploadMeasurement]) -> list[Verdict]:
         growth = m.median("rss_growth_mib")
         out.append(Verdict(name, "PASS" if growth < 32 else "MISS", f"+{growth:.1f} MiB"))
     return out
+
+
+def _sse_verdicts(sse: Sequence[SseMeasurement]) -> list[Verdict]:
+    by_target = {m.target: m for m in sse}
+
+    def events_s(target: str) -> float | None:
+        m = by_target.get(target)
+        return m.median("events_s") if m else None
+
+    return [
+        _ratio_verdict(
+            f"SSE fan-out (1,000 clients x 100 events) >= 1.2x {peer} events/s",
+            events_s(AIOKOA),
+            events_s(peer),
+            1.2,
+            False,
+            "events/s",
+        )  # fmt: skip
+        for peer in ("starlette", "sse-starlette")
+    ]
 
 
 # --- plots -------------------------------------------------------------------------------
@@ -502,6 +526,7 @@ def write(
     memory: MemoryResult | None,
     large: Sequence[LargeResult] = (),
     uploads: Sequence[UploadMeasurement] = (),
+    sse: Sequence[SseMeasurement] = (),
     verdicts: Sequence[Verdict] = (),
     images: Sequence[Path],
     notes: Sequence[str],
@@ -580,6 +605,16 @@ def write(
             *upload_table(uploads),
             "",
         ]
+    if sse:
+        lines += [
+            "## SSE fan-out (1,000 clients connected at once, each receiving 100 events; fresh servers each round)",
+            "",
+            "Events per second delivered, from the publish to the last stream's end; the server's RSS",
+            "with every client connected, less its RSS before, per connection.",
+            "",
+            *sse_table(sse),
+            "",
+        ]
     if images:
         lines += ["## Plots", ""] + [f"![{p.stem}]({p.relative_to(path.parent)})" for p in images] + [""]
     lines += ["## Settings", "", "```", json.dumps(settings, indent=2), "```", ""]
@@ -597,6 +632,7 @@ def write(
         "memory": asdict(memory) if memory else None,
         "large": [asdict(r) for r in large],
         "upload": [asdict(m) for m in uploads],
+        "sse": [asdict(m) for m in sse],
         "targets": [asdict(v) for v in verdicts],
     }
     path.with_suffix(".json").write_text(json.dumps(data, indent=1))

@@ -23,6 +23,7 @@ from .after import response_over
 from .body import reading, release
 from .errors import ClientDisconnect
 from .response import PATHSEND, TEXT, discard, is_stream
+from .sse import EventStream
 
 if TYPE_CHECKING:
     from ..types import Message, Receive
@@ -73,6 +74,8 @@ def body_to_send(ctx: Context) -> bytes | Awaitable[None] | None:
     if kind is bytearray or kind is memoryview:
         return bytes(body)
     if kind is not dict and kind is not list and is_stream(body):
+        if kind is EventStream:
+            return _send_stream(ctx, body.frames(ctx._send))
         if isinstance(body, PurePath) and PATHSEND in (ctx.scope.get("extensions") or ()):
             return _send_path(ctx, body)
         return _send_stream(ctx, _chunks(body))

@@ -9,10 +9,9 @@ break (`event`, `id`) refuses one with `ValueError` rather than let it start ano
 or another event; `id` refuses NUL too, which makes browsers ignore the field.
 
 While the source has nothing to say for `ping` seconds, a comment line goes out, so that
-proxies and load balancers do not close the idle connection. The source is read in a task
-of its own for that: the stream waits for the source's next event or for the ping's time,
-whichever comes first, without ever interrupting the source. When the client goes away the
-task is cancelled where the source waits, and its `finally` runs then.
+proxies and load balancers do not close the idle connection: a timer sends it while the
+stream waits for the source, which is never interrupted for it. When the client goes away
+the stream is cancelled where the source waits, and the source's `finally` runs then.
 """
 
 from __future__ import annotations
@@ -20,9 +19,12 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..http.jsonbody import dumps
+
+if TYPE_CHECKING:
+    from ..types import Send
 
 HEADERS = {
     "content-type": "text/event-stream; charset=utf-8",
@@ -31,7 +33,6 @@ HEADERS = {
 }
 PING = b": ping\n\n"
 _LINES = re.compile(r"\r\n|\r|\n")
-_END = object()
 
 
 class ServerSentEvent:
@@ -97,7 +98,7 @@ class EventStream:
     browser's `onopen` fires; an error the source raises later ends the stream (the browser
     reconnects) and reaches the app's `error` event. `ping=None` sends no pings."""
 
-    __slots__ = ("source", "ping", "_task", "_queue")
+    __slots__ = ("source", "ping")
 
     def __init__(self, source: AsyncIterable[Any] | Iterable[Any], *, ping: float | None = 15.0) -> None:
         if not hasattr(source, "__aiter__") and not hasattr(source, "__iter__"):
@@ -106,11 +107,10 @@ class EventStream:
             raise ValueError(f"ping is a number of seconds above 0, or None: {ping!r}")
         self.source = source
         self.ping = ping
-        self._task: asyncio.Task[None] | None = None
-        self._queue: asyncio.Queue[Any] | None = None
 
     def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._events() if self.ping is None else self._pinged()
+        """The events' bytes, without pings (which need the response's send: `frames`)."""
+        return self._events()
 
     async def _events(self) -> AsyncIterator[bytes]:
         yield b""  # the headers, at once
@@ -122,43 +122,92 @@ class EventStream:
             for item in source:  # type: ignore[union-attr]
                 yield encode(item)
 
-    async def _pinged(self) -> AsyncIterator[bytes]:
-        queue = self._queue = asyncio.Queue(1)
-        self._task = asyncio.ensure_future(self._read(queue))
-        ping = self.ping
-        yield b""
-        while True:
-            try:
-                async with asyncio.timeout(ping):
-                    chunk = await queue.get()
-            except TimeoutError:
-                yield PING
-                continue
-            if chunk is _END:
-                break
-            if isinstance(chunk, BaseException):
-                raise chunk
-            yield chunk
-
-    async def _read(self, queue: asyncio.Queue[Any]) -> None:
-        """Put each event's bytes on `queue`, then `_END` (or the source's error)."""
+    async def frames(self, send: Send) -> AsyncIterator[bytes]:
+        """What the response sends: b"" first (the headers go out at once), then each event's
+        bytes. While the source waits for its next event, a timer sends the pings through
+        `send` itself, so that the source is never interrupted; a ping still going out when
+        the next event comes goes first. The source is closed when this ends."""
+        source = self.source
         try:
-            async for chunk in self._events():
-                if chunk:
-                    await queue.put(chunk)
-        except Exception as err:
-            await queue.put(err)
-        else:
-            await queue.put(_END)
+            if self.ping is None or not isinstance(source, AsyncIterable):
+                async for chunk in self._events():
+                    yield chunk
+                return
+            pinger = _Pinger(send, self.ping)
+            items = aiter(source)
+            yield b""
+            pinger.start()
+            try:
+                while True:
+                    pinger.idle = True
+                    try:
+                        item = await anext(items)
+                    except StopAsyncIteration:
+                        return
+                    finally:
+                        pinger.idle = False
+                    sending = pinger.sending
+                    if sending is not None:
+                        pinger.sending = None
+                        await sending
+                    chunk = encode(item)
+                    pinger.last = pinger.loop.time()
+                    yield chunk
+            finally:
+                pinger.stop()
+        finally:
+            await self.aclose()
 
     async def aclose(self) -> None:
-        """Stop reading the source and close it; its `finally` has run when this returns."""
-        task = self._task
-        if task is not None and not task.done():
-            task.cancel()
-            await asyncio.wait((task,))
+        """Close the source (its `finally` runs, if it started)."""
         close = getattr(self.source, "aclose", None)
         if close is not None:
             await close()
         elif hasattr(self.source, "close"):
             self.source.close()
+
+
+class _Pinger:
+    """Sends a comment through `send` each time the stream was silent for `every` seconds:
+    one timer, moved on only when it fires, so events cost it nothing but a clock read."""
+
+    __slots__ = ("send", "every", "idle", "last", "sending", "loop", "timer")
+
+    def __init__(self, send: Send, every: float) -> None:
+        self.send = send
+        self.every = every
+        self.idle = False
+        """True while the stream waits for the source: nothing else is being sent then."""
+        self.sending: asyncio.Task[None] | None = None
+        self.loop = asyncio.get_running_loop()
+        self.last = self.loop.time()
+        self.timer: asyncio.TimerHandle | None = None
+
+    def start(self) -> None:
+        self.last = self.loop.time()
+        self.timer = self.loop.call_at(self.last + self.every, self._fire)
+
+    def _fire(self) -> None:
+        now = self.loop.time()
+        sending = self.sending
+        if sending is not None and sending.done():
+            if not sending.cancelled() and sending.exception() is not None:
+                return  # the client is gone: the stream raises it with its next event
+            sending = self.sending = None
+        if now >= self.last + self.every:
+            if self.idle and sending is None:
+                self.sending = asyncio.ensure_future(
+                    self.send({"type": "http.response.body", "body": PING, "more_body": True})
+                )
+            self.last = now
+        self.timer = self.loop.call_at(self.last + self.every, self._fire)
+
+    def stop(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        sending = self.sending
+        if sending is not None:
+            if not sending.done():
+                sending.cancel()
+            elif not sending.cancelled():
+                sending.exception()  # retrieved: the stream ends anyway
