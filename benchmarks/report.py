@@ -22,9 +22,9 @@ from inprocess import Measurement
 from network import NGINX, MemoryResult, NetMeasurement
 from registry import AIOKOA, BLACKSHEEP, FRAMEWORKS, KOA, RAW
 from scenarios import DEPTHS, ROUTE_COUNTS
-from static_files import LARGE_CONNECTIONS, LargeResult
 from sse import SseMeasurement
 from sse import table as sse_table
+from static_files import LARGE_CONNECTIONS, LargeResult
 from upload import UploadMeasurement
 from upload import table as upload_table
 

@@ -144,7 +144,8 @@ def run(rounds: int) -> list[SseMeasurement]:
         os.sched_setaffinity(0, affinity)
     for m in results.values():
         print(
-            f"  sse {m.target}: {m.median('events_s'):,.0f} events/s, {m.median('cpu_us_per_event'):.1f} µs server CPU/event,"
+            f"  sse {m.target}: {m.median('events_s'):,.0f} events/s,"
+            f" {m.median('cpu_us_per_event'):.1f} µs server CPU/event,"
             f" {m.median('rss_kib_per_connection'):.1f} KiB RSS per connection"
         )
     return list(results.values())
