@@ -381,7 +381,7 @@ def _sse_verdicts(sse: Sequence[SseMeasurement]) -> list[Verdict]:
             1.2,
             False,
             "events/s",
-        )  # fmt: skip
+        )
         for peer in ("starlette", "sse-starlette")
     ]
 
