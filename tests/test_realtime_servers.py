@@ -62,7 +62,7 @@ def counts(client: httpx.Client) -> dict[str, Any]:
     return result
 
 
-def wait_for(client: httpx.Client, name: str, value: int, seconds: float = 5) -> dict[str, Any]:
+def wait_for(client: httpx.Client, name: str, value: int, seconds: float = 15) -> dict[str, Any]:
     deadline = time.monotonic() + seconds
     while (seen := counts(client))[name] != value and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -70,7 +70,7 @@ def wait_for(client: httpx.Client, name: str, value: int, seconds: float = 5) ->
 
 
 def test_event_streams_lifespan_and_after_work(server: ServerProcess) -> None:
-    with httpx.Client(base_url=server.url, timeout=5) as client:
+    with httpx.Client(base_url=server.url, timeout=15) as client:
         # The stream: its headers, its framing, the browser's reconnection.
         with client.stream("GET", "/events", headers={"Accept-Encoding": "identity"}) as response:
             assert response.status_code == 200
@@ -95,7 +95,7 @@ def test_event_streams_lifespan_and_after_work(server: ServerProcess) -> None:
         with client.stream("GET", "/quiet") as response:
             started = time.monotonic()
             assert read_events(response, 2) == [{"comments": " ping"}, {"comments": " ping"}]
-            assert time.monotonic() - started < 2
+            assert time.monotonic() - started < 5  # (0.2 s on a machine at rest)
         assert wait_for(client, "closed", 4)["opened"] == 4
 
         # What the lifespan yielded, on every ctx.
@@ -110,7 +110,7 @@ def test_event_streams_lifespan_and_after_work(server: ServerProcess) -> None:
 
         # An error in after-work reaches the error event, and the client got its answer.
         assert client.get("/broken").text == "fine"
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 15
         while not counts(client)["errors"] and time.monotonic() < deadline:
             time.sleep(0.02)
         assert counts(client)["errors"] == ["RuntimeError: the work failed in /broken"]
