@@ -160,7 +160,6 @@ async def test_shutdown_awaits_the_work_for_after_timeout_then_cancels_it(capsys
     async with AsyncTestClient(app) as client:
         await client.get("/?s=0")
         await client.get("/?s=30")
-        assert finished == []
     assert finished == ["0"]
     assert cancelled == ["30"]
     assert "1 ctx.after() task(s) still running 1.0 s after shutdown began: cancelled" in capsys.readouterr().err

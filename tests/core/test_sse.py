@@ -15,7 +15,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from aiokoa import Context, EventStream, Koa, ServerSentEvent
-from aiokoa.core.sse import encode
+from aiokoa.core.sse import PING, _Pinger, encode
 from aiokoa.testing import TestClient
 from aiokoa.types import Message
 
@@ -234,3 +234,44 @@ def test_last_event_id_reads_the_header() -> None:
     with TestClient(app) as client:
         assert client.get("/").json() == {"ctx": None, "request": None}
         assert client.get("/", headers={"Last-Event-ID": "42"}).json() == {"ctx": "42", "request": "42"}
+
+
+async def test_the_pinger_waits_for_silence_and_an_idle_stream_and_stops_when_a_ping_fails() -> None:
+    sent: list[bytes] = []
+    gone = asyncio.Event()
+
+    async def send(message: Message) -> None:
+        sent.append(message["body"])
+        if len(sent) == 2:
+            gone.set()
+            raise OSError("the client is gone")
+
+    pinger = _Pinger(send, 0.02)
+    pinger.stop()  # before start: nothing to stop
+    pinger.start()
+    pinger._fire()  # before its time: only moved on
+    await asyncio.sleep(0.1)
+    assert sent == []  # the stream is busy (sending, or encoding an event): no ping
+    pinger.idle = True
+    await asyncio.wait_for(gone.wait(), 5)
+    await asyncio.sleep(0.1)
+    assert sent == [PING, PING]  # none after the failed one
+    assert pinger.sending is not None
+    with pytest.raises(OSError, match="the client is gone"):
+        await pinger.sending  # what the stream raises with its next event
+    pinger.stop()
+
+
+async def test_stopping_the_pinger_cancels_a_ping_still_going_out() -> None:
+    async def send(message: Message) -> None:
+        await asyncio.Event().wait()  # a client that reads nothing
+
+    pinger = _Pinger(send, 0.01)
+    pinger.idle = True
+    pinger.start()
+    while pinger.sending is None:
+        await asyncio.sleep(0.01)
+    sending = pinger.sending
+    pinger.stop()
+    await asyncio.wait((sending,))
+    assert sending.cancelled()
