@@ -93,6 +93,12 @@ def test_fields_that_would_inject_are_refused(fields: dict[str, Any], refused: s
         ServerSentEvent("data", **fields)
 
 
+def test_an_event_cannot_be_changed_past_its_checks() -> None:
+    event = ServerSentEvent("x", event="ok")
+    with pytest.raises(AttributeError, match="cannot be changed \\(its event\\)"):
+        event.event = "a\nevent: forged"
+
+
 def test_an_event_without_data_and_its_repr() -> None:
     assert ServerSentEvent(retry=3).encode() == b"retry: 3000\n\n"
     assert repr(ServerSentEvent("x", id="7")) == "ServerSentEvent('x', id='7')"

@@ -42,6 +42,10 @@ class ServerSentEvent:
     long the browser waits before reconnecting, in seconds)."""
 
     __slots__ = ("data", "event", "id", "retry")
+    data: Any
+    event: str | None
+    id: str | None
+    retry: float | None
 
     def __init__(
         self, data: Any = None, *, event: str | None = None, id: str | None = None, retry: float | None = None
@@ -52,10 +56,12 @@ class ServerSentEvent:
             raise ValueError(f"an event's id cannot hold a line break or NUL: {id!r}")
         if retry is not None and not retry >= 0:
             raise ValueError(f"retry is a number of seconds, 0 or more: {retry!r}")
-        self.data = data
-        self.event = event
-        self.id = id
-        self.retry = retry
+        # Checked once, here: the fields cannot change afterwards.
+        for name, value in (("data", data), ("event", event), ("id", id), ("retry", retry)):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"a ServerSentEvent cannot be changed (its {name}): make a new one")
 
     def encode(self) -> bytes:
         """The event as the text/event-stream format frames it, its blank line included."""
@@ -79,6 +85,8 @@ class ServerSentEvent:
 
 def _data(data: Any) -> str:
     text = data if isinstance(data, str) else dumps(data).decode()  # JSON escapes its line breaks
+    if "\n" not in text and "\r" not in text:
+        return f"data: {text}\n"
     return "".join(f"data: {line}\n" for line in _LINES.split(text))
 
 
@@ -86,7 +94,7 @@ def encode(item: Any) -> bytes:
     """One item of a source as the bytes of its event."""
     if isinstance(item, ServerSentEvent):
         return item.encode()
-    return (_data(item) + "\n").encode()
+    return f"{_data(item)}\n".encode()
 
 
 class EventStream:
@@ -134,18 +142,12 @@ class EventStream:
                     yield chunk
                 return
             pinger = _Pinger(send, self.ping)
-            items = aiter(source)
             yield b""
             pinger.start()
             try:
-                while True:
-                    pinger.idle = True
-                    try:
-                        item = await anext(items)
-                    except StopAsyncIteration:
-                        return
-                    finally:
-                        pinger.idle = False
+                pinger.idle = True
+                async for item in source:
+                    pinger.idle = False
                     sending = pinger.sending
                     if sending is not None:
                         pinger.sending = None
@@ -153,6 +155,7 @@ class EventStream:
                     chunk = encode(item)
                     pinger.last = pinger.loop.time()
                     yield chunk
+                    pinger.idle = True
             finally:
                 pinger.stop()
         finally:
