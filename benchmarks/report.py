@@ -24,6 +24,8 @@ from inprocess import Measurement
 from network import NGINX, MemoryResult, NetMeasurement
 from registry import AIOKOA, AIOKOA_UNTYPED, BLACKSHEEP, FRAMEWORKS, KOA, RAW
 from scenarios import DEPTHS, ROUTE_COUNTS
+from sse import SseMeasurement
+from sse import table as sse_table
 from static_files import LARGE_CONNECTIONS, LargeResult
 from upload import UploadMeasurement
 from upload import table as upload_table
@@ -212,6 +214,7 @@ def evaluate(
     memory: MemoryResult | None,
     large: Sequence[LargeResult] = (),
     uploads: Sequence[UploadMeasurement] = (),
+    sse: Sequence[SseMeasurement] = (),
 ) -> list[Verdict]:
     """Every target of the project, judged on this run's figures."""
     out: list[Verdict] = []
@@ -300,6 +303,7 @@ def evaluate(
     name = f"batteries >= {BATTERIES_KOA_LIMIT}x Koa with @koa/cors, koa-helmet, koa-session, koa-ratelimit req/s"
     out.append(_ratio_verdict(name, rps(mine, "batteries"), rps(koa, "batteries"), BATTERIES_KOA_LIMIT, False, "req/s"))
     out += _upload_verdicts(uploads)
+    out += _sse_verdicts(sse)
     if memory is None:
         out.append(
             Verdict("RSS after 1M requests within 5% of RSS after the first 10,000", "N/A", "memory run skipped")
@@ -393,6 +397,26 @@ def _upload_verdicts(uploads: Sequence[UploadMeasurement]) -> list[Verdict]:
         growth = m.median("rss_growth_mib")
         out.append(Verdict(name, "PASS" if growth < 32 else "MISS", f"+{growth:.1f} MiB"))
     return out
+
+
+def _sse_verdicts(sse: Sequence[SseMeasurement]) -> list[Verdict]:
+    by_target = {m.target: m for m in sse}
+
+    def events_s(target: str) -> float | None:
+        m = by_target.get(target)
+        return m.median("events_s") if m else None
+
+    return [
+        _ratio_verdict(
+            f"SSE fan-out (1,000 clients x 100 events) >= 1.2x {peer} events/s",
+            events_s(AIOKOA),
+            events_s(peer),
+            1.2,
+            False,
+            "events/s",
+        )
+        for peer in ("starlette", "sse-starlette")
+    ]
 
 
 # --- plots -------------------------------------------------------------------------------
@@ -535,6 +559,7 @@ def write(
     memory: MemoryResult | None,
     large: Sequence[LargeResult] = (),
     uploads: Sequence[UploadMeasurement] = (),
+    sse: Sequence[SseMeasurement] = (),
     verdicts: Sequence[Verdict] = (),
     images: Sequence[Path],
     notes: Sequence[str],
@@ -624,6 +649,16 @@ def write(
             *upload_table(uploads),
             "",
         ]
+    if sse:
+        lines += [
+            "## SSE fan-out (1,000 clients connected at once, each receiving 100 events; fresh servers each round)",
+            "",
+            "Events per second delivered, from the publish to the last stream's end; the server's RSS",
+            "with every client connected, less its RSS before, per connection.",
+            "",
+            *sse_table(sse),
+            "",
+        ]
     if images:
         lines += ["## Plots", ""] + [f"![{p.stem}]({p.relative_to(path.parent)})" for p in images] + [""]
     lines += ["## Settings", "", "```", json.dumps(settings, indent=2), "```", ""]
@@ -642,6 +677,7 @@ def write(
         "large": [asdict(r) for r in large],
         "upload": [asdict(m) for m in uploads],
         "battery_costs": [asdict(c) for c in battery_costs],
+        "sse": [asdict(m) for m in sse],
         "targets": [asdict(v) for v in verdicts],
     }
     path.with_suffix(".json").write_text(json.dumps(data, indent=1))

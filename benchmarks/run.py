@@ -34,18 +34,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         default="",
-        help=f"comma-separated scenarios among {', '.join(SCENARIO_NAMES)}, 'upload' and 'memory'",
+        help=f"comma-separated scenarios among {', '.join(SCENARIO_NAMES)}, 'upload', 'sse' and 'memory'",
     )
     parser.add_argument("--skip-network", action="store_true", help="in-process mode only (no servers, no wrk)")
     parser.add_argument("--skip-inprocess", action="store_true", help="network mode (and memory) only")
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
-    unknown = set(chosen) - {*SCENARIO_NAMES, "memory", "upload"}
+    unknown = set(chosen) - {*SCENARIO_NAMES, "memory", "upload", "sse"}
     if unknown:
         parser.error(f"unknown scenario(s) {', '.join(sorted(unknown))}")
     args.scenarios = [s for s in SCENARIO_NAMES if not chosen or s in chosen]
     args.memory = not args.quick and not args.skip_network and (not chosen or "memory" in chosen)
     args.upload = not args.skip_network and (not chosen or "upload" in chosen)
+    args.sse = not args.skip_network and (not chosen or "sse" in chosen)
     return args
 
 
@@ -65,6 +66,7 @@ def main(argv: list[str]) -> int:
     import network
     import report
     import scenarios
+    import sse
     import static_files
     import upload
     from registry import AIOKOA, BY_NAME, asgi_frameworks
@@ -100,6 +102,7 @@ def main(argv: list[str]) -> int:
     large: list[static_files.LargeResult] = []
     memory: network.MemoryResult | None = None
     uploads: list[upload.UploadMeasurement] = []
+    fan_out: list[sse.SseMeasurement] = []
     if args.skip_network:
         notes.append("Network mode was skipped (--skip-network).")
     elif not network_ok:
@@ -125,6 +128,12 @@ def main(argv: list[str]) -> int:
             rounds = 1 if quick else 3
             print(f"== upload ({upload.SIZE >> 20} MiB multipart, {rounds} round(s), fresh servers each)")
             uploads = upload.run(rounds)
+        if args.sse:
+            rounds = 1 if quick else 3
+            print(
+                f"== sse fan-out ({sse.CLIENTS:,} clients x {sse.EVENTS} events, {rounds} round(s), fresh servers each)"
+            )
+            fan_out = sse.run(rounds)
         if args.memory:
             print(f"== memory (aiokoa on uvicorn, stack, up to {MEMORY_TOTAL:,} requests)")
             memory = network.run_memory(scenarios.cases_for("stack")[0], MEMORY_TOTAL, MEMORY_FIRST, MEMORY_MAX_S)
@@ -136,14 +145,14 @@ def main(argv: list[str]) -> int:
     load = report.foreign_load(cpu_start, report.CpuSnapshot.take())
     notes.append(f"Other processes on the machine used {load} during this run.")
     print(f"== other processes used {load}")
-    verdicts = report.evaluate(inproc, net, memory, large, uploads)
+    verdicts = report.evaluate(inproc, net, memory, large, uploads, fan_out)
     images = report.plots(inproc, net)
     settings = {"inprocess": vars(in_settings), "network": vars(net_settings), "scenarios": args.scenarios}
     results = Path(__file__).resolve().parent / "RESULTS.md"
     mode = "quick" if quick else "full"
     report.write(
-        results, mode=mode, inproc=inproc, net=net, memory=memory, large=large, uploads=uploads, verdicts=verdicts,
-        images=images, notes=notes, settings=settings, battery_costs=costs,
+        results, mode=mode, inproc=inproc, net=net, memory=memory, large=large, uploads=uploads, sse=fan_out,
+        verdicts=verdicts, images=images, notes=notes, settings=settings, battery_costs=costs,
     )  # fmt: skip
     print("== targets")
     for v in verdicts:

@@ -147,3 +147,25 @@ def test_typed_api_over_http(example: StartExample) -> None:
         assert client.get("/openapi.json").json()["openapi"] == "3.1.0"
         assert "swagger-ui-bundle.js" in client.get("/docs").text
         assert client.get("/docs/swagger-ui-bundle.js").status_code == 200
+
+
+def test_live_log_streams_lines_to_every_watcher_and_replays_missed_ones(example: StartExample) -> None:
+    server = example("live_log.py", PING="0.2")
+    with httpx.Client(base_url=server.url, timeout=5) as client:
+        assert "new EventSource" in client.get("/").text
+        assert client.post("/log", content="first").json() == {"id": 1}
+        with client.stream("GET", "/events") as response:
+            assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
+            lines = response.iter_lines()
+            assert [next(lines) for _ in range(4)] == ["event: line", "id: 1", "data: first", ""]
+            assert client.post("/log", content="two\nlines").json() == {"id": 2}
+            assert [next(lines) for _ in range(5)] == ["event: line", "id: 2", "data: two", "data: lines", ""]
+            assert [next(lines) for _ in range(2)] == [": ping", ""]  # 0.2 s of silence
+        deadline = time.monotonic() + 5
+        while client.get("/watchers").json() != {"watchers": 0} and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert client.get("/watchers").json() == {"watchers": 0}  # the generator's finally ran
+        # A browser reconnecting after id 1 gets what it missed first.
+        with client.stream("GET", "/events", headers={"Last-Event-ID": "1"}) as response:
+            lines = response.iter_lines()
+            assert [next(lines) for _ in range(3)] == ["event: line", "id: 2", "data: two"]

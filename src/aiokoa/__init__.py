@@ -8,6 +8,7 @@ from .core.errors import ClientDisconnect, HttpError, create_error, is_http_erro
 from .core.misuse import MiddlewareError, ResponseSentError
 from .core.request import Request
 from .core.response import Response
+from .core.sse import EventStream, ServerSentEvent
 from .http.cookies import CookieError
 from .http.forms import FormData, UploadFile
 from .mount import mount
@@ -21,6 +22,7 @@ __all__ = [
     "ClientDisconnect",
     "Context",
     "CookieError",
+    "EventStream",
     "FormData",
     "HttpError",
     "Koa",
@@ -33,6 +35,7 @@ __all__ = [
     "Response",
     "ResponseSentError",
     "Router",
+    "ServerSentEvent",
     "Subscription",
     "Tracer",
     "UploadFile",

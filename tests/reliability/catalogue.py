@@ -333,6 +333,27 @@ CASES = [
         OK,
         "`request.type` is `text/plain`; `charset` is '' (the parameter is invalid)",
     ),
+    # -- event streams (`GET /events` resumes after the Last-Event-ID it issued: 1, 2 or 3) --
+    Case(
+        "`Last-Event-ID` of 8,000 digits",
+        get("/events", "Last-Event-ID: " + "9" * 8000),
+        OK,
+        "read as sent; no id the app issued, so the stream starts over (`int()` of it would raise)",
+        ("x-resumed-from", "0"),
+    ),
+    Case(
+        "`Last-Event-ID` with raw bytes above 0x7F",
+        b"GET /events HTTP/1.1\r\nHost: app.example\r\nLast-Event-ID: 2\xff\xfe\r\nConnection: close\r\n\r\n",
+        OK,
+        "read as Latin-1, no id the app issued: the stream starts over",
+        ("x-resumed-from", "0"),
+    ),
+    Case(
+        "`Last-Event-ID` with a NUL byte",
+        b"GET /events HTTP/1.1\r\nHost: app.example\r\nLast-Event-ID: 1\x00\r\nConnection: close\r\n\r\n",
+        same("400 server"),
+        "refused by the server: an id with NUL never reaches `ctx.last_event_id`",
+    ),
     # -- static files (`send`, serving `/static/` from a directory) -------------------
     Case("`..` in the path `/static/../secret.txt`", get("/static/../secret.txt"), same("403"), "out of the root: 403"),
     Case("`%2e%2e` for `..`", get("/static/%2e%2e/secret.txt"), same("403"), "decoded, then out of the root: 403"),

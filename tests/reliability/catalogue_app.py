@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import msgspec
 
-from aiokoa import Context, FormData, Koa, Next, Router, UploadFile
+from aiokoa import Context, EventStream, FormData, Koa, Next, Router, ServerSentEvent, UploadFile
 from aiokoa.middleware import SessionContext, csrf, session
 from aiokoa.middleware.body_parser import body_parser
 from aiokoa.middleware.compress import compress
@@ -65,6 +65,16 @@ async def back(ctx: Context) -> None:
 @router.get("/compressed", compress())
 async def compressed(ctx: Context) -> None:
     ctx.body = "compressible text " * 100
+
+
+@router.get("/events")
+async def events(ctx: Context) -> None:
+    """An event stream that resumes after the id a reconnecting browser sends, if it issued it."""
+    last = ctx.last_event_id
+    issued = [str(n) for n in range(1, 4)]
+    start = int(last) if last in issued else 0
+    ctx.set("X-Resumed-From", str(start))
+    ctx.body = EventStream([ServerSentEvent(f"event {n}", id=str(n)) for n in range(start + 1, 4)])
 
 
 @router.get("/unchecked")

@@ -11,7 +11,8 @@ import asyncio
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from typing import Any, Self, TypeVar, overload
 
@@ -24,6 +25,7 @@ from .diagnostics import checked_context
 from .errorpage import ErrorFormatter
 from .implementations import ContextMaker, Serve, context_maker, server
 from .instrument import Instrument, instrument_of
+from .lifespan import lifespan as run_lifespan
 from .request import Request
 from .respond import error_response, finish
 from .response import Response
@@ -118,7 +120,10 @@ class Koa(EventEmitter):
     `["10.0.0.0/8", "127.0.0.1"]`), `context_var`
     (`True` or your own ContextVar: `app.current_context` is the request's ctx anywhere in
     its task, error listeners included; off by default, so it costs nothing),
-    `keep_headers_on_error` and `error_formatter` (see `core/errorpage.py`).
+    `keep_headers_on_error` and `error_formatter` (see `core/errorpage.py`), `lifespan`
+    (`fn(app)`, an async context manager around the app's life whose yielded mapping is
+    `ctx.lifespan_state`: `core/lifespan.py`) and `after_timeout` (the seconds `ctx.after()`
+    work still running gets at shutdown).
     """
 
     __slots__ = ("_make_context", "_serve", "_step")  # read per request; apps keep a __dict__
@@ -140,6 +145,8 @@ class Koa(EventEmitter):
         error_formatter: ErrorFormatter | None = None,
         debug: bool | None = None,
         compose: Callable[[list[Any]], Step] | None = None,
+        lifespan: Callable[[Koa], AbstractAsyncContextManager[Mapping[str, Any] | None]] | None = None,
+        after_timeout: float | None = 30.0,
     ) -> None:
         super().__init__()
         named_env = env or os.environ.get("AIOKOA_ENV")
@@ -179,6 +186,14 @@ class Koa(EventEmitter):
             storage = context_var if isinstance(context_var, ContextVar) else ContextVar("aiokoa.context")
             self.ctx_storage = storage
             self.context = _storing(self.context, storage)
+        self.lifespan = lifespan
+        """`fn(app)`, an async context manager entered at startup and left at shutdown
+        (`core/lifespan.py`); the mapping it yields is `ctx.lifespan_state`."""
+        self.lifespan_state: dict[str, Any] = {}
+        self.after_timeout = after_timeout
+        """Seconds the work queued with `ctx.after()` gets to finish at shutdown (None: no limit)."""
+        self.after_tasks: set[asyncio.Task[None]] = set()
+        """The `ctx.after()` work running now."""
 
     @overload
     def use(self, middleware: M, /) -> M: ...
@@ -257,25 +272,9 @@ class Koa(EventEmitter):
 
     async def _other(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
+            await run_lifespan(self, scope, receive, send)
         elif scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1000})
-
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        """ASGI lifespan: `startup` and `shutdown` events, awaited before serving/exiting."""
-        while True:
-            message = await receive()
-            phase = message["type"].rsplit(".", 1)[-1]
-            try:
-                await self.emit_async(phase)
-            except Exception as err:
-                # The server sends nothing after a failure, in either phase: waiting for
-                # another message would keep this coroutine pending forever.
-                await send({"type": f"lifespan.{phase}.failed", "message": repr(err)})
-                return
-            await send({"type": f"lifespan.{phase}.complete"})
-            if phase == "shutdown":
-                return
 
     def onerror(self, err: BaseException, ctx: Context | None = None) -> None:
         """The default `error` listener: the traceback on stderr, unless the error is a 404,

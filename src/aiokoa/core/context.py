@@ -9,10 +9,11 @@ there appears on that app's contexts only.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..http.statuses import MESSAGES
+from .after import AfterResponse, queue
 from .cookies import Cookies
 from .errorpage import error_body
 from .errors import Assert, create_error, status_of
@@ -59,6 +60,8 @@ class Context(RequestMixin, ResponseMixin):
         "_header_sent",
         "_ended",
         "_finished",
+        # the work queued with `after()` (None until queued)
+        "_after",
         # the last next() handed out, checked once when the chain returns
         "_pending",
         "_pending_by",
@@ -87,6 +90,7 @@ class Context(RequestMixin, ResponseMixin):
     _request_body: RequestBody | None
     _keep: set[str]
     _returned_by: tuple[Any, Any, set[str]]
+    _after: AfterResponse | None
 
     request_class: type[Request] = Request
     response_class: type[Response] = Response
@@ -121,7 +125,7 @@ class Context(RequestMixin, ResponseMixin):
         self._status = 404
         self._explicit_status = self._explicit_null_body = False
         self._header_sent = self._ended = self._finished = False
-        self._message = self._body = self._pending = self._pending_by = None
+        self._message = self._body = self._pending = self._pending_by = self._after = None
         # One assignment each: the API reference reads each field's type and docstring from
         # its own line, and a chained assignment would give all the first one's.
         self._params = None
@@ -189,6 +193,22 @@ class Context(RequestMixin, ResponseMixin):
         if response is None:
             response = self._response = self.response_class(self)
         return response
+
+    @property
+    def lifespan_state(self) -> dict[str, Any]:
+        """What the app's lifespan yielded (`Koa(lifespan=...)`): the resources that live as
+        long as the app, such as a database pool. The server hands each request a shallow
+        copy of the ASGI lifespan state, so a name set here stays with this request."""
+        state = self.scope.get("state")
+        if state is None:  # a server without lifespan state: the mapping the app keeps
+            state = self.scope["state"] = dict(self.app.lifespan_state)
+        return state
+
+    def after(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
+        """Call `fn(*args, **kwargs)` once the response is over (`core/after.py`): an async
+        function is awaited, a plain one runs in a thread; an error goes to the app's
+        `error` event, never to the client."""
+        queue(self, fn, args, kwargs)
 
     @property
     def send(self) -> Send:

@@ -242,6 +242,12 @@ class RequestMixin:
             return headers.get("referer") or headers.get("referrer") or ""
         return headers.get(name, "")
 
+    @property
+    def last_event_id(self) -> str | None:
+        """The `Last-Event-ID` header a browser's `EventSource` sends when it reconnects: the
+        `id` of the last event it received (see `EventStream`), or None on its first connection."""
+        return self.headers.get("last-event-id")
+
     header = headers
 
     # -- where the request came from (X-Forwarded-* believed only with `proxy`) ---------
@@ -490,6 +496,7 @@ class Request:
     socket: Delegate[Socket] = Delegate("socket", readonly=True)
     accept: Delegate[Accepts] = Delegate("accept")
     params: Delegate[dict[str, Any]] = Delegate("params")
+    last_event_id: Delegate[str | None] = Delegate("last_event_id", readonly=True)
 
     def get(self, field: str) -> str:
         return self.ctx.get(field)

@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..http.jsonbody import dumps
 from ..http.statuses import EMPTY
+from .after import response_over
 from .body import reading, release
 from .errors import ClientDisconnect
 from .response import PATHSEND, TEXT, discard, is_stream
+from .sse import EventStream
 
 if TYPE_CHECKING:
     from ..types import Message, Receive
@@ -72,6 +74,8 @@ def body_to_send(ctx: Context) -> bytes | Awaitable[None] | None:
     if kind is bytearray or kind is memoryview:
         return bytes(body)
     if kind is not dict and kind is not list and is_stream(body):
+        if kind is EventStream:
+            return _send_stream(ctx, body.frames(ctx._send))
         if isinstance(body, PurePath) and PATHSEND in (ctx.scope.get("extensions") or ()):
             return _send_path(ctx, body)
         return _send_stream(ctx, _chunks(body))
@@ -92,8 +96,11 @@ def finish(ctx: Context) -> tuple[Message | None, Message] | Awaitable[None] | N
         if ctx._request_body is not None:
             release(ctx)  # the form's files
         return messages(ctx, body)
-    if body is None and ctx._request_body is not None:
-        release(ctx)  # (a stream, which may be one of the files, closes them once sent)
+    if body is None:
+        if ctx._request_body is not None:
+            release(ctx)  # (a stream, which may be one of the files, closes them once sent)
+        if ctx._after is not None:
+            response_over(ctx)  # nothing more to send
     return body  # type: ignore[return-value]  # None, or a stream's awaitable
 
 
@@ -123,9 +130,11 @@ def error_response(ctx: Context, err: Exception) -> tuple[Message | None, Messag
         release(ctx)
     if isinstance(err, ClientDisconnect):  # no one to answer, nothing to report
         ctx._ended = True
+        response_over(ctx)
         return None
     ctx.onerror(err)
     if ctx._header_sent or ctx._ended:
+        response_over(ctx)
         return None
     return messages(ctx, b"" if ctx.method == "HEAD" else ctx._body.encode())
 
@@ -213,6 +222,7 @@ async def _send_stream(ctx: Context, chunks: AsyncGenerator[bytes, None]) -> Non
         finally:
             if ctx._request_body is not None:
                 release(ctx)
+            response_over(ctx)
 
 
 async def _pump(ctx: Context, chunks: AsyncGenerator[bytes, None]) -> None:

@@ -23,6 +23,8 @@ from ..http.statuses import EMPTY, MESSAGES, REDIRECT
 from ..http.url import parse_url
 from . import misuse
 from .delegate import Delegate
+from .sse import HEADERS as SSE_HEADERS
+from .sse import EventStream
 
 if TYPE_CHECKING:
     from ..http.headers import HeaderValue
@@ -220,7 +222,12 @@ class ResponseMixin:
         else:
             if original is not None and original is not value:
                 headers.pop("content-length", None)
-            if isinstance(value, PurePath):
+            if isinstance(value, EventStream):
+                headers.pop("content-length", None)
+                headers["content-type"] = SSE_HEADERS["content-type"]  # what EventSource requires
+                for name in ("cache-control", "x-accel-buffering"):
+                    headers.setdefault(name, SSE_HEADERS[name])
+            elif isinstance(value, PurePath):
                 size = _file_size(value)
                 if set_type:
                     headers["content-type"] = mime.content_type(value.name) or BINARY

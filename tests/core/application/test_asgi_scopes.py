@@ -44,7 +44,7 @@ async def test_a_failed_startup_is_reported_and_ends_the_lifespan() -> None:
 
     app.on("startup", refuse)
     sent = await drive(app, "lifespan", "lifespan.startup")
-    assert sent == [{"type": "lifespan.startup.failed", "message": "RuntimeError('no database')"}]
+    assert sent == [{"type": "lifespan.startup.failed", "message": "aiokoa: startup failed: RuntimeError: no database"}]
 
 
 async def test_a_failed_shutdown_is_reported_and_ends_the_lifespan() -> None:
@@ -58,7 +58,7 @@ async def test_a_failed_shutdown_is_reported_and_ends_the_lifespan() -> None:
     sent = await drive(app, "lifespan", "lifespan.startup", "lifespan.shutdown")
     assert sent == [
         {"type": "lifespan.startup.complete"},
-        {"type": "lifespan.shutdown.failed", "message": "RuntimeError('flush failed')"},
+        {"type": "lifespan.shutdown.failed", "message": "aiokoa: shutdown failed: RuntimeError: flush failed"},
     ]
 
 
