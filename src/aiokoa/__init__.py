@@ -7,6 +7,7 @@ from .core.errors import ClientDisconnect, HttpError, create_error, is_http_erro
 from .core.misuse import MiddlewareError, ResponseSentError
 from .core.request import Request
 from .core.response import Response
+from .core.websocket import WebSocket, WebSocketDisconnect
 from .http.cookies import CookieError
 from .http.forms import FormData, UploadFile
 from .mount import mount
@@ -31,6 +32,8 @@ __all__ = [
     "Router",
     "Tracer",
     "UploadFile",
+    "WebSocket",
+    "WebSocketDisconnect",
     "compose",
     "create_error",
     "is_http_error",
