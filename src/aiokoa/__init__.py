@@ -7,7 +7,7 @@ from .core.errors import ClientDisconnect, HttpError, create_error, is_http_erro
 from .core.misuse import MiddlewareError, ResponseSentError
 from .core.request import Request
 from .core.response import Response
-from .core.websocket import WebSocket, WebSocketDisconnect
+from .core.websocket import WebSocket, WebSocketDisconnect, WebSocketRefused
 from .http.cookies import CookieError
 from .http.forms import FormData, UploadFile
 from .mount import mount
@@ -34,6 +34,7 @@ __all__ = [
     "UploadFile",
     "WebSocket",
     "WebSocketDisconnect",
+    "WebSocketRefused",
     "compose",
     "create_error",
     "is_http_error",

@@ -60,17 +60,6 @@ class Lifespan:
             await self._task
 
 
-class WebSocketRefused(Exception):
-    """The app refused the connection: with an HTTP response (`status`, `body`) or, where
-    the denial response is off, with a close `code`."""
-
-    def __init__(self, status: int | None, body: bytes = b"", code: int | None = None) -> None:
-        self.status = status
-        self.body = body
-        self.code = code
-        super().__init__(f"websocket refused: {status or code}")
-
-
 class WebSocketSession:
     """An in-process websocket connection to an app: `async with
     client.websocket_connect("/chat") as ws: await ws.send("hi"); await ws.receive()`."""
@@ -95,6 +84,8 @@ class WebSocketSession:
             self.headers = list(message.get("headers") or ())
             return self
         await self._task
+        from .core.websocket import WebSocketRefused
+
         if message["type"] == "websocket.close":
             raise WebSocketRefused(None, code=message.get("code", 1000))
         body = b""

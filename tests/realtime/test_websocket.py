@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from aiokoa import Context, Koa, Next, Router, WebSocketDisconnect
+from aiokoa import Context, Koa, Next, Router, WebSocketDisconnect, WebSocketRefused
 from aiokoa.http.cookies import signer_of
-from aiokoa.testing import AsyncTestClient, WebSocketRefused
+from aiokoa.testing import AsyncTestClient
 
 
 def echo_app(**options: Any) -> Koa:
@@ -70,7 +70,9 @@ async def test_the_context_has_the_request_side() -> None:
         )
         await ctx.websocket.accept()
 
-    signature = signer_of(["secret"]).sign("id=7")
+    signer = signer_of(["secret"])
+    assert signer is not None
+    signature = signer.sign("id=7")
     cookie = f"plain=1; id=7; id.sig={signature}; forged=8; forged.sig=nope"
     async with AsyncTestClient(app) as client:
         async with client.websocket_connect("/room?name=a", headers={"Origin": "http://x", "Cookie": cookie}):

@@ -18,6 +18,7 @@ and raises `WebSocketDisconnect` from `receive()`, which ends the connection qui
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,18 @@ class WebSocketDisconnect(ClientDisconnect):
         self.code = code
         self.reason = reason
         super().__init__(f"websocket closed ({code}{': ' + reason if reason else ''})")
+
+
+class WebSocketRefused(WebSocketDisconnect):
+    """A handshake the app refused, as a client sees it (`aiokoa.testing`'s
+    `websocket_connect`): an HTTP `status` and `body`, or only a close `code`."""
+
+    __module__ = "aiokoa"
+
+    def __init__(self, status: int | None, body: bytes = b"", code: int = POLICY) -> None:
+        self.status = status
+        self.body = body
+        super().__init__(code, f"refused with {status}" if status else "refused")
 
 
 class WebSocket:
@@ -100,7 +113,9 @@ class WebSocket:
             raise RuntimeError("ctx.websocket.accept(): the connection was already accepted or closed")
         message: Message = {"type": "websocket.accept", "subprotocol": subprotocol}
         if headers:
-            message["headers"] = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+            message["headers"] = [
+                (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
+            ]
         self._state = _OPEN
         await self._transmit(message)
 
@@ -160,10 +175,8 @@ class WebSocket:
             return
         self._state = _CLOSED
         self.close_code = code
-        try:
+        with contextlib.suppress(OSError):  # a client already gone: closed either way
             await self._send({"type": "websocket.close", "code": code, "reason": reason})
-        except OSError:
-            pass  # the client is already gone: closed either way
 
     async def _transmit(self, message: Message) -> None:
         try:
@@ -277,4 +290,3 @@ async def _refuse(ctx: Context, websocket: WebSocket) -> None:
     send = ctx._send
     await send({"type": "websocket.http.response.start", "status": ctx._status, "headers": ctx._raw_headers()})
     await send({"type": "websocket.http.response.body", "body": data})
-
