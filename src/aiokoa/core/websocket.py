@@ -140,12 +140,17 @@ class WebSocket:
         if timeout is None:
             message = await self._receive()
         else:
+            # Waited on aside, never cancelled mid-wait: a timer that fires as the message
+            # arrives then loses nothing and leaves no cancellation behind.
+            waiting = asyncio.ensure_future(self._receive())
             try:
-                async with asyncio.timeout(timeout):
-                    message = await self._receive()
-            except TimeoutError:
+                await asyncio.wait((waiting,), timeout=timeout)
+            finally:
+                waiting.cancel()  # nothing if it is done
+            if not waiting.done() or waiting.cancelled():
                 await self.close(GOING_AWAY, "idle")
-                raise WebSocketDisconnect(GOING_AWAY, "idle") from None
+                raise WebSocketDisconnect(GOING_AWAY, "idle")
+            message = waiting.result()
         if message["type"] == "websocket.disconnect":
             self._state = _CLOSED
             self.close_code = message.get("code", 1005)
