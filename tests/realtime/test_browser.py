@@ -37,6 +37,7 @@ def live_app() -> Koa:
         browser = "chrome" if "HeadlessChrome" in ctx.get("User-Agent") else "?"
         await ctx.websocket.send(f"welcome {browser}")
         async for message in ctx.websocket:
+            assert isinstance(message, str)  # a browser sends a string as a text message
             await ctx.websocket.send(f"echo {message}")
 
     app.use(router.routes())
