@@ -25,6 +25,8 @@ from scenarios import DEPTHS, ROUTE_COUNTS
 from static_files import LARGE_CONNECTIONS, LargeResult
 from upload import UploadMeasurement
 from upload import table as upload_table
+from websocket_echo import WebSocketMeasurement
+from websocket_echo import table as websocket_table
 
 HERE = Path(__file__).resolve().parent
 PLOTS = HERE / "plots"
@@ -199,6 +201,7 @@ def evaluate(
     memory: MemoryResult | None,
     large: Sequence[LargeResult] = (),
     uploads: Sequence[UploadMeasurement] = (),
+    websockets: Sequence[WebSocketMeasurement] = (),
 ) -> list[Verdict]:
     """Every target of the project, judged on this run's figures."""
     out: list[Verdict] = []
@@ -267,6 +270,7 @@ def evaluate(
             )
         )
     out += _upload_verdicts(uploads)
+    out += _websocket_verdicts(websockets)
     if memory is None:
         out.append(
             Verdict("RSS after 1M requests within 5% of RSS after the first 10,000", "N/A", "memory run skipped")
@@ -360,6 +364,21 @@ def _upload_verdicts(uploads: Sequence[UploadMeasurement]) -> list[Verdict]:
         growth = m.median("rss_growth_mib")
         out.append(Verdict(name, "PASS" if growth < 32 else "MISS", f"+{growth:.1f} MiB"))
     return out
+
+
+def _websocket_verdicts(measured: Sequence[WebSocketMeasurement]) -> list[Verdict]:
+    by_target = {m.target: m.median("rtt_s") for m in measured}
+    ours = by_target.get(f"{AIOKOA}@uvicorn")
+    return [
+        _ratio_verdict(
+            "websocket echo >= 1.2x Starlette's WebSocket round trips/s",
+            ours, by_target.get("starlette@uvicorn"), 1.2, False, "round trips/s",
+        ),
+        _ratio_verdict(
+            "websocket echo >= Koa with koa-websocket round trips/s",
+            ours, by_target.get(f"{KOA}@node"), 1.0, False, "round trips/s",
+        ),
+    ]  # fmt: skip
 
 
 # --- plots -------------------------------------------------------------------------------
@@ -502,6 +521,7 @@ def write(
     memory: MemoryResult | None,
     large: Sequence[LargeResult] = (),
     uploads: Sequence[UploadMeasurement] = (),
+    websockets: Sequence[WebSocketMeasurement] = (),
     verdicts: Sequence[Verdict] = (),
     images: Sequence[Path],
     notes: Sequence[str],
@@ -580,6 +600,13 @@ def write(
             *upload_table(uploads),
             "",
         ]
+    if websockets:
+        lines += [
+            "## WebSocket echo (50 connections, one message in flight on each; median of rounds)",
+            "",
+            *websocket_table(websockets),
+            "",
+        ]
     if images:
         lines += ["## Plots", ""] + [f"![{p.stem}]({p.relative_to(path.parent)})" for p in images] + [""]
     lines += ["## Settings", "", "```", json.dumps(settings, indent=2), "```", ""]
@@ -597,6 +624,7 @@ def write(
         "memory": asdict(memory) if memory else None,
         "large": [asdict(r) for r in large],
         "upload": [asdict(m) for m in uploads],
+        "websocket": [asdict(m) for m in websockets],
         "targets": [asdict(v) for v in verdicts],
     }
     path.with_suffix(".json").write_text(json.dumps(data, indent=1))

@@ -17,6 +17,8 @@ from unittest import mock
 
 import pytest
 
+from .conftest import running
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
@@ -105,3 +107,13 @@ def test_every_target_is_judged_even_on_a_run_that_measured_nothing() -> None:
     verdicts = report.evaluate([], [], None)
     assert verdicts
     assert {verdict.status for verdict in verdicts} == {"N/A"}
+
+
+@pytest.mark.parametrize("name", ["aiokoa", "starlette"])
+def test_websocket_apps_echo(name: str) -> None:
+    """The websocket scenario's apps answer its client (which checks every echo)."""
+    websocket_echo = importlib.import_module("websocket_echo")
+    app = registry.BY_NAME[name].build(scenarios.AppSpec("websocket"))
+    with running(app) as url:
+        count, _ = asyncio.run(websocket_echo.drive(int(url.rsplit(":", 1)[1]), 0.1))
+        assert count > 0

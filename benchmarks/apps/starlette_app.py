@@ -17,9 +17,10 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 JSON_TYPE = "application/json; charset=utf-8"
 
@@ -48,6 +49,16 @@ async def big_payload(request: Request) -> Response:
 
 async def echo(request: Request) -> Response:
     return CompactJSON(await request.json())
+
+
+async def echo_websocket(websocket: WebSocket) -> None:
+    await websocket.accept()
+    try:
+        while True:
+            message = await websocket.receive_text()
+            await websocket.send_text(message)
+    except WebSocketDisconnect:
+        pass
 
 
 async def upload(request: Request) -> Response:
@@ -142,6 +153,8 @@ def _routes(spec: AppSpec) -> list[BaseRoute]:
         return [Route("/compress", big_payload)]
     if spec.kind == "upload":
         return [Route("/upload", upload, methods=["POST"])]
+    if spec.kind == "websocket":
+        return [WebSocketRoute("/echo", echo_websocket)]
     if spec.kind == "routes":
         return [Route(route_path(i), _route(i)) for i in range(spec.size)]
     if spec.kind == "static":
