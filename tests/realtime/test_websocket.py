@@ -9,6 +9,7 @@ import pytest
 from aiokoa import Context, Koa, Next, Router, WebSocketDisconnect, WebSocketRefused
 from aiokoa.http.cookies import signer_of
 from aiokoa.testing import AsyncTestClient
+from aiokoa.types import Message
 
 
 def echo_app(**options: Any) -> Koa:
@@ -325,3 +326,47 @@ def test_use_needs_middleware() -> None:
     app = Koa()
     assert app.ws.use(print) is print
     assert app.ws.use(print, print) is None
+
+
+async def test_a_refusal_carries_the_body_and_headers_set() -> None:
+    app = Koa()
+
+    @app.ws.use
+    async def teapot(ctx: Context, next: Next) -> None:
+        ctx.status = 418
+        ctx.set("X-Tea", "earl grey")
+        ctx.body = b"short and stout"
+
+    async with AsyncTestClient(app) as client:
+        with pytest.raises(WebSocketRefused) as refused:
+            async with client.websocket_connect("/"):
+                pass
+    assert (refused.value.status, refused.value.body) == (418, b"short and stout")
+
+
+async def test_a_send_the_server_cannot_make_is_a_disconnect() -> None:
+    """Servers raise OSError from send() once the client is gone (uvicorn's ClientDisconnected)."""
+    app = Koa()
+    errors: list[BaseException] = []
+    app.on("error", lambda err, ctx: errors.append(err))
+    codes: list[int | None] = []
+
+    @app.ws.use
+    async def talk(ctx: Context, next: Next) -> None:
+        await ctx.websocket.accept()
+        try:
+            await ctx.websocket.send("anyone?")
+        finally:
+            codes.append(ctx.websocket.close_code)
+
+    incoming = [{"type": "websocket.connect"}]
+
+    async def receive() -> dict[str, Any]:
+        return incoming.pop(0)
+
+    async def send(message: Message) -> None:
+        if message["type"] == "websocket.send":
+            raise OSError("gone")
+
+    await app({"type": "websocket", "path": "/", "headers": []}, receive, send)
+    assert (codes, errors) == ([1006], [])
