@@ -298,6 +298,20 @@ async def test_router_ws_routes_with_params() -> None:
         assert (await client.request("WEBSOCKET", "/rooms/blue")).status_code == 501
 
 
+async def test_allowed_methods_leaves_websocket_routes_out() -> None:
+    app = Koa()
+    router = Router()
+    router.ws("/live", lambda ctx: ctx.websocket.accept())
+    router.get("/both", lambda ctx: setattr(ctx, "body", "page"))
+    router.ws("/both", lambda ctx: ctx.websocket.accept())
+    app.use(router.routes(), router.allowed_methods())
+    async with AsyncTestClient(app) as client:
+        assert (await client.get("/live")).status_code == 404
+        assert (await client.options("/live")).status_code == 404
+        answer = await client.post("/both")
+        assert (answer.status_code, answer.headers["allow"]) == (405, "HEAD, GET")
+
+
 async def test_an_app_without_ws_middleware_closes_at_once() -> None:
     async with AsyncTestClient(Koa()) as client:
         with pytest.raises(WebSocketRefused) as refused:

@@ -442,7 +442,8 @@ class Router:
             allowed: dict[str, None] = {}
             for layer in matched:
                 for method in layer.methods:
-                    allowed[method] = None
+                    if method != WEBSOCKET:  # a websocket route answers no HTTP method
+                        allowed[method] = None
             allow = ", ".join(allowed)
             method = ctx.method.upper()
             if method not in router.methods:
