@@ -1,7 +1,7 @@
 """The websocket scenario: echo round trips per second over 50 connections.
 
-aiokoa (`app.ws` with a `Router.ws` route) and Starlette (`WebSocketRoute`) on uvicorn, and
-Koa with koa-websocket on Node, each pinned to the server core like every network run. The
+aiokoa (`app.ws` with a `Router.ws` route) and Starlette (`WebSocketRoute`) on uvicorn,
+aiokoa on granian too, and Koa with koa-websocket on Node, each pinned to the server core like every network run. The
 client (this process, the `websockets` library on uvloop, 127.0.0.1 only) opens 50
 connections; each sends a short text message, waits for it to come back (checked) and sends
 the next, for a fixed time after a warm-up. Round trips per second is the total count over
@@ -27,7 +27,7 @@ from registry import AIOKOA, KOA
 
 CONNECTIONS = 50
 MESSAGE = "ping " + "x" * 27  # 32 bytes
-TARGETS = (Target(AIOKOA, "uvicorn"), Target("starlette", "uvicorn"), Target(KOA, "node"))
+TARGETS = (Target(AIOKOA, "uvicorn"), Target(AIOKOA, "granian"), Target("starlette", "uvicorn"), Target(KOA, "node"))
 
 
 @dataclass
