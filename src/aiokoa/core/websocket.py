@@ -101,6 +101,7 @@ class WebSocket:
 
     @property
     def accepted(self) -> bool:
+        """The handshake is over: `accept()` was called (or `close()`, which refuses)."""
         return self._state != _CONNECTING
 
     @property
