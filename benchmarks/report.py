@@ -29,6 +29,8 @@ from sse import table as sse_table
 from static_files import LARGE_CONNECTIONS, LargeResult
 from upload import UploadMeasurement
 from upload import table as upload_table
+from websocket_echo import WebSocketMeasurement
+from websocket_echo import table as websocket_table
 
 HERE = Path(__file__).resolve().parent
 PLOTS = HERE / "plots"
@@ -215,6 +217,7 @@ def evaluate(
     large: Sequence[LargeResult] = (),
     uploads: Sequence[UploadMeasurement] = (),
     sse: Sequence[SseMeasurement] = (),
+    websockets: Sequence[WebSocketMeasurement] = (),
 ) -> list[Verdict]:
     """Every target of the project, judged on this run's figures."""
     out: list[Verdict] = []
@@ -304,6 +307,7 @@ def evaluate(
     out.append(_ratio_verdict(name, rps(mine, "batteries"), rps(koa, "batteries"), BATTERIES_KOA_LIMIT, False, "req/s"))
     out += _upload_verdicts(uploads)
     out += _sse_verdicts(sse)
+    out += _websocket_verdicts(websockets)
     if memory is None:
         out.append(
             Verdict("RSS after 1M requests within 5% of RSS after the first 10,000", "N/A", "memory run skipped")
@@ -417,6 +421,22 @@ def _sse_verdicts(sse: Sequence[SseMeasurement]) -> list[Verdict]:
         )
         for peer in ("starlette", "sse-starlette")
     ]
+
+
+def _websocket_verdicts(measured: Sequence[WebSocketMeasurement]) -> list[Verdict]:
+    by_target = {m.target: m.median("rtt_s") for m in measured}
+    ours = by_target.get(f"{AIOKOA}@uvicorn")  # Starlette's server
+    best = max((by_target[t] for t in (f"{AIOKOA}@uvicorn", f"{AIOKOA}@granian") if t in by_target), default=None)
+    return [
+        _ratio_verdict(
+            "websocket echo >= 1.2x Starlette's WebSocket round trips/s",
+            ours, by_target.get("starlette@uvicorn"), 1.2, False, "round trips/s",
+        ),
+        _ratio_verdict(
+            "websocket echo (aiokoa on its faster server) >= Koa with koa-websocket round trips/s",
+            best, by_target.get(f"{KOA}@node"), 1.0, False, "round trips/s",
+        ),
+    ]  # fmt: skip
 
 
 # --- plots -------------------------------------------------------------------------------
@@ -560,6 +580,7 @@ def write(
     large: Sequence[LargeResult] = (),
     uploads: Sequence[UploadMeasurement] = (),
     sse: Sequence[SseMeasurement] = (),
+    websockets: Sequence[WebSocketMeasurement] = (),
     verdicts: Sequence[Verdict] = (),
     images: Sequence[Path],
     notes: Sequence[str],
@@ -659,6 +680,13 @@ def write(
             *sse_table(sse),
             "",
         ]
+    if websockets:
+        lines += [
+            "## WebSocket echo (50 connections, one message in flight on each; median of rounds)",
+            "",
+            *websocket_table(websockets),
+            "",
+        ]
     if images:
         lines += ["## Plots", ""] + [f"![{p.stem}]({p.relative_to(path.parent)})" for p in images] + [""]
     lines += ["## Settings", "", "```", json.dumps(settings, indent=2), "```", ""]
@@ -678,6 +706,7 @@ def write(
         "upload": [asdict(m) for m in uploads],
         "battery_costs": [asdict(c) for c in battery_costs],
         "sse": [asdict(m) for m in sse],
+        "websocket": [asdict(m) for m in websockets],
         "targets": [asdict(v) for v in verdicts],
     }
     path.with_suffix(".json").write_text(json.dumps(data, indent=1))

@@ -34,19 +34,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         default="",
-        help=f"comma-separated scenarios among {', '.join(SCENARIO_NAMES)}, 'upload', 'sse' and 'memory'",
+        help=f"comma-separated scenarios among {', '.join(SCENARIO_NAMES)}, 'upload', 'sse', 'websocket' and 'memory'",
     )
     parser.add_argument("--skip-network", action="store_true", help="in-process mode only (no servers, no wrk)")
     parser.add_argument("--skip-inprocess", action="store_true", help="network mode (and memory) only")
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
-    unknown = set(chosen) - {*SCENARIO_NAMES, "memory", "upload", "sse"}
+    unknown = set(chosen) - {*SCENARIO_NAMES, "memory", "upload", "sse", "websocket"}
     if unknown:
         parser.error(f"unknown scenario(s) {', '.join(sorted(unknown))}")
     args.scenarios = [s for s in SCENARIO_NAMES if not chosen or s in chosen]
     args.memory = not args.quick and not args.skip_network and (not chosen or "memory" in chosen)
     args.upload = not args.skip_network and (not chosen or "upload" in chosen)
     args.sse = not args.skip_network and (not chosen or "sse" in chosen)
+    args.websocket = not args.skip_network and (not chosen or "websocket" in chosen)
     return args
 
 
@@ -69,6 +70,7 @@ def main(argv: list[str]) -> int:
     import sse
     import static_files
     import upload
+    import websocket_echo as websocket
     from registry import AIOKOA, BY_NAME, asgi_frameworks
 
     if not BY_NAME[AIOKOA].available():
@@ -103,6 +105,7 @@ def main(argv: list[str]) -> int:
     memory: network.MemoryResult | None = None
     uploads: list[upload.UploadMeasurement] = []
     fan_out: list[sse.SseMeasurement] = []
+    websockets: list[websocket.WebSocketMeasurement] = []
     if args.skip_network:
         notes.append("Network mode was skipped (--skip-network).")
     elif not network_ok:
@@ -134,6 +137,10 @@ def main(argv: list[str]) -> int:
                 f"== sse fan-out ({sse.CLIENTS:,} clients x {sse.EVENTS} events, {rounds} round(s), fresh servers each)"
             )
             fan_out = sse.run(rounds)
+        if args.websocket:
+            rounds, seconds = (1, 2.0) if quick else (3, 10.0)
+            print(f"== websocket echo ({websocket.CONNECTIONS} connections, {rounds} x {seconds:g} s)")
+            websockets = websocket.run(rounds, seconds)
         if args.memory:
             print(f"== memory (aiokoa on uvicorn, stack, up to {MEMORY_TOTAL:,} requests)")
             memory = network.run_memory(scenarios.cases_for("stack")[0], MEMORY_TOTAL, MEMORY_FIRST, MEMORY_MAX_S)
@@ -145,14 +152,14 @@ def main(argv: list[str]) -> int:
     load = report.foreign_load(cpu_start, report.CpuSnapshot.take())
     notes.append(f"Other processes on the machine used {load} during this run.")
     print(f"== other processes used {load}")
-    verdicts = report.evaluate(inproc, net, memory, large, uploads, fan_out)
+    verdicts = report.evaluate(inproc, net, memory, large, uploads, fan_out, websockets)
     images = report.plots(inproc, net)
     settings = {"inprocess": vars(in_settings), "network": vars(net_settings), "scenarios": args.scenarios}
     results = Path(__file__).resolve().parent / "RESULTS.md"
     mode = "quick" if quick else "full"
     report.write(
         results, mode=mode, inproc=inproc, net=net, memory=memory, large=large, uploads=uploads, sse=fan_out,
-        verdicts=verdicts, images=images, notes=notes, settings=settings, battery_costs=costs,
+        websockets=websockets, verdicts=verdicts, images=images, notes=notes, settings=settings, battery_costs=costs,
     )  # fmt: skip
     print("== targets")
     for v in verdicts:

@@ -70,7 +70,7 @@ def serve(framework: str, server: str, app_key: str, port: int) -> None:
             workers=1,
             loop=Loops.uvloop,
             http=HTTPModes.http1,
-            websockets=False,
+            websockets=app_key == "websocket",
             log_level=LogLevels.warning,
             factory=True,
             working_dir=HERE,

@@ -24,6 +24,9 @@ from hypothesis import HealthCheck, settings
 from aiokoa.core import implementations
 from aiokoa.types import ASGIApp
 
+from .browser import Browser
+from .browser import available as browser_available
+
 AS_IMPORTED = implementations.implementation()
 
 # One profile for every property test: no deadline and no "too slow to generate" failure,
@@ -219,3 +222,13 @@ def server_process() -> Iterator[StartServer]:
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """A headless Chromium shared by the session's browser tests (see tests/browser.py)."""
+    if not browser_available():
+        pytest.skip("Chromium is not installed (`./dev test` installs chromium and chromium-driver)")
+    chromium = Browser()
+    yield chromium
+    chromium.close()

@@ -18,6 +18,8 @@ from unittest import mock
 
 import pytest
 
+from .conftest import running
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
@@ -157,3 +159,13 @@ def test_each_battery_costs_what_its_app_adds() -> None:
     table = battery_costs.table(costs)
     assert len(table) == 2 + len(costs)
     assert "session read" in "\n".join(table)
+
+
+@pytest.mark.parametrize("name", ["aiokoa", "starlette"])
+def test_websocket_apps_echo(name: str) -> None:
+    """The websocket scenario's apps answer its client (which checks every echo)."""
+    websocket_echo = importlib.import_module("websocket_echo")
+    app = registry.BY_NAME[name].build(scenarios.AppSpec("websocket"))
+    with running(app) as url:
+        count, _ = asyncio.run(websocket_echo.drive(int(url.rsplit(":", 1)[1]), 0.1))
+        assert count > 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import time
@@ -169,3 +170,31 @@ def test_live_log_streams_lines_to_every_watcher_and_replays_missed_ones(example
         with client.stream("GET", "/events", headers={"Last-Event-ID": "1"}) as response:
             lines = response.iter_lines()
             assert [next(lines) for _ in range(3)] == ["event: line", "id: 2", "data: two"]
+
+
+async def test_chat_room_over_real_websockets(example: StartExample) -> None:
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+    server = example("chat.py")
+    assert "<title>chat</title>" in httpx.get(server.url + "/").text
+    base = server.url.replace("http://", "ws://") + "/rooms/lobby"
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(base):
+            pass
+    assert refused.value.response.status_code == 403
+    async with connect(base + "?name=ann") as ann:
+        assert json.loads(await ann.recv()) == {"from": "*", "text": "ann joined"}
+        async with connect(base + "?name=bob") as bob:
+            assert json.loads(await ann.recv()) == {"from": "*", "text": "bob joined"}
+            assert json.loads(await bob.recv()) == {"from": "*", "text": "bob joined"}
+            await bob.send("hi ann")
+            for ws in (ann, bob):
+                assert json.loads(await ws.recv()) == {"from": "bob", "text": "hi ann"}
+            await bob.send("x" * 5000)
+            with pytest.raises(ConnectionClosed) as closed:
+                await bob.recv()
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+        assert json.loads(await ann.recv()) == {"from": "*", "text": "bob left"}
+    _, err = server.output()
+    assert "Traceback" not in err

@@ -116,6 +116,18 @@ def build(spec: AppSpec) -> Koa:
     elif spec.kind == "compress":
         app.use(compress())
         app.use(_big_json)
+    elif spec.kind == "websocket":
+        # Each message comes back as it came, through the websocket onion and a route.
+        router = Router()
+
+        @router.ws("/echo")
+        async def echo(ctx: Context, next: Next) -> None:
+            websocket = ctx.websocket
+            await websocket.accept()
+            async for message in websocket:
+                await websocket.send(message)
+
+        app.ws.use(router.routes())
     elif spec.kind == "upload":
         router = Router()
 

@@ -37,9 +37,10 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 JSON_TYPE = "application/json; charset=utf-8"
 
@@ -68,6 +69,16 @@ async def big_payload(request: Request) -> Response:
 
 async def echo(request: Request) -> Response:
     return CompactJSON(await request.json())
+
+
+async def echo_websocket(websocket: WebSocket) -> None:
+    await websocket.accept()
+    try:
+        while True:
+            message = await websocket.receive_text()
+            await websocket.send_text(message)
+    except WebSocketDisconnect:
+        pass
 
 
 async def upload(request: Request) -> Response:
@@ -209,6 +220,8 @@ def _routes(spec: AppSpec) -> list[BaseRoute]:
         return [Route(LOGIN_PATH, login), Route("/api/users/{id}", api_user)]
     if spec.kind == "upload":
         return [Route("/upload", upload, methods=["POST"])]
+    if spec.kind == "websocket":
+        return [WebSocketRoute("/echo", echo_websocket)]
     if spec.kind == "routes":
         return [Route(route_path(i), _route(i)) for i in range(spec.size)]
     if spec.kind == "static":

@@ -1,7 +1,7 @@
 'use strict';
 // Koa 3 + @koa/router: the reference aiokoa is measured against, serving every scenario.
 // Usage: node server.js <app> [port]   where <app> is hello | stack | json | post | upload |
-// compress | batteries | depth-N | routes-N | static (or set APP and PORT). Mirrors benchmarks/scenarios.py exactly.
+// compress | batteries | depth-N | routes-N | static | websocket (or set APP and PORT). Mirrors benchmarks/scenarios.py exactly.
 
 const fs = require('fs');
 const Koa = require('koa');
@@ -15,6 +15,7 @@ const cors = require('@koa/cors');
 const helmet = require('koa-helmet');
 const { createSession } = require('koa-session');
 const ratelimit = require('koa-ratelimit');
+const websockify = require('koa-websocket');
 
 const HELLO = 'Hello World';
 // The batteries scenario's constants, as in scenarios.py.
@@ -49,8 +50,9 @@ const hello = async (ctx) => {
 };
 
 function build(spec) {
-  const app = new Koa({ env: 'production' });
   const [kind, sizeText] = spec.split('-');
+  // koa-websocket adds `app.ws`, a second middleware stack for websocket connections.
+  const app = kind === 'websocket' ? websockify(new Koa({ env: 'production' })) : new Koa({ env: 'production' });
   const size = Number(sizeText || 0);
   if (kind === 'hello') {
     app.use(hello);
@@ -127,6 +129,13 @@ function build(spec) {
       });
     }
     app.use(router.routes());
+  } else if (kind === 'websocket') {
+    // Each message comes back as it came (text as text), through the ws stack and a route.
+    const router = new Router();
+    router.all('/echo', (ctx) => {
+      ctx.websocket.on('message', (message, isBinary) => ctx.websocket.send(message, { binary: isBinary }));
+    });
+    app.ws.use(router.routes());
   } else if (kind === 'static') {
     // koa-static under /static/, as koa-mount would put it: the prefix comes off the path.
     const files = serve(path.join(__dirname, '..', '.static'));

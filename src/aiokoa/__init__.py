@@ -9,6 +9,7 @@ from .core.misuse import MiddlewareError, ResponseSentError
 from .core.request import Request
 from .core.response import Response
 from .core.sse import EventStream, ServerSentEvent
+from .core.websocket import WebSocket, WebSocketDisconnect, WebSocketRefused
 from .http.cookies import CookieError
 from .http.forms import FormData, UploadFile
 from .mount import mount
@@ -39,6 +40,9 @@ __all__ = [
     "Subscription",
     "Tracer",
     "UploadFile",
+    "WebSocket",
+    "WebSocketDisconnect",
+    "WebSocketRefused",
     "compose",
     "create_error",
     "is_http_error",

@@ -60,6 +60,75 @@ class Lifespan:
             await self._task
 
 
+class WebSocketSession:
+    """An in-process websocket connection to an app: `async with
+    client.websocket_connect("/chat") as ws: await ws.send("hi"); await ws.receive()`."""
+
+    def __init__(self, app: ASGIApp, scope: Scope) -> None:
+        self.app = app
+        self.scope = scope
+        self._to_app: asyncio.Queue[Message] = asyncio.Queue()
+        self._from_app: asyncio.Queue[Message] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.subprotocol: str | None = None
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.close_code: int | None = None
+        """The code the app closed with, once it did."""
+
+    async def __aenter__(self) -> WebSocketSession:
+        self._task = asyncio.ensure_future(self.app(self.scope, self._to_app.get, self._from_app.put))
+        await self._to_app.put({"type": "websocket.connect"})
+        message = await self._next()
+        if message["type"] == "websocket.accept":
+            self.subprotocol = message.get("subprotocol")
+            self.headers = list(message.get("headers") or ())
+            return self
+        await self._task
+        from .core.websocket import WebSocketRefused
+
+        if message["type"] == "websocket.close":
+            raise WebSocketRefused(None, code=message.get("code", 1000))
+        body = b""
+        while not self._from_app.empty():
+            body += (await self._from_app.get()).get("body", b"")
+        raise WebSocketRefused(message["status"], body)
+
+    async def _next(self) -> Message:
+        """The app's next message; a close when it returned without one."""
+        assert self._task is not None
+        getting = asyncio.ensure_future(self._from_app.get())
+        await asyncio.wait([getting, self._task], return_when=asyncio.FIRST_COMPLETED)
+        if getting.done():
+            return getting.result()
+        getting.cancel()
+        self._task.result()  # the app's own error, if it raised one
+        return {"type": "websocket.close", "code": 1006}
+
+    async def send(self, data: str | bytes) -> None:
+        key = "text" if isinstance(data, str) else "bytes"
+        await self._to_app.put({"type": "websocket.receive", key: data})
+
+    async def receive(self) -> str | bytes:
+        """The app's next message; `WebSocketDisconnect` once it closed."""
+        from .core.websocket import WebSocketDisconnect
+
+        message = await self._next()
+        if message["type"] == "websocket.close":
+            self.close_code = message.get("code", 1000)
+            raise WebSocketDisconnect(self.close_code, message.get("reason") or "")
+        data: str | bytes = message["text"] if message.get("text") is not None else message["bytes"]
+        return data
+
+    async def close(self, code: int = 1000) -> None:
+        """Leave, as a client does, and wait for the app to finish."""
+        await self._to_app.put({"type": "websocket.disconnect", "code": code})
+        if self._task is not None:
+            await self._task
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
 class AsyncTestClient(httpx.AsyncClient):
     """`async with AsyncTestClient(app) as client: await client.get("/")`."""
 
@@ -82,6 +151,36 @@ class AsyncTestClient(httpx.AsyncClient):
     ) -> None:
         await self._lifespan.__aexit__()
         await super().__aexit__(exc_type, exc, tb)
+
+    def websocket_connect(
+        self,
+        path: str,
+        *,
+        subprotocols: Iterable[str] = (),
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] = (),
+        denial_response: bool = True,
+    ) -> WebSocketSession:
+        """A websocket connection to the app, in process; `denial_response=False` plays a
+        server that cannot answer a refused handshake with HTTP (it closes with 1008)."""
+        path, _, query = path.partition("?")
+        pairs = headers.items() if isinstance(headers, Mapping) else headers
+        scope: Scope = {
+            "type": "websocket",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "scheme": "ws",
+            "path": unquote(path),
+            "raw_path": path.encode(),
+            "query_string": query.encode(),
+            "root_path": "",
+            "headers": [(b"host", b"testserver")]
+            + [(name.lower().encode("latin-1"), _header_bytes(value)) for name, value in pairs],
+            "client": CLIENT,
+            "server": ("testserver", 80),
+            "subprotocols": list(subprotocols),
+            "extensions": {"websocket.http.response": {}} if denial_response else {},
+        }
+        return WebSocketSession(self.app, scope)
 
 
 class _LoopThread:

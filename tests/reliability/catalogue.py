@@ -59,11 +59,15 @@ def send(port: int, request: bytes, timeout: float = 5.0) -> bytes | None:
 
 def exchange(port: int, request: bytes, timeout: float = 5.0) -> tuple[str, dict[str, str]]:
     """Send `request` on a new connection; the outcome (`"200"`, `"400 server"`, `"closed"`,
-    `"timeout"`) and the response headers (lower-case names)."""
-    answer = send(port, request, timeout)
+    `"timeout"`; `"close 1009"` for a websocket the server accepted, then closed) and the
+    response headers (lower-case names)."""
+    answer = send(port, request, timeout) if b"Upgrade: websocket" not in request else upgrade(port, request, timeout)
     if answer is None:
         return "timeout", {}
-    head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    raw_head, _, rest = answer.partition(b"\r\n\r\n")
+    if raw_head.startswith(b"HTTP/1.1 101 "):
+        return close_code(rest) or "closed", {}
+    head = raw_head.decode("latin-1")
     if not head:
         return "closed", {}
     status_line, *lines = head.split("\r\n")
@@ -73,6 +77,58 @@ def exchange(port: int, request: bytes, timeout: float = 5.0) -> tuple[str, dict
         headers[name.strip().lower()] = value.strip()
     status = status_line.split(" ", 2)[1]
     return (status if headers.get("x-catalogue") == "seen" else f"{status} server"), headers
+
+
+def upgrade(port: int, request: bytes, timeout: float = 5.0) -> bytes | None:
+    """Like `send` for a websocket handshake: its frames go once the handshake is answered
+    (a server may drop bytes that came with it), and it is done once the answer has a close
+    frame (the server then waits for the client's own, which never comes)."""
+    head, _, frames = request.partition(b"\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(head + b"\r\n\r\n")
+        answer = b""
+        while True:
+            if frames and b"\r\n\r\n" in answer:
+                with suppress(OSError):
+                    sock.sendall(frames)
+                frames = b""
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                return answer
+            except TimeoutError:
+                return None
+            answer += chunk
+            head, found, rest = answer.partition(b"\r\n\r\n")
+            if not chunk or (found and (not head.startswith(b"HTTP/1.1 101 ") or close_code(rest))):
+                return answer
+
+
+def websocket(target: str, *frames: bytes) -> bytes:
+    """A websocket handshake for `target`, then `frames` at once."""
+    head = get(target, "Upgrade: websocket", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13")
+    return head.replace(b"Connection: close", b"Connection: Upgrade") + b"".join(frames)
+
+
+def frame(opcode: int, payload: bytes) -> bytes:
+    """One client frame (final, masked with a zero key, so the payload goes as it is)."""
+    size = len(payload)
+    length = bytes([0x80 | size]) if size < 126 else bytes([0x80 | 126]) + size.to_bytes(2, "big")
+    return bytes([0x80 | opcode]) + length + b"\0\0\0\0" + payload
+
+
+def close_code(data: bytes) -> str | None:
+    """`close NNNN` for the server's first close frame in `data` (frames after the head)."""
+    while len(data) >= 2:
+        opcode, size, at = data[0] & 0x0F, data[1] & 0x7F, 2
+        if size == 126:
+            size, at = int.from_bytes(data[2:4], "big"), 4
+        if len(data) < at + size:
+            return None
+        if opcode == 0x8:
+            return f"close {int.from_bytes(data[at : at + 2], 'big')}" if size >= 2 else "close"
+        data = data[at + size :]
+    return None
 
 
 def get(target: str = "/", *headers: str, method: str = "GET", version: str = "HTTP/1.1", host: bool = True) -> bytes:
@@ -712,6 +768,25 @@ CASES = [
         post("/typed/x?limit=1e999", "application/json", b'{"n": "1", "tags": [1]}'),
         same("422"),
         "one 422 listing each field: path `id`, query `limit`, body `/n`, `/tags/0`",
+    ),
+    # -- websockets ------------------------------------------------------------------------
+    Case(
+        "websocket handshake without the token the app asks for",
+        websocket("/ws"),
+        same("403"),
+        "refused before the handshake with the app's 403 (close 1008 where a server cannot send HTTP)",
+    ),
+    Case(
+        "websocket message over `max_message_size` (2 KB on 1 KB)",
+        websocket("/ws?token=ok", frame(0x1, b"x" * 2048)),
+        same("close 1009"),
+        "closed with 1009; the handler's `async for` ends",
+    ),
+    Case(
+        "websocket text frame that is not UTF-8",
+        websocket("/ws?token=ok", frame(0x1, b"caf\xe9")),
+        each("close 1007", "close 1007", "close"),
+        "closed by the server (granian's close frame has no code); the app never sees it",
     ),
     # -- the servers' second line: a value written past aiokoa's checks -------------------
     Case(

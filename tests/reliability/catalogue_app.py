@@ -190,3 +190,19 @@ async def static(ctx: Context, next: Next) -> None:
 
 app.use(router.routes())
 app.use(router.allowed_methods())
+
+# `/ws` echoes, for a token, with messages of up to 1 KB: what a hostile handshake or frame meets.
+app.ws.max_message_size = "1kb"
+sockets = Router()
+
+
+@sockets.ws("/ws")
+async def echo(ctx: Context, next: Next) -> None:
+    if ctx.query.get("token") != "ok":
+        ctx.throw(403, headers={"X-Catalogue": "seen"})
+    await ctx.websocket.accept(headers={"X-Catalogue": "seen"})
+    async for message in ctx.websocket:
+        await ctx.websocket.send(message)
+
+
+app.ws.use(sockets.routes())

@@ -30,6 +30,7 @@ from .request import Request
 from .respond import error_response, finish
 from .response import Response
 from .server import SHUTDOWN_TIMEOUT, serve
+from .websocket import WebSocketServer
 
 Listener = Callable[..., Any]
 L = TypeVar("L", bound=Listener)
@@ -169,6 +170,8 @@ class Koa(EventEmitter):
         """`fn(ctx, err, status, message) -> (content_type, body)` (or None: the default
         body, negotiated text, JSON or the development HTML page) for error responses."""
         self.middleware: list[Any] = []
+        self.ws = WebSocketServer(self)
+        """The onion of websocket connections: `app.ws.use(mw)` (see `core/websocket.py`)."""
         # Per-app subclasses: what is added to them appears on this app's contexts only.
         self.request: type[Request] = type("Request", (Request,), {})
         self.response: type[Response] = type("Response", (Response,), {})
@@ -274,7 +277,10 @@ class Koa(EventEmitter):
         if scope["type"] == "lifespan":
             await run_lifespan(self, scope, receive, send)
         elif scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1000})
+            if self.ws.middleware:
+                await self.ws(scope, receive, send)
+            else:  # an app without websocket middleware takes no connection
+                await send({"type": "websocket.close", "code": 1000})
 
     def onerror(self, err: BaseException, ctx: Context | None = None) -> None:
         """The default `error` listener: the traceback on stderr, unless the error is a 404,

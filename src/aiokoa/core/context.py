@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ..types import Receive, Scope, Send
     from .application import Koa
     from .body import RequestBody
+    from .websocket import WebSocket
 
 
 class Context(RequestMixin, ResponseMixin):
@@ -98,6 +99,9 @@ class Context(RequestMixin, ResponseMixin):
     """`ctx.assert_(value, status, message)`: Koa's `ctx.assert` (`assert` is a keyword)."""
 
     _params: dict[str, Any] | None
+
+    websocket: WebSocket
+    """A websocket connection's own (`app.ws.use()`); HTTP requests have none."""
 
     # What a router found, for the middleware around it, logs and metrics: the core's
     # contract with any router, which sets these as it matches (`aiokoa.Router` sets all

@@ -25,6 +25,7 @@ from msgspec.json import encode as json_encode
 
 from ..core.compose import Step, adapt, chain, check_downstream, flatten
 from ..core.errors import create_error
+from ..core.websocket import METHOD as WEBSOCKET
 from .layer import Layer, normalize_methods, url_params
 from .matcher import NO_PARAMS, Hit, Matcher, compile_layer
 from .openapi import asset, page
@@ -214,6 +215,11 @@ class Router:
     """`router.all(path, ...)`: every method (Node's list, as @koa/router)."""
     url = _Url()
     """`router.url(name, ...)` builds a named route's URL; `Router.url(path, ...)` a pattern's."""
+
+    def ws(self, path: PathSpec, /, *middleware: Any, name: str | None = None) -> Registration:
+        """A websocket route, served through `app.ws.use(router.routes())`: `ctx.params` as
+        for the verbs, `ctx.websocket` to talk. A decorator when given only the path."""
+        return self._verb("ws", (WEBSOCKET,), (path, _websocket_only, *middleware), name)
 
     def register(self, path: PathSpec, methods: Iterable[str], *middleware: Any, name: str | None = None) -> Router:
         """Add a route for `methods` (the verbs call this); at least one middleware."""
@@ -443,7 +449,8 @@ class Router:
             allowed: dict[str, None] = {}
             for layer in matched:
                 for method in layer.methods:
-                    allowed[method] = None
+                    if method != WEBSOCKET:  # a websocket route answers no HTTP method
+                        allowed[method] = None
             allow = ", ".join(allowed)
             method = ctx.method.upper()
             if method not in router.methods:
@@ -578,6 +585,13 @@ class RouterMiddleware:
 
     def __repr__(self) -> str:
         return f"<RouterMiddleware {self.router!r}>"
+
+
+async def _websocket_only(ctx: Context, next: Next) -> Any:
+    """A websocket route's first step: an HTTP request sent with its method is not served."""
+    if ctx.scope["type"] != "websocket":
+        ctx.throw(501)
+    return await next()
 
 
 def _for_method(hits: list[Hit], method: str) -> tuple[list[Hit], Layer | None]:
