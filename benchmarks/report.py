@@ -390,6 +390,14 @@ def _upload_verdicts(uploads: Sequence[UploadMeasurement]) -> list[Verdict]:
             "MB/s",
         ),
         _ratio_verdict(
+            "upload 100 MiB multipart on granian >= 1.5x Starlette form() on granian MB/s",
+            mb_s(f"{AIOKOA}@granian"),
+            mb_s("starlette@granian"),
+            1.5,
+            False,
+            "MB/s",
+        ),
+        _ratio_verdict(
             "upload 100 MiB multipart >= Koa with koa-body MB/s", mb_s(ours), mb_s(f"{KOA}@node"), 1.0, False, "MB/s"
         ),
     ]

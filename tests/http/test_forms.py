@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from aiokoa.http import forms
 from aiokoa.http.body import BodyError, decode_json, decode_text, inflated, inflaters, limited
 from aiokoa.http.forms import FormData, UploadFile, parse_multipart, parse_urlencoded
 from aiokoa.http.jsonbody import loads, loads_stdlib
@@ -168,6 +169,35 @@ def test_multipart_spools_a_large_file() -> None:
     assert not upload.in_memory
     assert upload.file.read() == data
     upload.close()
+
+
+@pytest.mark.parametrize("slow", [False, True])
+def test_multipart_writes_in_a_thread_once_the_disk_is_slow(monkeypatch: pytest.MonkeyPatch, slow: bool) -> None:
+    """Spooled file data is written on the event loop while each write is quick; once one
+    took longer than SLOW_WRITE, the rest goes through a thread, in batches."""
+    # Every write counts as slow, or none does (however busy the machine).
+    monkeypatch.setattr(forms, "SLOW_WRITE", -1.0 if slow else 60.0)
+    hops: list[int] = []
+    to_thread = asyncio.to_thread
+
+    async def counted(func: Any, /, *args: Any) -> Any:
+        hops.append(sum(len(data) for _, data in args[0]) if func is forms._write else 0)
+        return await to_thread(func, *args)
+
+    monkeypatch.setattr(asyncio, "to_thread", counted)
+    data = bytes(range(256)) * 16384  # 4 MiB: past the spool, then batches of WRITE_BATCH
+    form = parse(multipart(part("f", data, filename="big.bin"), part("g", "after")), 65536, spool=1 << 20)
+    upload = form["f"]
+    assert isinstance(upload, UploadFile)
+    assert (upload.size, upload.in_memory, form["g"]) == (len(data), False, "after")
+    assert upload.file.read() == data
+    upload.close()
+    written = [size for size in hops if size]
+    if slow:  # the first write to the temporary file was inline (and slow), the rest in batches
+        assert written and all(size >= forms.WRITE_BATCH for size in written[:-1])
+        assert sum(written) < len(data)
+    else:
+        assert written == []
 
 
 def test_multipart_utf8_filename() -> None:

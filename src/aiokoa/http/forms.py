@@ -10,6 +10,7 @@ had opened, which removes their temporary files.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator, Mapping
 from tempfile import SpooledTemporaryFile
 from typing import Any, Generic, TypeVar
@@ -31,6 +32,9 @@ MAX_FILE_SIZE = 200 << 20
 MAX_FIELD_SIZE = 1 << 20
 WRITE_BATCH = 1 << 20
 """Bytes of spooled file data gathered before they are written to disk in one thread hop."""
+SLOW_WRITE = 0.005
+"""Seconds one write of a chunk to a spooled file may take on the event loop: past it, the
+disk is holding writes back, and the rest of the form's file data goes through a thread."""
 
 
 class FormData(Mapping[str, V_co], Generic[V_co]):
@@ -246,6 +250,7 @@ class _Multipart:
         self.upload: UploadFile | None = None
         self.value = bytearray()
         self.ended = False
+        self.inline = True  # file data written on the event loop (until one write is slow)
 
     def on_part_begin(self) -> None:
         self.headers = {}
@@ -310,15 +315,25 @@ class _Multipart:
         self.ended = True
 
     async def flush(self, *, end: bool = False) -> None:
-        """Write what the chunks brought to the files: inline while they stay in memory;
-        past that, gathered up to `WRITE_BATCH` bytes (or the end) for one thread hop."""
+        """Write what the chunks brought to the files. Each chunk is written as it comes,
+        on the event loop, while the writes stay quick: in memory, or into the page cache
+        (a memory copy, no cheaper in a thread, whose hop costs more than the write and
+        leaves the chunk to fall out of the CPU cache). Once a write took longer than
+        `SLOW_WRITE` (the disk holds writes back), the rest is gathered up to `WRITE_BATCH`
+        bytes (or the end) for one thread hop each: a slow disk stalls the loop once at most."""
         writes = self.writes
         if not writes:
             return
-        if all(upload.in_memory and upload.size <= self.spool for upload, _ in writes):
+        if self.inline:
             self.writes = []
             for upload, data in writes:
+                if upload.in_memory:  # (the write past the spool moves it to a temporary file)
+                    upload.file.write(data)
+                    continue
+                started = time.perf_counter()
                 upload.file.write(data)
+                if time.perf_counter() - started > SLOW_WRITE:
+                    self.inline = False
             return
         self.pending += sum(len(data) for _, data in writes[self.counted :])
         self.counted = len(writes)
