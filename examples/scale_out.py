@@ -7,6 +7,8 @@ messages go through Redis pub/sub (`Broadcast`), so any worker can answer any re
     curl -i -b jar http://127.0.0.1:3000/me                     # {"user": "ada"}, on any worker
     curl -i http://127.0.0.1:3000/limited                       # the 11th in a minute is 429
     curl -i http://127.0.0.1:3000/poll/news &                   # waits for a message...
+    curl -N http://127.0.0.1:3000/events/news &                 # (Server-Sent Events: every one;
+                                                                # ws://127.0.0.1:3000/ws/news too)
     curl -i -X POST http://127.0.0.1:3000/publish/news -d hi    # ... published by any worker
     curl -i http://127.0.0.1:3000/healthz                       # 200, or 503 without Redis
 
@@ -16,14 +18,16 @@ client's address from X-Forwarded-For, which the client cannot forge.
 """
 
 import asyncio
+import contextlib
 import os
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import redis.asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from aiokoa import Broadcast, Context, Koa, Next, Router
+from aiokoa import Broadcast, Context, EventStream, Koa, Next, Router
 from aiokoa.middleware import RedisStore, health, rate_limit, session
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -116,8 +120,45 @@ async def poll(ctx: Context) -> None:
         ctx.body = body
 
 
+async def follow(channel: str) -> AsyncGenerator[dict[str, str], None]:
+    """`{"worker": pid}` once the channel is subscribed (what is published from then on
+    arrives), then each message as `{"from": pid, "message": ...}`."""
+    async with broadcast.subscribe(channel) as messages:
+        yield {"worker": WORKER}
+        async for message in messages:
+            sender, _, text = message.partition(" ")
+            yield {"from": sender, "message": text}
+
+
+@router.get("/events/{channel}")
+async def events(ctx: Context) -> None:
+    """The channel's messages as Server-Sent Events, for as long as the client stays."""
+    ctx.body = EventStream(follow(ctx.params["channel"]))
+
+
+@router.ws("/ws/{channel}")
+async def websocket(ctx: Context, next: Next) -> None:
+    """The channel's messages as WebSocket text messages, until the client leaves."""
+    await ctx.websocket.accept()
+
+    async def forward() -> None:
+        async with contextlib.aclosing(follow(ctx.params["channel"])) as messages:
+            async for message in messages:
+                await ctx.websocket.send(message)
+
+    forwarding = asyncio.create_task(forward())
+    try:
+        async for _ in ctx.websocket:  # the client says nothing: this waits for it to leave
+            pass
+    finally:
+        forwarding.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await forwarding
+
+
 app.use(router.routes())
 app.use(router.allowed_methods())
+app.ws.use(router.routes())
 
 if __name__ == "__main__":
     app.listen(int(os.environ.get("PORT", "3000")))

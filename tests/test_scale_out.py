@@ -3,13 +3,15 @@ round robin, in front of two `aiokoa run` processes serving examples/scale_out.p
 HAProxy, with the guide's configuration, for the worker stopped under load).
 
 Through the balancer: a login on one worker is a session on the other; the rate limit is
-counted across workers; a message published by one worker reaches a long-polling client of
-the other; Redis restarted meanwhile gives 503s, then everything works again without
-restarting the workers; SIGTERM to a worker during a burst of slow requests lets every
-started request finish while new ones go to the other worker, and no client sees an error."""
+counted across workers; a message published by one worker reaches a long-polling client, a
+WebSocket client and a Server-Sent Events client of the other; Redis restarted meanwhile
+gives 503s, then everything works again without restarting the workers; SIGTERM to a worker
+during a burst of slow requests lets every started request finish while new ones go to the
+other worker, and no client sees an error."""
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 import threading
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.sync.client import connect
 
 from .conftest import ServerProcess, free_port
 from .load_balancer import LoadBalancer
@@ -102,6 +105,41 @@ def poll_for_a_message_from_the_other_worker(cluster: Cluster, client: httpx.Cli
     return message
 
 
+def websocket_and_sse_clients_get_a_message_from_the_other_worker(cluster: Cluster, client: httpx.Client) -> None:
+    """A WebSocket client and an SSE client through the balancer, each told which worker it
+    is on once that worker has subscribed; then messages POSTed through the balancer, round
+    robin, until both workers have published one: each client gets the other worker's."""
+    websocket_url = cluster.balancer.url.replace("http://", "ws://") + "/ws/live"
+    with connect(websocket_url, open_timeout=10) as websocket, client.stream("GET", "/events/live") as stream:
+        assert stream.status_code == 200
+        assert stream.headers["content-type"] == "text/event-stream; charset=utf-8"
+        events = (json.loads(line[6:]) for line in stream.iter_lines() if line.startswith("data: "))
+
+        def from_websocket() -> dict[str, str]:
+            message: dict[str, str] = json.loads(websocket.recv(timeout=10))
+            return message
+
+        websocket_worker = from_websocket()["worker"]
+        sse_worker = next(events)["worker"]
+        assert sse_worker == stream.headers["x-worker"]
+        assert {websocket_worker, sse_worker} <= cluster.pids
+
+        publishers: set[str] = set()
+        for number in range(20):
+            published = client.post("/publish/live", content=f"live {number}")
+            assert published.status_code == 202
+            publishers.add(published.headers["x-worker"])
+            if publishers == cluster.pids:
+                break
+        assert publishers == cluster.pids
+        for receive, worker in ((from_websocket, websocket_worker), (lambda: next(events), sse_worker)):
+            message = receive()
+            while message["from"] == worker:  # its own worker's message came first
+                message = receive()
+            assert message["from"] in cluster.pids - {worker}
+            assert message["message"].startswith("live ")
+
+
 def test_sessions_rate_limits_and_messages_are_shared_and_survive_a_redis_restart(cluster: Cluster) -> None:
     with cluster.client() as client:
         # A login on one worker is a session on every worker.
@@ -125,6 +163,7 @@ def test_sessions_rate_limits_and_messages_are_shared_and_survive_a_redis_restar
 
         # A message published on one worker reaches a subscriber on the other.
         poll_for_a_message_from_the_other_worker(cluster, client)
+        websocket_and_sse_clients_get_a_message_from_the_other_worker(cluster, client)
 
         # Redis goes away: the routes that need it answer 503 on both workers, the others work.
         cluster.redis.stop()
