@@ -14,7 +14,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 import pytest
@@ -27,11 +27,20 @@ from aiokoa.types import ASGIApp
 from .browser import Browser
 from .browser import available as browser_available
 
+if TYPE_CHECKING:  # tests/redis_server.py takes its ports from here
+    from .redis_server import RedisServer
+
 AS_IMPORTED = implementations.implementation()
 
 # One profile for every property test: no deadline and no "too slow to generate" failure,
-# as a machine busy with parallel tests makes timing unreliable; 150 examples each.
-settings.register_profile("aiokoa", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# as a machine busy with parallel tests makes timing unreliable; 150 examples each
+# (AIOKOA_HYPOTHESIS_EXAMPLES: `./dev test` gives the interpreters after the first fewer).
+settings.register_profile(
+    "aiokoa",
+    max_examples=int(os.environ.get("AIOKOA_HYPOTHESIS_EXAMPLES", "150")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 settings.load_profile("aiokoa")
 
 
@@ -232,3 +241,23 @@ def browser() -> Iterator[Browser]:
     chromium = Browser()
     yield chromium
     chromium.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A real redis-server on a free 127.0.0.1 port, one per test process."""
+    from .redis_server import RedisServer
+
+    server = RedisServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    """A server of the test's own, which it may stop and start again."""
+    from .redis_server import RedisServer
+
+    server = RedisServer()
+    yield server
+    server.close()

@@ -9,7 +9,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import msgspec
 from scenarios import (
     COMPRESS_PAYLOAD,
     HELLO,
@@ -31,6 +30,7 @@ from aiokoa.middleware import SessionContext, cors, helmet, rate_limit, session
 from aiokoa.middleware.body_parser import body_parser
 from aiokoa.middleware.compress import compress
 from aiokoa.middleware.static import serve_static
+from apps.orders import Order
 
 Handler = Callable[[Context, Next], Awaitable[None]]
 
@@ -167,25 +167,6 @@ def build(spec: AppSpec) -> Koa:
 
 
 # -- typed handlers: the order (10 fields, a list of lines) and three query parameters --------
-
-
-class Line(msgspec.Struct):
-    sku: str
-    qty: int
-    price: float
-
-
-class Order(msgspec.Struct):
-    id: int
-    customer: str
-    email: str
-    status: str
-    currency: str
-    total: float
-    paid: bool
-    priority: int
-    notes: str
-    lines: list[Line]
 
 
 def _typed_router() -> Router:

@@ -12,8 +12,9 @@ from collections.abc import Awaitable, Callable
 from blacksheep import Application, FromJSON, FromQuery, Request, Response, json, text
 from blacksheep.server.compression import GzipMiddleware
 from blacksheep.server.routing import Router
-from pydantic import BaseModel
 from scenarios import COMPRESS_PAYLOAD, HELLO, JSON_PAYLOAD, STATIC_DIR, AppSpec, route_path, route_text, user_payload
+
+from apps.orders import OrderModel as Order
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -61,25 +62,6 @@ def _route(index: int) -> Handler:
         return text(route_text(index, request.route_values["id"] or ""))
 
     return endpoint
-
-
-class Line(BaseModel):
-    sku: str
-    qty: int
-    price: float
-
-
-class Order(BaseModel):
-    id: int
-    customer: str
-    email: str
-    status: str
-    currency: str
-    total: float
-    paid: bool
-    priority: int
-    notes: str
-    lines: list[Line]
 
 
 async def create_order(order: FromJSON[Order]) -> Response:

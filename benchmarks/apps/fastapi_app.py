@@ -13,7 +13,6 @@ from typing import Any
 from fastapi import Body, FastAPI, Request, Response
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel
 from scenarios import (
     COMPRESS_PAYLOAD,
     HELLO,
@@ -27,6 +26,7 @@ from scenarios import (
     user_payload,
 )
 
+from apps.orders import OrderModel as Order
 from apps.starlette_app import batteries_middleware, limiter
 
 CallNext = Callable[[Request], Awaitable[Response]]
@@ -55,25 +55,6 @@ def _route(index: int) -> Callable[[str], Awaitable[str]]:
         return route_text(index, id)
 
     return endpoint
-
-
-class Line(BaseModel):
-    sku: str
-    qty: int
-    price: float
-
-
-class Order(BaseModel):
-    id: int
-    customer: str
-    email: str
-    status: str
-    currency: str
-    total: float
-    paid: bool
-    priority: int
-    notes: str
-    lines: list[Line]
 
 
 async def create_order(order: Order) -> Order:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import msgspec
 from litestar import Litestar, MediaType, Request, Router, get, post
 from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
@@ -33,6 +32,8 @@ from scenarios import (
     route_text,
     user_payload,
 )
+
+from apps.orders import Order
 
 
 class PassThrough(ASGIMiddleware):
@@ -95,25 +96,6 @@ def _route(index: int) -> HTTPRouteHandler:
 
     path = route_path(index).replace("{id}", "{id:str}")
     return get(path, media_type=MediaType.TEXT, name=f"r{index}")(endpoint)
-
-
-class Line(msgspec.Struct):
-    sku: str
-    qty: int
-    price: float
-
-
-class Order(msgspec.Struct):
-    id: int
-    customer: str
-    email: str
-    status: str
-    currency: str
-    total: float
-    paid: bool
-    priority: int
-    notes: str
-    lines: list[Line]
 
 
 async def create_order(data: JSONBody[Order]) -> Order:

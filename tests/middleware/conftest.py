@@ -3,9 +3,6 @@ client for each app that uses it, closed by the app's shutdown."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 import redis.asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -13,21 +10,6 @@ from redis.backoff import NoBackoff
 from aiokoa import Koa
 
 from ..redis_server import RedisServer
-
-
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def own_redis() -> Iterator[RedisServer]:
-    """A server of the test's own, which it may stop and start again."""
-    server = RedisServer()
-    yield server
-    server.close()
 
 
 def redis_client(app: Koa, server: RedisServer) -> redis.asyncio.Redis:

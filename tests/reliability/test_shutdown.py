@@ -68,6 +68,8 @@ def refused_within(port: int, seconds: float) -> bool:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
         except ConnectionRefusedError:
             return True
+        except TimeoutError:  # a listener that is closing may leave the attempt unanswered
+            continue
         time.sleep(0.05)
     return False
 
