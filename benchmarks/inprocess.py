@@ -12,7 +12,7 @@ import asyncio
 import gc
 import statistics
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -131,9 +131,14 @@ class Lifespan:
 
 
 def _scope(case: Case) -> dict[str, Any]:
+    return request_scope(case.method, case.path, case.headers)
+
+
+def request_scope(method: str, target: str, extra_headers: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
+    """The ASGI scope of one HTTP/1.1 request from 127.0.0.1 (`target`: path and query)."""
     headers = [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"aiokoa-bench"), (b"accept", b"*/*")]
-    headers += [(k.encode(), v.encode()) for k, v in case.headers]
-    path, _, query = case.path.partition("?")
+    headers += [(k.encode(), v.encode()) for k, v in extra_headers]
+    path, _, query = target.partition("?")
     return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.4"},
@@ -141,7 +146,7 @@ def _scope(case: Case) -> dict[str, Any]:
         "server": ("127.0.0.1", 8000),
         "client": ("127.0.0.1", 50000),
         "scheme": "http",
-        "method": case.method,
+        "method": method,
         "root_path": "",
         "path": path,
         "raw_path": path.encode(),

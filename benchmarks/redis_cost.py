@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio
-from inprocess import Exchange, Lifespan, new_loop
+from inprocess import Exchange, Lifespan, new_loop, request_scope
 
 from aiokoa import Context, Koa, Next
 from aiokoa.middleware import MemoryStore, RedisStore, rate_limit, session
@@ -86,21 +86,7 @@ def app_with(make: Callable[[Koa], tuple[object, dict[str, object]]]) -> Koa:
 
 
 def scope(cookie: bytes | None) -> dict[str, object]:
-    headers = [(b"host", b"127.0.0.1:8000")] + ([(b"cookie", cookie)] if cookie else [])
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "server": ("127.0.0.1", 8000),
-        "client": ("127.0.0.1", 50000),
-        "scheme": "http",
-        "method": "GET",
-        "root_path": "",
-        "path": "/",
-        "raw_path": b"/",
-        "query_string": b"",
-        "headers": headers,
-    }
+    return request_scope("GET", "/", [("cookie", cookie.decode())] if cookie else [])
 
 
 async def call(app: Any, request: dict[str, object]) -> Exchange:
