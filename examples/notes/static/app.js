@@ -112,4 +112,8 @@ $("new-note").addEventListener("submit", async (event) => {
   }
 });
 
+// Leaving the page closes its stream at once, rather than when the browser drops the page.
+window.addEventListener("pagehide", () => { if (state.events) state.events.close(); });
+window.addEventListener("pageshow", (event) => { if (event.persisted) api("GET", "/api/session").then(show).catch(showError); });
+
 api("GET", "/api/session").then(show).catch(showError);
