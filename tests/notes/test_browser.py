@@ -139,4 +139,7 @@ def test_the_notes_app_in_a_browser(browser: Browser, tmp_path: Path) -> None:
             "const done = arguments[arguments.length - 1]; fetch('/api/notes').then((r) => done(r.status));"
         )
         assert status == 401
+        # The console check above would have seen an error: this refusal is in the console.
+        errors = [entry["message"] for entry in browser.console() if entry["level"] == "SEVERE"]
+        assert any("/api/notes" in message and "401" in message for message in errors), errors
         browser.open("about:blank")
