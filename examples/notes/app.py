@@ -58,6 +58,8 @@ HERE = Path(__file__).parent
 
 @dataclasses.dataclass(frozen=True)
 class Config:
+    """The settings (see the module's docstring); `from_env()` reads them from the environment."""
+
     database: str = str(HERE / "data" / "notes.db")
     origins: tuple[str, ...] = ()
     max_file: str = "1mb"
@@ -120,7 +122,7 @@ def create_app(config: Config, *, log: Transporter | None = None) -> Koa:
     app.use(cors(origin=lambda ctx: ctx.get("Origin") if ctx.get("Origin") in allowed else None, credentials=True))
     app.use(compress())
     app.use(rate_limit(max=config.requests, duration=60))
-    app.use(serve_static(HERE / "static"))
+    app.use(serve_static(HERE / "static"))  # before the session: a file needs none
     app.use(session(key="notes.sid"))
     app.use(csrf(trusted_origins=config.origins))
 
