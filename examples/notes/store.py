@@ -10,13 +10,14 @@ scrypt and a random salt; only the salt and the hash are kept.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import os
 import secrets
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -67,27 +68,30 @@ class Store:
     def setup(self) -> str:
         """Create the tables if missing; return the app's secret key, made on the first run."""
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
+        with self._transaction() as db:
             db.executescript(SCHEMA)
             db.execute("INSERT OR IGNORE INTO settings VALUES ('secret', ?)", (secrets.token_urlsafe(32),))
             secret: str = db.execute("SELECT value FROM settings WHERE name = 'secret'").fetchone()[0]
         return secret
 
-    def _connect(self) -> sqlite3.Connection:
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """A connection of its own, in one transaction: committed if the block ends normally,
+        rolled back on an exception; closed in both cases."""
         db = sqlite3.connect(self.path, timeout=10)
-        db.execute("PRAGMA foreign_keys = ON")
-        return db
+        try:
+            db.execute("PRAGMA foreign_keys = ON")
+            with db:
+                yield db
+        finally:
+            db.close()
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """`work(db)` in a worker thread, in one transaction (committed if it returns)."""
+        """`work(db)` in a worker thread, in a transaction of its own."""
 
         def in_thread() -> T:
-            db = self._connect()
-            try:
-                with db:  # commits, or rolls back on an exception
-                    return work(db)
-            finally:
-                db.close()
+            with self._transaction() as db:
+                return work(db)
 
         return await asyncio.to_thread(in_thread)
 
