@@ -122,16 +122,18 @@ class Store:
 
     # -- notes --
 
-    async def notes(self, user_id: int) -> list[Note]:
+    async def notes(self, user_id: int, only: int | None = None) -> list[Note]:
+        """The user's notes, oldest first, with their attachments; `only`: that one note."""
+        mine = "n.user_id = :user AND (:only IS NULL OR n.id = :only)"  # values bound, never formatted in
+        where = {"user": user_id, "only": only}
+
         def select(db: sqlite3.Connection) -> list[Note]:
-            notes = {
-                row[0]: Note(*row)
-                for row in db.execute("SELECT id, text, created FROM notes WHERE user_id = ? ORDER BY id", (user_id,))
-            }
+            found = db.execute(f"SELECT n.id, n.text, n.created FROM notes n WHERE {mine} ORDER BY n.id", where)
+            notes = {row[0]: Note(*row) for row in found}
             attached = db.execute(
                 "SELECT a.note_id, a.id, a.name, a.size FROM attachments a JOIN notes n ON n.id = a.note_id"
-                " WHERE n.user_id = ? ORDER BY a.id",
-                (user_id,),
+                f" WHERE {mine} ORDER BY a.id",
+                where,
             )
             for note_id, *attachment in attached:
                 notes[note_id].attachments.append(Attachment(*attachment))
@@ -141,7 +143,8 @@ class Store:
 
     async def note(self, user_id: int, note_id: int) -> Note | None:
         """One of the user's notes (None for another user's: it is not theirs to see)."""
-        return next((note for note in await self.notes(user_id) if note.id == note_id), None)
+        found = await self.notes(user_id, only=note_id)
+        return found[0] if found else None
 
     async def add_note(self, user_id: int, text: str) -> Note:
         created = time.time()

@@ -112,7 +112,7 @@ def test_the_notes_app_in_a_browser(chromium: Browser, tmp_path: Path) -> None:
         link = driver.find_element(By.CSS_SELECTOR, "#notes a")
         assert link.text == f"plan.txt ({upload.stat().st_size} bytes)"
         downloaded = driver.execute_async_script(
-            "const done = arguments[arguments.length - 1];fetch(arguments[0]).then((r) => r.text()).then(done);",
+            "const done = arguments[arguments.length - 1]; fetch(arguments[0]).then((r) => r.text()).then(done);",
             link.get_attribute("href"),
         )
         assert downloaded == upload.read_text()
