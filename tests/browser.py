@@ -45,6 +45,8 @@ class Browser:
         for flag in FLAGS:
             options.add_argument(flag)
         options.add_argument(f"--user-data-dir={self.profile}")
+        # The console's messages, for `driver.get_log("browser")`.
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         try:
             self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
         except Exception:
@@ -64,6 +66,11 @@ class Browser:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{expression} stayed falsy for {timeout} s")
             time.sleep(0.02)
+
+    def console(self) -> list[dict[str, Any]]:
+        """The console's messages since the last call (each with its `level` and `message`)."""
+        entries: list[dict[str, Any]] = self.driver.get_log("browser")  # type: ignore[no-untyped-call]
+        return entries
 
     def close(self) -> None:
         try:
