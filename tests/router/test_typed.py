@@ -234,6 +234,35 @@ def test_form_bodies_with_files(client: MakeClient) -> None:
     assert [(f["pointer"], f["expected"]) for f in found] == [("/title", "str"), ("/count", "int")]
 
 
+def test_body_and_form_markers_carry_their_limits(client: MakeClient) -> None:
+    router = Router()
+
+    @router.post("/upload")
+    async def upload(ctx: Context, form: Annotated[Upload, Form(max_file_size=4, max_files=1)]) -> int:
+        return len(form.file.file.read()) if form.file else 0
+
+    @router.post("/short")
+    async def short(ctx: Context, form: Annotated[Upload, Form(limit=20)]) -> str:
+        return form.title
+
+    @router.post("/sum")
+    async def total(ctx: Context, values: Annotated[list[int], Body(limit=8)]) -> int:
+        return sum(values)
+
+    app = client(router)
+    fields = {"title": "t", "count": "1"}
+    assert app.post("/upload", data=fields, files={"file": ("a", b"four")}).json() == 4
+    big = app.post("/upload", data=fields, files={"file": ("a", b"fives")})
+    assert (big.status_code, big.text) == (413, "file 'a' is larger than the limit of 4b (4 bytes)")
+    two = app.post("/upload", data=fields, files=[("file", ("a", b"1")), ("file", ("b", b"2"))])
+    assert two.status_code == 413
+    assert app.post("/short", data=fields).json() == "t"
+    assert app.post("/short", data={**fields, "title": "t" * 30}).status_code == 413
+    assert app.post("/sum", json=[1, 2]).json() == 3
+    assert app.post("/sum", json=[1, 2, 3, 4]).status_code == 413
+    assert app.post("/upload", data=fields, files={"file": ("a", b"ok")}).json() == 2  # the app goes on
+
+
 def test_next_and_plain_handlers_are_untouched(client: MakeClient) -> None:
     router = Router()
     seen: list[str] = []

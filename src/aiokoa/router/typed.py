@@ -19,10 +19,11 @@ import sys
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeAlias, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeAlias, Union, Unpack, get_args, get_origin
 
 import msgspec
 
+from ..core.body import FORM_LIMIT, LIMIT, FormOptions, Size
 from ..core.errors import create_error
 from ..http.forms import UploadFile
 
@@ -82,16 +83,36 @@ class Cookie(Param):
 
 
 class Body(Param):
-    """The request body as JSON (what a model parameter is); `Form()` for a form."""
+    """The request body as JSON (what a model parameter is), at most `limit` bytes (1 MB
+    unless given, a size as an int or a "1mb" string); `Form()` for a form."""
 
     location = "body"
     media_type: ClassVar[str] = "application/json"
+    __slots__ = ("limit", "options")
+
+    def __init__(self, alias: str | None = None, *, description: str | None = None, limit: Size | None = LIMIT) -> None:
+        super().__init__(alias, description=description)
+        self.limit = limit
+        self.options: FormOptions = {}
 
 
 class Form(Body):
-    """The request body as a urlencoded or multipart form; `UploadFile` fields take files."""
+    """The request body as a urlencoded or multipart form; `UploadFile` fields take files.
+    `limit` bounds a urlencoded form (56 KB unless given); `options` are a multipart form's
+    other limits (`max_file_size`, `max_files`, ...: `FormOptions`), exceeded with a 413."""
 
     media_type = "multipart/form-data"
+
+    def __init__(
+        self,
+        alias: str | None = None,
+        *,
+        description: str | None = None,
+        limit: Size | None = FORM_LIMIT,
+        **options: Unpack[FormOptions],
+    ) -> None:
+        super().__init__(alias, description=description, limit=limit)
+        self.options = options
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -192,6 +213,8 @@ class BodyParameter:
     default: Any
     decode: Callable[[bytes], Any]
     convert: Callable[[Any], Any]
+    limit: Size | None = LIMIT
+    options: FormOptions = dataclasses.field(default_factory=FormOptions)
 
 
 @dataclasses.dataclass(slots=True)
@@ -337,8 +360,9 @@ def inspect_handler(fn: Any, path_names: Iterable[str]) -> Signature:
                 raise RegistrationError(
                     f"{_name(fn)}(): parameter {parameter.name!r}: only one body parameter ({body.name!r} is one)"
                 )
-            media = marker.media_type if isinstance(marker, Body) else Body.media_type
-            body = _body_parameter(fn, parameter.name, declared, media, parameter.default)
+            body = _body_parameter(fn, parameter.name, declared, parameter.default)
+            if isinstance(marker, Body):
+                body.media_type, body.limit, body.options = marker.media_type, marker.limit, marker.options
             continue
         location: Location = "path" if parameter.name in path_names else "query"
         if marker is not None:
@@ -369,7 +393,9 @@ def inspect_handler(fn: Any, path_names: Iterable[str]) -> Signature:
     return Signature(fn, parameters, body, response, found, passes_next)
 
 
-def _body_parameter(fn: Any, name: str, declared: Any, media_type: str, default: Any) -> BodyParameter:
+def _body_parameter(fn: Any, name: str, declared: Any, default: Any) -> BodyParameter:
+    """A JSON body parameter with the default limit; a marker changes what it reads."""
+    media_type = Body.media_type
     if is_pydantic(declared):
         adapter = _pydantic().TypeAdapter(declared)
         return BodyParameter(name, declared, media_type, default, adapter.validate_json, adapter.validate_python)
@@ -545,7 +571,7 @@ def _unprocessable(errors: list[Field]) -> Exception:
 
 async def _read_body(ctx: Context, body: BodyParameter, errors: list[Field]) -> Any:
     if body.media_type == Body.media_type:
-        raw = await ctx.read()
+        raw = await ctx.read(body.limit)
         if not raw:
             if body.default is not _MISSING:
                 return body.default
@@ -561,7 +587,7 @@ async def _read_body(ctx: Context, body: BodyParameter, errors: list[Field]) -> 
         return None
     if not ctx.headers.get("content-type") and body.default is not _MISSING:
         return body.default
-    form = await ctx.form()
+    form = await ctx.form(body.limit, **body.options)
     fields = _fields_of(_optional_inner(_strip(body.annotation)[0]))
     values: dict[str, Any] = {}
     for key in form:
