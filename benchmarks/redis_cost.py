@@ -134,13 +134,32 @@ class Figures:
     memory_us: dict[int, float]
     redis_us: dict[int, float]
 
+    def adds_us(self, concurrency: int = CONCURRENCY) -> float:
+        """µs per request Redis adds, `concurrency` requests at a time: with many, what it
+        costs the worker's CPU; with one, its round trips waited for too."""
+        return self.redis_us[concurrency] - self.memory_us[concurrency]
+
+    def table(self) -> list[str]:
+        """The figures as a Markdown table, for RESULTS.md."""
+        levels = list(self.memory_us)
+        rows = [
+            ("memory", self.memory_us),
+            ("Redis (3 round trips)", self.redis_us),
+            ("what Redis adds", {c: self.adds_us(c) for c in levels}),
+        ]
+        return [
+            "| | " + " | ".join("one at a time" if c == 1 else f"{c} at a time" for c in levels) + " |",
+            "|---" + "|---:" * len(levels) + "|",
+            *[f"| {name} | " + " | ".join(f"{row[c]:,.1f} µs/request" for c in levels) + " |" for name, row in rows],
+        ]
+
     def report(self) -> str:
         lines = [f"one Redis round trip (PING, one at a time): {self.round_trip_us:.1f} µs"]
         for concurrency in self.memory_us:
             memory, in_redis = self.memory_us[concurrency], self.redis_us[concurrency]
             lines.append(
                 f"{concurrency:>2} at a time: memory {memory:7.1f} µs/request, Redis {in_redis:7.1f} µs/request,"
-                f" Redis costs {in_redis - memory:6.1f} µs/request (3 round trips)"
+                f" Redis costs {self.adds_us(concurrency):6.1f} µs/request (3 round trips)"
             )
         return "\n".join(lines)
 
@@ -168,6 +187,12 @@ async def measure(requests: int, port: int) -> Figures:
     return Figures(await round_trip_us(port, requests), memory_us, redis_us)
 
 
+def figures(requests: int, port: int) -> Figures:
+    """The measure, on the Redis listening on `port`, under uvloop."""
+    with asyncio.Runner(loop_factory=new_loop) as runner:
+        return runner.run(measure(requests, port))
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="fewer requests (indicative figures)")
@@ -176,11 +201,10 @@ def main(argv: list[str]) -> int:
     requests = args.requests or (2_000 if args.quick else 20_000)
     server = RedisProcess()
     try:
-        with asyncio.Runner(loop_factory=new_loop) as runner:
-            figures = runner.run(measure(requests, server.port))
+        measured = figures(requests, server.port)
     finally:
         server.close()
-    print(figures.report())
+    print(measured.report())
     return 0
 
 
