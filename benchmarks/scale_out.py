@@ -67,7 +67,8 @@ class Workers(Server):
     """`aiokoa run` serving the batteries app on Redis with `workers` processes, on every core."""
 
     def __init__(self, workers: int, port: int, log_dir: Path, redis_url: str) -> None:
-        super().__init__(Target(AIOKOA, "uvicorn"), f"batteries-redis-{workers}", port, log_dir, {REDIS_URL_ENV: redis_url})
+        env = {REDIS_URL_ENV: redis_url}
+        super().__init__(Target(AIOKOA, "uvicorn"), f"batteries-redis-{workers}", port, log_dir, env)
         self.workers = workers
 
     def command(self) -> list[str]:
@@ -90,13 +91,38 @@ def commands_processed(client: redis.Redis) -> int:
     return int(client.info("stats")["total_commands_processed"])
 
 
+def run_round(servers: list[Workers], results: list[ScaleMeasurement], store: redis_cost.RedisProcess,
+              settings: Settings, shift: int, workdir: Path) -> None:  # fmt: skip
+    """Check each server's answers, warm it up, then time each, starting with the `shift`-th."""
+    case = cases_for("batteries")[0]
+    asked = [checked_case(server, case) for server in servers]
+    for server, served in zip(servers, asked):
+        if settings.warmup_s > 0:
+            run_wrk(server.port, served, settings.warmup_s, settings.connections, workdir, ALL_CORES)
+    client = redis.Redis(port=store.port)
+    try:
+        for i in [*range(shift, len(servers)), *range(shift)]:
+            server, measured = servers[i], results[i]
+            cpu, redis_cpu = cpu_seconds(server.pid), cpu_seconds(store.process.pid)
+            commands = commands_processed(client)
+            w = run_wrk(server.port, asked[i], settings.duration_s, settings.connections, workdir, ALL_CORES)
+            requests = max(w.requests, 1)
+            measured.rps.append(w.rps)
+            measured.p50_ms.append(w.p50_ms)
+            measured.p99_ms.append(w.p99_ms)
+            measured.server_cpu_us.append((cpu_seconds(server.pid) - cpu) / requests * 1e6)
+            measured.redis_cpu_us.append((cpu_seconds(store.process.pid) - redis_cpu) / requests * 1e6)
+            # less one: the INFO that read `commands`, counted once it had answered
+            measured.redis_commands.append((commands_processed(client) - commands - 1) / requests)
+    finally:
+        client.close()
+
+
 def run(settings: Settings, cost_requests: int) -> ScaleResult:
     """Every worker count, `settings.rounds` times round-robin, each round on fresh servers;
     then what Redis costs a request, in process, on the same Redis."""
-    case = cases_for("batteries")[0]
     results = [ScaleMeasurement(n) for n in WORKERS]
     store = redis_cost.RedisProcess()
-    client = redis.Redis(port=store.port)
     url = f"redis://127.0.0.1:{store.port}/0"
     try:
         with tempfile.TemporaryDirectory(prefix="aiokoa-scale-") as tmp:
@@ -107,24 +133,7 @@ def run(settings: Settings, cost_requests: int) -> ScaleResult:
                         server.start()
                     for server in servers:
                         server.wait_ready()
-                    asked = [checked_case(server, case) for server in servers]
-                    for server, served in zip(servers, asked):
-                        if settings.warmup_s > 0:
-                            run_wrk(server.port, served, settings.warmup_s, settings.connections, Path(tmp), ALL_CORES)
-                    shift = round_no % len(servers)
-                    for i in [*range(shift, len(servers)), *range(shift)]:
-                        server, measured = servers[i], results[i]
-                        cpu, redis_cpu = cpu_seconds(server.pid), cpu_seconds(store.process.pid)
-                        commands = commands_processed(client)
-                        w = run_wrk(server.port, asked[i], settings.duration_s, settings.connections, Path(tmp), ALL_CORES)
-                        requests = max(w.requests, 1)
-                        measured.rps.append(w.rps)
-                        measured.p50_ms.append(w.p50_ms)
-                        measured.p99_ms.append(w.p99_ms)
-                        measured.server_cpu_us.append((cpu_seconds(server.pid) - cpu) / requests * 1e6)
-                        measured.redis_cpu_us.append((cpu_seconds(store.process.pid) - redis_cpu) / requests * 1e6)
-                        # less one: the INFO that read `commands`, counted once it had answered
-                        measured.redis_commands.append((commands_processed(client) - commands - 1) / requests)
+                    run_round(servers, results, store, settings, round_no % len(servers), Path(tmp))
                 finally:
                     for server in servers:
                         server.stop()
@@ -136,7 +145,6 @@ def run(settings: Settings, cost_requests: int) -> ScaleResult:
             )
         figures = redis_cost.figures(cost_requests, store.port)
     finally:
-        client.close()
         store.close()
     result = ScaleResult(results, figures)
     print(f"  scale: {WORKERS[-1]} workers / 1 worker = {result.ratio():.2f}x")
@@ -160,7 +168,8 @@ def table(result: ScaleResult) -> list[str]:
     return [
         *lines,
         "",
-        f"Scaling: {WORKERS[-1]} workers give **{result.ratio():.2f}x** the req/s of 1 worker.",
+        f"Scaling: {WORKERS[-1]} workers give **{result.ratio():.2f}x** the req/s of 1 worker. Redis commands",
+        "count those its scripts run (the rate limit's): two round trips a request, a session read and the script.",
         "",
         "What Redis costs a worker per request (`redis_cost.py`, in process, on the same Redis: the",
         "app's session changed on every request, so a read, a write and the rate limit's script):",
