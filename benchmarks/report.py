@@ -450,7 +450,8 @@ def _scale_figures(scale: ScaleResult | None) -> list[Verdict]:
         Verdict(
             "scale: what Redis costs a worker per request",
             "INFO",
-            f"{cost.adds_us():.0f} us of CPU ({cost.adds_us(1):.0f} us one request at a time, round trips included)",
+            f"{cost.adds_cpu_us():.0f} us of its CPU ({cost.adds_us(1):.0f} us of wall time one request at a time,"
+            " round trips included)",
         ),
     ]
 

@@ -172,12 +172,13 @@ def table(result: ScaleResult) -> list[str]:
         "count those its scripts run (the rate limit's): two round trips a request, a session read and the script.",
         "",
         "What Redis costs a worker per request (`redis_cost.py`, in process, on the same Redis: the",
-        "app's session changed on every request, so a read, a write and the rate limit's script):",
+        "app's session changed on every request, so a read, a write and the rate limit's script);",
+        "wall µs per request, and in brackets the CPU µs of the process serving it:",
         "",
         *figures.table(),
         "",
         f"One round trip (a PING, one at a time): {figures.round_trip_us:.1f} µs. With the round trips",
-        f"overlapping, Redis costs the worker **{figures.adds_us():.0f} µs of CPU per request**: the input of",
+        f"overlapping, Redis costs the worker **{figures.adds_cpu_us():.0f} µs of CPU per request**: the input of",
         "docs/deployment.md's model of many hosts.",
     ]
 
