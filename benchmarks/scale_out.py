@@ -29,7 +29,7 @@ from pathlib import Path
 
 import redis
 import redis_cost
-from network import BASE_PORT, PerRound, Server, Settings, Target, cpu_seconds, fetch, log_in, run_wrk
+from network import PerRound, Server, Settings, Target, cpu_seconds, fetch, log_in, run_wrk
 from registry import AIOKOA
 from scenarios import REDIS_URL_ENV, Case, cases_for, check_response
 
@@ -127,7 +127,8 @@ def run(settings: Settings, cost_requests: int) -> ScaleResult:
     try:
         with tempfile.TemporaryDirectory(prefix="aiokoa-scale-") as tmp:
             for round_no in range(settings.rounds):
-                servers = [Workers(n, BASE_PORT - 30 - i, Path(tmp), url) for i, n in enumerate(WORKERS)]
+                # free ports, not the suite's fixed ones: the test suite runs this in parallel
+                servers = [Workers(n, redis_cost.free_port(), Path(tmp), url) for n in WORKERS]
                 try:
                     for server in servers:
                         server.start()
