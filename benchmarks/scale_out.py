@@ -9,10 +9,11 @@ scenarios: the workers, wrk and Redis share the machine's cores as they would on
 that size, so the ratio of the two req/s is what a second worker brings on this machine (on
 2 cores, with wrk and Redis on them too, it stays well under 2).
 
-Before the timing, one login gets a session cookie, and several requests with it (so both
-workers answer some) must each name the session's user, as in `batteries`. Each run gives
-the server's CPU per request (every worker), Redis's own CPU per request (from /proc) and
-the Redis commands per request (INFO's `total_commands_processed`). Then, on the same
+Before the timing, one login gets a session cookie, and several requests with it, each on a
+new connection (so both workers are likely to answer some), must each name the session's
+user, as in `batteries`. Each run gives the server's CPU per request (every worker),
+Redis's own CPU per request (from /proc) and the Redis commands per request (INFO's
+`total_commands_processed`). Then, on the same
 Redis, `redis_cost.py`'s measure gives what Redis costs a worker per request, in µs.
 
     python benchmarks/scale_out.py [--quick]    (with the suite's venv)
@@ -36,7 +37,7 @@ from scenarios import REDIS_URL_ENV, Case, cases_for, check_response
 HERE = Path(__file__).resolve().parent
 WORKERS = (1, 2)
 ALL_CORES = f"0-{(os.cpu_count() or 1) - 1}"
-CHECKS_PER_WORKER = 4  # answers checked before the timing: enough to reach every worker
+CHECKS_PER_WORKER = 4  # answers checked before the timing, each on a new connection
 
 
 @dataclass
