@@ -13,8 +13,8 @@ Before the timing, one login gets a session cookie, and several requests with it
 new connection (so both workers are likely to answer some), must each name the session's
 user, as in `batteries`. Each run gives the server's CPU per request (every worker),
 Redis's own CPU per request (from /proc) and the Redis commands per request (INFO's
-`total_commands_processed`). Then, on the same
-Redis, `redis_cost.py`'s measure gives what Redis costs a worker per request, in µs.
+`total_commands_processed`). Then, on the same Redis, `redis_cost.py`'s measure gives what
+Redis costs a worker per request, in µs.
 
     python benchmarks/scale_out.py [--quick]    (with the suite's venv)
 """
