@@ -60,17 +60,18 @@ def reexec_in_venv() -> None:
         os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), *sys.argv])
 
 
-def ensure_wrk() -> bool:
-    """wrk from Debian's package, installed only when missing and when we are root."""
-    if shutil.which("wrk"):
+def ensure_command(command: str, package: str) -> bool:
+    """`command` (wrk, redis-server) from Debian's `package`, installed only when missing and
+    when we are root."""
+    if shutil.which(command):
         return True
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        print("wrk is missing and cannot be installed here (needs root and apt-get)")
+        print(f"{command} is missing and cannot be installed here (needs root and apt-get)")
         return False
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     _run(["apt-get", "update", "-qq"], env=env)
-    _run(["apt-get", "install", "-y", "-qq", "wrk"], env=env)
-    return shutil.which("wrk") is not None
+    _run(["apt-get", "install", "-y", "-qq", package], env=env)
+    return shutil.which(command) is not None
 
 
 def ensure_taskset() -> bool:

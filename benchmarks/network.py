@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -160,8 +160,11 @@ def rss_kib(pid: int) -> int:
 class Server:
     """One pinned server process serving one app on one port."""
 
-    def __init__(self, target: Target, app_key: str, port: int, log_dir: Path) -> None:
+    def __init__(
+        self, target: Target, app_key: str, port: int, log_dir: Path, env: Mapping[str, str] | None = None
+    ) -> None:
         self.target, self.app_key, self.port = target, app_key, port
+        self.env = dict(env or {})
         self.log_path = log_dir / f"{target.name}-{app_key}.log".replace("@", "_")
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -208,7 +211,7 @@ http {{
         return conf
 
     def start(self) -> None:
-        env = dict(os.environ, NODE_ENV="production", PYTHONUNBUFFERED="1")
+        env = dict(os.environ, NODE_ENV="production", PYTHONUNBUFFERED="1", **self.env)
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
                 self.command(), stdout=log, stderr=subprocess.STDOUT, env=env, cwd=HERE, start_new_session=True
@@ -331,17 +334,21 @@ def _lua(case: Case, stop_after: int | None, workdir: Path) -> Path | None:
     return path
 
 
-def wrk_command(port: int, case: Case, seconds: float, connections: int, script: Path | None) -> list[str]:
-    cmd = ["taskset", "-c", CLIENT_CORE, "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s"]
+def wrk_command(
+    port: int, case: Case, seconds: float, connections: int, script: Path | None, cores: str = CLIENT_CORE
+) -> list[str]:
+    cmd = ["taskset", "-c", cores, "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s"]
     cmd += ["--latency", "--timeout", "5s"]
     if script is not None:
         cmd += ["-s", str(script)]
     return [*cmd, f"http://{HOST}:{port}{case.path}"]
 
 
-def run_wrk(port: int, case: Case, seconds: float, connections: int, workdir: Path) -> WrkResult:
-    """A bounded wrk run; a non-2xx answer fails the run loudly."""
-    cmd = wrk_command(port, case, seconds, connections, _lua(case, None, workdir))
+def run_wrk(
+    port: int, case: Case, seconds: float, connections: int, workdir: Path, cores: str = CLIENT_CORE
+) -> WrkResult:
+    """A bounded wrk run on `cores`; a non-2xx answer fails the run loudly."""
+    cmd = wrk_command(port, case, seconds, connections, _lua(case, None, workdir), cores)
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
     return checked_wrk(port, case, out)
 

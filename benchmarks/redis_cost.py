@@ -8,8 +8,10 @@ and `session()` whose data changes on every request (a read and a write in Redis
 round trips in all). Each request carries the session cookie. It is measured two ways:
 one request at a time (the latency Redis adds: its round trips, waited for) and 64 at a
 time (the CPU Redis costs the worker: building commands and parsing replies, while the
-round trips overlap). A bare PING loop gives the cost of one round trip. redis-server is
-started on a free 127.0.0.1 port and stopped by its process id.
+round trips overlap). Each gives wall time and this process's CPU time per request: on a
+busy machine the wall time also counts the waits for a core, the CPU time does not. A bare
+PING loop gives the cost of one round trip. redis-server is started on a free 127.0.0.1
+port and stopped by its process id.
 """
 
 from __future__ import annotations
@@ -96,9 +98,10 @@ async def call(app: Any, request: dict[str, object]) -> Exchange:
     return exchange
 
 
-async def per_request_us(app: Koa, requests: int, concurrency: int) -> float:
-    """Wall µs per request, `concurrency` requests at a time, after a warm-up; the session
-    cookie is the one the first response set, sent with every request."""
+async def per_request_us(app: Koa, requests: int, concurrency: int) -> tuple[float, float]:
+    """Wall and CPU µs per request (this process's CPU: the app, redis-py and the loop, not
+    redis-server's), `concurrency` requests at a time, after a warm-up; the session cookie is
+    the one the first response set, sent with every request."""
     lifespan = Lifespan(app)
     await lifespan.startup()
     try:
@@ -108,10 +111,11 @@ async def per_request_us(app: Koa, requests: int, concurrency: int) -> float:
         for _ in range(50):
             await call(app, request)
         batches = max(1, requests // concurrency)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for _ in range(batches):
             await asyncio.gather(*(call(app, request) for _ in range(concurrency)))
-        return (time.perf_counter() - started) / (batches * concurrency) * 1e6
+        count = batches * concurrency
+        return (time.perf_counter() - started) / count * 1e6, (time.process_time() - cpu) / count * 1e6
     finally:
         await lifespan.shutdown()
 
@@ -130,17 +134,50 @@ async def round_trip_us(port: int, count: int) -> float:
 
 @dataclass
 class Figures:
+    """Medians of the rounds, by concurrency: wall µs per request, and this process's CPU µs."""
+
     round_trip_us: float
     memory_us: dict[int, float]
     redis_us: dict[int, float]
+    memory_cpu_us: dict[int, float]
+    redis_cpu_us: dict[int, float]
+
+    def adds_us(self, concurrency: int = 1) -> float:
+        """Wall µs Redis adds to a request, `concurrency` at a time (one: its round trips waited for)."""
+        return self.redis_us[concurrency] - self.memory_us[concurrency]
+
+    def adds_cpu_us(self, concurrency: int = CONCURRENCY) -> float:
+        """The worker's CPU µs Redis adds to a request: building commands, parsing replies."""
+        return self.redis_cpu_us[concurrency] - self.memory_cpu_us[concurrency]
+
+    def table(self) -> list[str]:
+        """The figures as a Markdown table, for RESULTS.md: wall µs, and CPU µs in brackets."""
+        levels = list(self.memory_us)
+        rows = [
+            ("memory", self.memory_us, self.memory_cpu_us),
+            ("Redis (3 round trips)", self.redis_us, self.redis_cpu_us),
+            (
+                "what Redis adds",
+                {c: self.adds_us(c) for c in levels},
+                {c: self.adds_cpu_us(c) for c in levels},
+            ),
+        ]
+        return [
+            "| | " + " | ".join("one at a time" if c == 1 else f"{c} at a time" for c in levels) + " |",
+            "|---" + "|---:" * len(levels) + "|",
+            *[
+                f"| {name} | " + " | ".join(f"{wall[c]:,.1f} µs (CPU {cpu[c]:,.1f})" for c in levels) + " |"
+                for name, wall, cpu in rows
+            ],
+        ]
 
     def report(self) -> str:
         lines = [f"one Redis round trip (PING, one at a time): {self.round_trip_us:.1f} µs"]
-        for concurrency in self.memory_us:
-            memory, in_redis = self.memory_us[concurrency], self.redis_us[concurrency]
+        for c in self.memory_us:
             lines.append(
-                f"{concurrency:>2} at a time: memory {memory:7.1f} µs/request, Redis {in_redis:7.1f} µs/request,"
-                f" Redis costs {in_redis - memory:6.1f} µs/request (3 round trips)"
+                f"{c:>2} at a time: memory {self.memory_us[c]:7.1f} µs/request (CPU {self.memory_cpu_us[c]:6.1f}),"
+                f" Redis {self.redis_us[c]:7.1f} (CPU {self.redis_cpu_us[c]:6.1f}),"
+                f" Redis costs {self.adds_us(c):6.1f} µs/request, CPU {self.adds_cpu_us(c):6.1f} (3 round trips)"
             )
         return "\n".join(lines)
 
@@ -156,16 +193,22 @@ async def measure(requests: int, port: int) -> Figures:
 
     # Rounds alternate memory and Redis so that the machine's other load falls on both;
     # each figure is the median of its rounds.
-    memory_us, redis_us = {}, {}
+    medians: list[dict[int, float]] = [{}, {}, {}, {}]  # memory wall, Redis wall, memory CPU, Redis CPU
     for concurrency in (1, CONCURRENCY):
-        memory: list[float] = []
-        in_redis_: list[float] = []
+        memory: list[tuple[float, float]] = []
+        in_redis_: list[tuple[float, float]] = []
         for _ in range(ROUNDS):
             memory.append(await per_request_us(app_with(in_memory), requests // ROUNDS, concurrency))
             in_redis_.append(await per_request_us(app_with(in_redis), requests // ROUNDS, concurrency))
-        memory_us[concurrency] = statistics.median(memory)
-        redis_us[concurrency] = statistics.median(in_redis_)
-    return Figures(await round_trip_us(port, requests), memory_us, redis_us)
+        for kind, rounds in enumerate((memory, in_redis_, memory, in_redis_)):
+            medians[kind][concurrency] = statistics.median(r[kind // 2] for r in rounds)
+    return Figures(await round_trip_us(port, requests), *medians)
+
+
+def figures(requests: int, port: int) -> Figures:
+    """The measure, on the Redis listening on `port`, under uvloop."""
+    with asyncio.Runner(loop_factory=new_loop) as runner:
+        return runner.run(measure(requests, port))
 
 
 def main(argv: list[str]) -> int:
@@ -176,11 +219,10 @@ def main(argv: list[str]) -> int:
     requests = args.requests or (2_000 if args.quick else 20_000)
     server = RedisProcess()
     try:
-        with asyncio.Runner(loop_factory=new_loop) as runner:
-            figures = runner.run(measure(requests, server.port))
+        measured = figures(requests, server.port)
     finally:
         server.close()
-    print(figures.report())
+    print(measured.report())
     return 0
 
 

@@ -23,6 +23,8 @@ from battery_costs import table as battery_table
 from inprocess import Measurement
 from network import NGINX, MemoryResult, NetMeasurement
 from registry import AIOKOA, AIOKOA_UNTYPED, BLACKSHEEP, FRAMEWORKS, KOA, RAW
+from scale_out import ScaleResult
+from scale_out import table as scale_table
 from scenarios import DEPTHS, ROUTE_COUNTS
 from sse import SseMeasurement
 from sse import table as sse_table
@@ -218,6 +220,7 @@ def evaluate(
     uploads: Sequence[UploadMeasurement] = (),
     sse: Sequence[SseMeasurement] = (),
     websockets: Sequence[WebSocketMeasurement] = (),
+    scale: ScaleResult | None = None,
 ) -> list[Verdict]:
     """Every target of the project, judged on this run's figures."""
     out: list[Verdict] = []
@@ -308,6 +311,7 @@ def evaluate(
     out += _upload_verdicts(uploads)
     out += _sse_verdicts(sse)
     out += _websocket_verdicts(websockets)
+    out += _scale_figures(scale)
     if memory is None:
         out.append(
             Verdict("RSS after 1M requests within 5% of RSS after the first 10,000", "N/A", "memory run skipped")
@@ -428,6 +432,27 @@ def _sse_verdicts(sse: Sequence[SseMeasurement]) -> list[Verdict]:
             "events/s",
         )
         for peer in ("starlette", "sse-starlette")
+    ]
+
+
+def _scale_figures(scale: ScaleResult | None) -> list[Verdict]:
+    """The scale scenario has no target of its own: its figures, beside the targets."""
+    if scale is None:
+        return []
+    one, most = scale.measurements[0], scale.measurements[-1]
+    cost = scale.redis_cost
+    return [
+        Verdict(
+            f"scale: batteries on Redis, {most.workers} workers vs 1 worker req/s",
+            "INFO",
+            f"{scale.ratio():.2f}x ({most.median('rps'):,.0f} vs {one.median('rps'):,.0f} req/s)",
+        ),
+        Verdict(
+            "scale: what Redis costs a worker per request",
+            "INFO",
+            f"{cost.adds_cpu_us():.0f} us of its CPU ({cost.adds_us(1):.0f} us of wall time one request at a time,"
+            " round trips included)",
+        ),
     ]
 
 
@@ -594,6 +619,7 @@ def write(
     notes: Sequence[str],
     settings: dict[str, object],
     battery_costs: Sequence[BatteryCost] = (),
+    scale: ScaleResult | None = None,
 ) -> None:
     """Write RESULTS.md and a JSON copy of every sample next to it."""
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -695,6 +721,16 @@ def write(
             *websocket_table(websockets),
             "",
         ]
+    if scale:
+        lines += [
+            "## Scale out (`batteries` with its sessions and rate limit in Redis; 1 worker vs 2; nothing pinned)",
+            "",
+            "`aiokoa run --workers N` on this machine's cores, shared with wrk and redis-server; median of",
+            "rounds, each with fresh servers. Redis CPU is redis-server's own, per request served.",
+            "",
+            *scale_table(scale),
+            "",
+        ]
     if images:
         lines += ["## Plots", ""] + [f"![{p.stem}]({p.relative_to(path.parent)})" for p in images] + [""]
     lines += ["## Settings", "", "```", json.dumps(settings, indent=2), "```", ""]
@@ -715,6 +751,7 @@ def write(
         "battery_costs": [asdict(c) for c in battery_costs],
         "sse": [asdict(m) for m in sse],
         "websocket": [asdict(m) for m in websockets],
+        "scale": asdict(scale) if scale else None,
         "targets": [asdict(v) for v in verdicts],
     }
     path.with_suffix(".json").write_text(json.dumps(data, indent=1))

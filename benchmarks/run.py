@@ -26,6 +26,8 @@ LARGE_ROUNDS, LARGE_SECONDS = 3, 10.0  # the 100 MB file; quick mode: 1 round of
 MEMORY_TOTAL = 1_000_000
 MEMORY_FIRST = 10_000
 MEMORY_MAX_S = 600.0
+EXTRA = ("upload", "sse", "websocket", "scale", "memory")  # network scenarios of their own
+SCALE_COST_REQUESTS = 20_000  # redis_cost.py's requests per measure; quick mode: 2,000
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -34,13 +36,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         default="",
-        help=f"comma-separated scenarios among {', '.join(SCENARIO_NAMES)}, 'upload', 'sse', 'websocket' and 'memory'",
+        help=f"comma-separated scenarios among {', '.join(SCENARIO_NAMES)}, {', '.join(map(repr, EXTRA))}",
     )
     parser.add_argument("--skip-network", action="store_true", help="in-process mode only (no servers, no wrk)")
     parser.add_argument("--skip-inprocess", action="store_true", help="network mode (and memory) only")
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
-    unknown = set(chosen) - {*SCENARIO_NAMES, "memory", "upload", "sse", "websocket"}
+    unknown = set(chosen) - {*SCENARIO_NAMES, *EXTRA}
     if unknown:
         parser.error(f"unknown scenario(s) {', '.join(sorted(unknown))}")
     args.scenarios = [s for s in SCENARIO_NAMES if not chosen or s in chosen]
@@ -48,6 +50,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.upload = not args.skip_network and (not chosen or "upload" in chosen)
     args.sse = not args.skip_network and (not chosen or "sse" in chosen)
     args.websocket = not args.skip_network and (not chosen or "websocket" in chosen)
+    args.scale = not args.skip_network and (not chosen or "scale" in chosen)
     return args
 
 
@@ -57,7 +60,7 @@ def main(argv: list[str]) -> int:
     bootstrap.ensure_venv()
     bootstrap.reexec_in_venv()
     started = time.monotonic()
-    network_ok = not args.skip_network and bootstrap.ensure_taskset() and bootstrap.ensure_wrk()
+    network_ok = not args.skip_network and bootstrap.ensure_taskset() and bootstrap.ensure_command("wrk", "wrk")
     if not args.skip_network:
         bootstrap.ensure_node_modules()
 
@@ -66,6 +69,7 @@ def main(argv: list[str]) -> int:
     import inprocess
     import network
     import report
+    import scale_out
     import scenarios
     import sse
     import static_files
@@ -106,6 +110,7 @@ def main(argv: list[str]) -> int:
     uploads: list[upload.UploadMeasurement] = []
     fan_out: list[sse.SseMeasurement] = []
     websockets: list[websocket.WebSocketMeasurement] = []
+    scale: scale_out.ScaleResult | None = None
     if args.skip_network:
         notes.append("Network mode was skipped (--skip-network).")
     elif not network_ok:
@@ -141,6 +146,12 @@ def main(argv: list[str]) -> int:
             rounds, seconds = (1, 2.0) if quick else (3, 10.0)
             print(f"== websocket echo ({websocket.CONNECTIONS} connections, {rounds} x {seconds:g} s)")
             websockets = websocket.run(rounds, seconds)
+        if args.scale and not bootstrap.ensure_command("redis-server", "redis-server"):
+            notes.append("The scale scenario was skipped: redis-server is not installed.")
+        elif args.scale:
+            requests = SCALE_COST_REQUESTS // 10 if quick else SCALE_COST_REQUESTS
+            print(f"== scale (batteries on Redis, {' and '.join(map(str, scale_out.WORKERS))} workers)")
+            scale = scale_out.run(net_settings, requests)
         if args.memory:
             print(f"== memory (aiokoa on uvicorn, stack, up to {MEMORY_TOTAL:,} requests)")
             memory = network.run_memory(scenarios.cases_for("stack")[0], MEMORY_TOTAL, MEMORY_FIRST, MEMORY_MAX_S)
@@ -152,7 +163,7 @@ def main(argv: list[str]) -> int:
     load = report.foreign_load(cpu_start, report.CpuSnapshot.take())
     notes.append(f"Other processes on the machine used {load} during this run.")
     print(f"== other processes used {load}")
-    verdicts = report.evaluate(inproc, net, memory, large, uploads, fan_out, websockets)
+    verdicts = report.evaluate(inproc, net, memory, large, uploads, fan_out, websockets, scale)
     images = report.plots(inproc, net)
     settings = {"inprocess": vars(in_settings), "network": vars(net_settings), "scenarios": args.scenarios}
     results = Path(__file__).resolve().parent / "RESULTS.md"
@@ -160,6 +171,7 @@ def main(argv: list[str]) -> int:
     report.write(
         results, mode=mode, inproc=inproc, net=net, memory=memory, large=large, uploads=uploads, sse=fan_out,
         websockets=websockets, verdicts=verdicts, images=images, notes=notes, settings=settings, battery_costs=costs,
+        scale=scale,
     )  # fmt: skip
     print("== targets")
     for v in verdicts:

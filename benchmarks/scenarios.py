@@ -122,6 +122,8 @@ ORIGIN = "http://app.example"
 """The cross-origin front end the ``batteries`` requests come from (CORS allows any)."""
 SESSION_SECRET = "benchmark-secret-32-bytes-long!!"
 """Every framework's session signing key (Litestar's AES-GCM wants 16, 24 or 32 bytes)."""
+REDIS_URL_ENV = "AIOKOA_BENCH_REDIS_URL"
+"""Where the scale scenario tells the workers of its batteries app which Redis to use."""
 RATE_LIMIT_MAX = 1_000_000_000
 """Requests per client per hour: the limit is counted on every request but never reached."""
 HELMET_HEADERS: tuple[tuple[str, str], ...] = (

@@ -82,7 +82,7 @@ class SoakResult:
 
 def soak(requests: int, warmup: int, interval: float, max_s: float, port: int | None = None) -> SoakResult:
     """Serve ``stack``, send ``warmup`` then ``requests`` in all (at most ``max_s`` seconds)."""
-    if not bootstrap.ensure_wrk():
+    if not bootstrap.ensure_command("wrk", "wrk"):
         raise RuntimeError("wrk is needed for the soak and cannot be installed here")
     case = cases_for("stack")[0]
     target = network.Target("aiokoa", "uvicorn")

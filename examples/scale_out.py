@@ -27,7 +27,7 @@ import redis.asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from aiokoa import Broadcast, Context, EventStream, Koa, Next, Router
+from aiokoa import Broadcast, Context, EventStream, Koa, Next, Router, SubscriptionOverflow
 from aiokoa.middleware import RedisStore, health, rate_limit, session
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -142,9 +142,12 @@ async def websocket(ctx: Context, next: Next) -> None:
     await ctx.websocket.accept()
 
     async def forward() -> None:
-        async with contextlib.aclosing(follow(ctx.params["channel"])) as messages:
-            async for message in messages:
-                await ctx.websocket.send(message)
+        try:
+            async with contextlib.aclosing(follow(ctx.params["channel"])) as messages:
+                async for message in messages:
+                    await ctx.websocket.send(message)
+        except SubscriptionOverflow:  # the client fell too far behind: it reconnects
+            await ctx.websocket.close(1013, "too slow, reconnect")
 
     forwarding = asyncio.create_task(forward())
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,32 @@ def test_the_redis_cost_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> No
     report = capsys.readouterr().out
     assert "one Redis round trip" in report
     assert report.count("Redis costs") == 2
+
+
+def test_the_scale_scenario_runs_one_worker_and_two_on_its_own_redis(capsys: pytest.CaptureFixture[str]) -> None:
+    """`aiokoa run --workers N` serving the batteries app with its state in Redis: each answer
+    names the login's user whichever worker gives it, and a short wrk run of each worker count
+    is reported with their ratio and what Redis costs a request (skipped without wrk)."""
+    from .redis_server import redis_server_binary
+
+    redis_server_binary()
+    if shutil.which("wrk") is None or shutil.which("taskset") is None:
+        pytest.skip("wrk and taskset time the scale scenario")
+    scale_out = importlib.import_module("scale_out")
+    network = importlib.import_module("network")
+    report = importlib.import_module("report")
+    settings = network.Settings(rounds=1, duration_s=1, warmup_s=0, connections=8)
+    result = scale_out.run(settings, 200)
+    assert [m.workers for m in result.measurements] == [1, 2]
+    for measured in result.measurements:
+        assert measured.rps[0] > 0
+        assert 1 <= measured.redis_commands[0] < 10  # a session read and the limit's script, at least
+    assert result.ratio() > 0
+    assert "2 workers / 1 worker" in capsys.readouterr().out
+    section = "\n".join(scale_out.table(result))
+    assert "| 2 |" in section and "what Redis adds" in section
+    info = [v for v in report.evaluate([], [], None, scale=result) if v.status == "INFO"]
+    assert [v.name.split(":")[0] for v in info] == ["scale", "scale"]
 
 
 @pytest.mark.parametrize("name", ["aiokoa", "starlette", "fastapi", "litestar"])

@@ -5,11 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import tracemalloc
 from collections.abc import AsyncIterator
 
 import pytest
 
-from aiokoa import Broadcast, BroadcastUnavailable, Context, Koa, Next
+from aiokoa import (
+    Broadcast,
+    BroadcastUnavailable,
+    Context,
+    Koa,
+    Next,
+    Router,
+    SubscriptionOverflow,
+    WebSocketDisconnect,
+)
 from aiokoa.testing import AsyncTestClient
 
 from .redis_server import RedisServer
@@ -137,3 +148,124 @@ async def test_subscribers_joining_at_once_all_get_the_next_message(redis_server
         assert [await subscription.get(2) for subscription in subscriptions] == ["first"] * 3
     await publisher.disconnect()
     await listener.disconnect()
+
+
+async def test_a_subscriber_past_its_bound_loses_its_subscription_and_nobody_else_does(
+    pair: tuple[Broadcast, Broadcast],
+) -> None:
+    publisher, subscriber = pair
+    async with subscriber.subscribe("ticks", max_queue=3) as slow, subscriber.subscribe("ticks") as reader:
+        for n in range(3):
+            await publisher.publish("ticks", f"t{n}")
+        assert [await reader.get(2) for _ in range(3)] == ["t0", "t1", "t2"]  # delivered to both
+        assert await slow.get(2) == "t0"  # reading makes room for one more
+        await publisher.publish("ticks", "t3")
+        assert await reader.get(2) == "t3"
+        assert slow.queue.qsize() == 3
+        await publisher.publish("ticks", "t4")  # one past the bound
+        assert await reader.get(2) == "t4"
+        assert slow.queue.qsize() == 1  # what it kept is dropped at once: only the end remains
+        await publisher.publish("ticks", "t5")
+        assert await reader.get(2) == "t5"
+        assert slow.queue.qsize() == 1
+        with pytest.raises(SubscriptionOverflow, match=r"'ticks' fell more than 3 messages behind") as raised:
+            async for _ in slow:
+                pytest.fail("an overflowed subscription yields nothing more")
+        assert raised.value.status == 503 and raised.value.expose
+        with pytest.raises(SubscriptionOverflow):
+            await slow.get(0)
+    async with subscriber.subscribe("ticks", max_queue=3) as again:  # the client subscribes again
+        await publisher.publish("ticks", "t6")
+        assert await again.get(2) == "t6"
+
+
+async def test_a_subscriber_that_never_reads_holds_a_bounded_amount_of_memory(
+    pair: tuple[Broadcast, Broadcast],
+) -> None:
+    """2,000 messages of 1 kB each to a subscriber that reads none: without a bound it would
+    hold 2 MB, with `max_queue=50` at most 50 kB, and nothing once it has overflowed."""
+    publisher, subscriber = pair
+    async with subscriber.subscribe("feed", max_queue=50) as stuck, subscriber.subscribe("feed") as reader:
+        gc.collect()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            for n in range(2000):
+                await publisher.publish("feed", f"{n:04d}" + "x" * 1000)
+                assert stuck.queue.qsize() <= 50
+                assert await reader.get(2) is not None  # delivered everywhere before the next
+                await asyncio.sleep(0)  # the loop runs, and drops the cancelled timers of get()
+            gc.collect()
+            grown = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+        assert stuck.overflowed
+        assert grown < 200_000, f"{grown} bytes kept for a subscriber that reads nothing"
+        with pytest.raises(SubscriptionOverflow):
+            await stuck.get(0)
+
+
+async def test_a_websocket_handler_too_slow_for_its_channel_closes_its_client() -> None:
+    """The overflow ends the handler's `async for`: the connection closes (1011), quietly (no
+    traceback: the error is exposed), and the client connects again."""
+    broadcast, resume = Broadcast("memory://", max_queue=2), asyncio.Event()
+    app, router = Koa(), Router()
+    errors: list[BaseException] = []
+    app.on("error", lambda err, ctx: errors.append(err))
+
+    @router.ws("/feed")
+    async def feed(ctx: Context, next: Next) -> None:
+        async with broadcast.subscribe("feed") as messages:
+            await ctx.websocket.accept()
+            await ctx.websocket.send("ready")
+            await resume.wait()  # a send stuck on a client that stopped reading
+            async for message in messages:
+                await ctx.websocket.send(message)
+
+    app.ws.use(router.routes())
+    await broadcast.connect()
+    async with AsyncTestClient(app) as client:
+        async with client.websocket_connect("/feed") as ws:
+            assert await ws.receive() == "ready"
+            for n in range(3):
+                await broadcast.publish("feed", f"m{n}")
+            resume.set()
+            with pytest.raises(WebSocketDisconnect) as closed:
+                await ws.receive()
+            assert closed.value.code == 1011
+        assert [type(err) for err in errors] == [SubscriptionOverflow]
+        async with client.websocket_connect("/feed") as ws:  # the reconnection is served
+            assert await ws.receive() == "ready"
+            await broadcast.publish("feed", "fresh")
+            assert await ws.receive() == "fresh"
+            await broadcast.disconnect()  # ends the handler's `async for`
+
+
+async def test_max_queue_is_one_or_more() -> None:
+    with pytest.raises(ValueError, match="max_queue must be 1 or more"):
+        Broadcast("memory://", max_queue=0)
+    broadcast = Broadcast("memory://")
+    assert broadcast.max_queue == 1000
+    await broadcast.connect()
+    with pytest.raises(ValueError, match="max_queue"):
+        async with broadcast.subscribe("x", max_queue=-1):
+            pass
+    await broadcast.disconnect()
+
+
+async def test_disconnect_after_an_overflow_still_ends_with_the_overflow() -> None:
+    broadcast = Broadcast("memory://", max_queue=1)
+    await broadcast.connect()
+    async with broadcast.subscribe("x") as messages:
+        await broadcast.publish("x", "a")
+        await broadcast.publish("x", "b")
+        await broadcast.disconnect()
+        for _ in range(2):  # every read, not only the first
+            with pytest.raises(SubscriptionOverflow):
+                await anext(messages)
+    broadcast = Broadcast("memory://")
+    await broadcast.connect()
+    async with broadcast.subscribe("x") as messages:
+        await broadcast.disconnect()
+        assert await messages.get(0) is None
+        assert await messages.get(0) is None  # an ended subscription stays ended

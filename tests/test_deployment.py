@@ -3,7 +3,10 @@
 checkout it copies), then its `CMD` started from there on examples/scale_out.py, answering
 the health probe. Redis is not running, so the probe says 503 and which check failed: the
 app started, as an image would. The nginx and HAProxy configurations pass their servers'
-own checks (`nginx -t`, `haproxy -c`); tests/test_scale_out.py runs the nginx one."""
+own checks (`nginx -t`, `haproxy -c`); tests/test_scale_out.py runs the nginx one. The
+systemd unit passes `systemd-analyze verify`, and the Kubernetes Deployment validates
+against the Kubernetes API's schema (offline: kubernetes-validate ships it); the `aiokoa
+run` command lines of both are read by aiokoa's own argument parser."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from aiokoa import cli
 from aiokoa.core import implementations
 
 from .conftest import ServerProcess, free_port
@@ -104,3 +108,42 @@ def test_the_haproxy_config_is_valid(tmp_path: Path) -> None:
     config.write_text(config_block("haproxy"))
     done = subprocess.run([haproxy, "-c", "-q", "-f", str(config)], check=False, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def aiokoa_command_line(argv: list[str]) -> None:
+    """Fails unless `argv`, an `aiokoa` command line, is one aiokoa's parser accepts."""
+    assert Path(argv[0]).name == "aiokoa"
+    args = cli.parser().parse_args(argv[1:])
+    assert args.command == "run" and args.app == "app:app"
+
+
+def test_the_systemd_unit_is_valid(tmp_path: Path) -> None:
+    """`systemd-analyze verify` on an instance of the guide's unit prints nothing: a wrong
+    key, value or section is a line of its output. The venv the unit names is this one's."""
+    analyze = system_binary("systemd-analyze", "systemd")
+    unit = config_block("ini")
+    command = re.search(r"^ExecStart=(.*)$", unit, re.M)
+    assert command is not None
+    argv = shlex.split(command.group(1).replace("%i", "8001"))
+    aiokoa_command_line(argv)
+    here = str(Path(sys.executable).parent / "aiokoa")
+    (tmp_path / "aiokoa@8001.service").write_text(unit.replace(argv[0], here))
+    done = subprocess.run(
+        [analyze, "verify", str(tmp_path / "aiokoa@8001.service")], check=False, capture_output=True, text=True
+    )
+    assert (done.returncode, done.stdout + done.stderr) == (0, "")
+
+
+def test_the_kubernetes_deployment_is_valid() -> None:
+    """The guide's manifest against the schema of a recent Kubernetes, strictly: a field
+    misspelled or of the wrong type fails."""
+    import kubernetes_validate
+    import yaml
+
+    manifest = yaml.safe_load(config_block("yaml"))
+    kubernetes_validate.validate(manifest, "1.31", strict=True)
+    (container,) = manifest["spec"]["template"]["spec"]["containers"]
+    aiokoa_command_line(container["command"])
+    broken = yaml.safe_load(config_block("yaml").replace("readinessProbe:", "readinesProbe:"))
+    with pytest.raises(kubernetes_validate.ValidationError, match="readinesProbe"):
+        kubernetes_validate.validate(broken, "1.31", strict=True)

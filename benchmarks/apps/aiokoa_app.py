@@ -26,7 +26,7 @@ from scenarios import (
 )
 
 from aiokoa import Context, Koa, Next, Router, UploadFile, mount
-from aiokoa.middleware import SessionContext, cors, helmet, rate_limit, session
+from aiokoa.middleware import RedisStore, SessionContext, cors, helmet, rate_limit, session
 from aiokoa.middleware.body_parser import body_parser
 from aiokoa.middleware.compress import compress
 from aiokoa.middleware.static import serve_static
@@ -71,9 +71,10 @@ def _route_handler(index: int) -> Handler:
     return handler
 
 
-def _batteries(app: Koa) -> None:
+def _batteries(app: Koa, store: RedisStore | None = None, limits: dict[str, Any] | None = None) -> None:
     """Security headers, CORS, a signed cookie session read and a rate limit, then the router:
-    the usual front of an API a browser app on another origin logs in to."""
+    the usual front of an API a browser app on another origin logs in to. `store` keeps the
+    sessions (in the cookie when None); `limits` are the rate limit's driver options."""
     app.keys = [SESSION_SECRET]
     router = Router()
 
@@ -88,9 +89,21 @@ def _batteries(app: Koa) -> None:
 
     app.use(helmet())
     app.use(cors())
-    app.use(session())
-    app.use(rate_limit(max=RATE_LIMIT_MAX))
+    app.use(session(store=store))
+    app.use(rate_limit(max=RATE_LIMIT_MAX, **(limits or {})))
     app.use(router.routes())
+
+
+def build_batteries_on_redis(url: str) -> Koa:
+    """The batteries app as each worker of a multi-worker deployment runs it: its sessions in
+    Redis (`RedisStore`) and its rate limit counted there, through its own client."""
+    import redis.asyncio
+
+    app = Koa(env="production")
+    client = redis.asyncio.Redis.from_url(url)
+    app.on("shutdown", client.aclose)
+    _batteries(app, RedisStore(client), {"driver": "redis", "db": client})
+    return app
 
 
 def build(spec: AppSpec) -> Koa:

@@ -1,6 +1,6 @@
 """aiokoa: Koa's middleware cascade for Python's asyncio and ASGI."""
 
-from .broadcast import Broadcast, BroadcastUnavailable, Subscription
+from .broadcast import Broadcast, BroadcastUnavailable, Subscription, SubscriptionOverflow
 from .core.application import Application, Koa
 from .core.compose import Middleware, Next, compose
 from .core.context import Context
@@ -38,6 +38,7 @@ __all__ = [
     "Router",
     "ServerSentEvent",
     "Subscription",
+    "SubscriptionOverflow",
     "Tracer",
     "UploadFile",
     "WebSocket",

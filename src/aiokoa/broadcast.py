@@ -15,6 +15,13 @@ through Redis pub/sub, so a message published by any worker on any host reaches 
 subscribers of every worker. Messages are strings. A subscriber gets the messages published
 after its `subscribe()` returned, in order, until it leaves the `async with` block.
 
+Each subscription keeps at most `max_queue` messages (1,000 by default) that its subscriber
+has not read yet. A subscriber that falls further behind (a WebSocket client that stopped
+reading, its handler stuck in `send()`) loses its subscription, as Redis disconnects a
+pub/sub client past its output buffer limit: the messages it kept are dropped and its
+`async for` raises `SubscriptionOverflow`, which ends the handler, so the client is
+disconnected and reconnects. One slow client cannot grow the process's memory without limit.
+
 If Redis goes away, `publish()` raises `BroadcastUnavailable` (a 503 when it reaches the
 client) and subscribers keep waiting: the connection is made again every `reconnect_delay`
 seconds, the channels are subscribed again, and the messages published meanwhile are
@@ -33,6 +40,8 @@ from urllib.parse import urlsplit
 log = logging.getLogger("aiokoa.broadcast")
 
 _END = object()  # put in subscribers' queues by disconnect()
+_OVERFLOW = object()  # what is left in a queue that went past its bound
+MAX_QUEUE = 1000
 
 
 class BroadcastUnavailable(ConnectionError):
@@ -43,12 +52,26 @@ class BroadcastUnavailable(ConnectionError):
     expose = True
 
 
-class Subscription:
-    """The messages of one channel for one subscriber: `async for message in subscription`."""
+class SubscriptionOverflow(Exception):
+    """A subscriber fell more than `max_queue` messages behind: its subscription has ended
+    and the messages it had not read are dropped. Raised by its `async for` (and `get()`);
+    a 503 if it reaches an HTTP client. Subscribe again to get what is published next."""
 
-    def __init__(self, channel: str) -> None:
+    __module__ = "aiokoa"
+    status = 503
+    expose = True
+
+
+class Subscription:
+    """The messages of one channel for one subscriber: `async for message in subscription`.
+    It keeps at most `max_queue` unread messages; one more ends it (`SubscriptionOverflow`)."""
+
+    def __init__(self, channel: str, max_queue: int = MAX_QUEUE) -> None:
         self.channel = channel
+        self.max_queue = max_queue
+        # Unbounded for the markers: the bound on messages is kept by `_put`.
         self.queue: asyncio.Queue[object] = asyncio.Queue()
+        self.overflowed = False
 
     def __aiter__(self) -> Subscription:
         return self
@@ -56,11 +79,40 @@ class Subscription:
     async def __anext__(self) -> str:
         message = await self.queue.get()
         if message is _END:
+            self.queue.put_nowait(_END)  # every later read ends too
             raise StopAsyncIteration
+        if message is _OVERFLOW:
+            self.queue.put_nowait(_OVERFLOW)
+            raise SubscriptionOverflow(
+                f"the subscriber of {self.channel!r} fell more than {self.max_queue} messages behind:"
+                " its subscription has ended"
+            )
         return message  # type: ignore[return-value]
 
+    def _end(self) -> None:
+        if not self.overflowed:  # an overflow has ended it already
+            self.queue.put_nowait(_END)
+
+    def _put(self, message: str) -> None:
+        if self.overflowed:
+            return
+        if self.queue.qsize() < self.max_queue:
+            self.queue.put_nowait(message)
+            return
+        # Past the bound: free what was kept at once, and tell the subscriber at its next read.
+        self.overflowed = True
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(_OVERFLOW)
+        log.warning(
+            "broadcast: a subscriber of %r fell more than %d messages behind; its subscription ends",
+            self.channel,
+            self.max_queue,
+        )
+
     async def get(self, timeout: float | None = None) -> str | None:
-        """The next message, or None after `timeout` seconds or once the broadcast is disconnected."""
+        """The next message, or None after `timeout` seconds or once the broadcast is
+        disconnected; `SubscriptionOverflow` if the subscriber fell too far behind."""
         try:
             async with asyncio.timeout(timeout):
                 return await anext(self)
@@ -69,14 +121,16 @@ class Subscription:
 
 
 class Broadcast:
-    """A publish/subscribe channel for `url`: `"memory://"` or a Redis URL."""
+    """A publish/subscribe channel for `url`: `"memory://"` or a Redis URL. `max_queue` is
+    how many unread messages each subscription keeps at most (see `SubscriptionOverflow`)."""
 
-    def __init__(self, url: str, *, reconnect_delay: float = 1.0) -> None:
+    def __init__(self, url: str, *, reconnect_delay: float = 1.0, max_queue: int = MAX_QUEUE) -> None:
         scheme = urlsplit(url).scheme
         if scheme not in ("memory", "redis", "rediss"):
             raise ValueError(f"Broadcast({url!r}): use 'memory://' or a 'redis://' URL")
         self.url = url
         self.reconnect_delay = reconnect_delay
+        self.max_queue = _positive(max_queue)
         self._subscribers: dict[str, set[Subscription]] = {}
         self._redis: _RedisPubSub | None = None
         self._connected = False
@@ -100,7 +154,7 @@ class Broadcast:
             self._redis = None
         for subscriptions in self._subscribers.values():
             for subscription in subscriptions:
-                subscription.queue.put_nowait(_END)
+                subscription._end()
 
     async def publish(self, channel: str, message: str) -> None:
         """Send `message` to every subscriber of `channel`."""
@@ -111,10 +165,11 @@ class Broadcast:
             await self._redis.publish(channel, message)
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
-        """The messages published on `channel` from now until the block is left."""
+    async def subscribe(self, channel: str, *, max_queue: int | None = None) -> AsyncIterator[Subscription]:
+        """The messages published on `channel` from now until the block is left; `max_queue`
+        overrides the broadcast's bound for this subscription."""
         self._check()
-        subscription = Subscription(channel)
+        subscription = Subscription(channel, self.max_queue if max_queue is None else _positive(max_queue))
         subscriptions = self._subscribers.setdefault(channel, set())
         subscriptions.add(subscription)
         try:
@@ -134,10 +189,16 @@ class Broadcast:
 
     def _deliver(self, channel: str, message: str) -> None:
         for subscription in self._subscribers.get(channel, ()):
-            subscription.queue.put_nowait(message)
+            subscription._put(message)
 
     def __repr__(self) -> str:
         return f"<Broadcast {self.url} {'connected' if self._connected else 'disconnected'}>"
+
+
+def _positive(max_queue: int) -> int:
+    if max_queue < 1:
+        raise ValueError(f"max_queue must be 1 or more, got {max_queue}")
+    return max_queue
 
 
 class _RedisPubSub:
