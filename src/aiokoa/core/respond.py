@@ -87,16 +87,17 @@ def body_to_send(ctx: Context) -> bytes | Awaitable[None] | None:
 
 def finish(ctx: Context) -> tuple[Message | None, Message] | Awaitable[None] | None:
     """What `Koa.__call__` sends once the chain has returned: the start message (None when
-    the headers already went out) and the body message; for a stream, an awaitable that
-    sends it; None when there is nothing to send."""
+    the headers already went out) and the body message; for a stream, or an answer after
+    which a form's files are closed, an awaitable that sends it; None when there is nothing
+    to send."""
     # Hot path.
     ctx._finished = True
     body = body_to_send(ctx)
     if ctx._request is not None or ctx._response is not None:
         unlink(ctx)
     if type(body) is bytes:
-        if ctx._request_body is not None:
-            release(ctx)  # the form's files
+        if ctx._request_body is not None and ctx._request_body.uploads:
+            return _send_then_release(ctx, messages(ctx, body))
         return messages(ctx, body)
     if body is None:
         if ctx._request_body is not None:
@@ -104,6 +105,19 @@ def finish(ctx: Context) -> tuple[Message | None, Message] | Awaitable[None] | N
         if ctx._after is not None:
             response_over(ctx)  # nothing more to send
     return body  # type: ignore[return-value]  # None, or a stream's awaitable
+
+
+async def _send_then_release(ctx: Context, out: tuple[Message | None, Message]) -> None:
+    """Send a complete answer, then close the form's files: removing a large temporary file
+    takes the kernel a while (freeing its pages), which the client need not wait for."""
+    start, end = out
+    send = ctx._send
+    try:
+        if start is not None:
+            await send(start)
+        await send(end)
+    finally:
+        release(ctx)
 
 
 def unlink(ctx: Context) -> None:

@@ -9,7 +9,7 @@ import gc
 import gzip
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -481,3 +481,24 @@ def test_ctx_request_after_the_response_is_the_same_request() -> None:
     with TestClient(app) as client:
         assert client.post("/", json={"a": 1}).json() == {"a": 1}
     assert seen == ["ada", 200, False]
+
+
+async def test_the_form_files_close_once_the_answer_is_sent() -> None:
+    # Removing a large temporary file takes a while: the client does not wait for it, and
+    # the file is gone before the request's handling ends.
+    kept: list[UploadFile] = []
+    app = uploads_app("body", kept, [])
+    open_when_sent: list[bool] = []
+
+    async def server(scope: Scope, receive: Callable[[], Awaitable[Message]], send: Any) -> None:
+        async def watching(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                open_when_sent.append(not kept[0].closed)
+            await send(message)
+
+        await app(scope, receive, watching)
+
+    sent = await call(cast(Koa, server), [UPLOAD], {"content-type": multipart_type()})
+    assert answer(sent[:-1]) == (200, b"5000")
+    assert open_when_sent == [True]
+    assert kept[0].closed
