@@ -502,3 +502,22 @@ async def test_the_form_files_close_once_the_answer_is_sent() -> None:
     assert answer(sent[:-1]) == (200, b"5000")
     assert open_when_sent == [True]
     assert kept[0].closed
+
+
+async def test_a_client_that_leaves_while_read_waits_ends_the_request_quietly() -> None:
+    caught: list[BaseException] = []
+
+    async def handler(ctx: Context) -> None:
+        try:
+            await ctx.read()
+        except ClientDisconnect as err:
+            caught.append(err)
+            raise
+
+    app = app_of(handler)
+    errors: list[BaseException] = []
+    app.on("error", lambda err, ctx: errors.append(err))
+    sent = await call(app, [b'{"a": '], {"content-type": "application/json"}, disconnect=True)
+    assert sent == [{"type": "test.received", "count": 2}]  # no answer: no one to take it
+    assert [str(err) for err in caught] == ["the client disconnected before its request body was read"]
+    assert errors == []
