@@ -41,7 +41,6 @@ from ..http.sizes import parse_size
 from .errors import ClientDisconnect, HttpError
 
 if TYPE_CHECKING:
-    from ..types import Message
     from .request import RequestMixin
 
 Size = int | str
@@ -102,23 +101,23 @@ def release(ctx: RequestMixin) -> None:
             upload.file.close()
 
 
-async def _received(ctx: RequestMixin, first: Message | None = None) -> AsyncIterator[bytes]:
+LEFT = "the client disconnected before its request body was read"
+
+
+async def _received(ctx: RequestMixin) -> AsyncIterator[bytes]:
     receive = ctx.receive
-    message = first or await receive()
     while True:
-        kind = message["type"]
-        if kind == "http.request":
-            chunk = message.get("body", b"")
-            last = not message.get("more_body", False)
-            if last:
-                state(ctx).done = True
-            if chunk:
-                yield chunk
-            if last:
-                return
-        else:  # http.disconnect, the only other message ASGI has for a request
-            raise ClientDisconnect("the client disconnected before its request body was read")
         message = await receive()
+        if message["type"] != "http.request":  # http.disconnect, the only other one ASGI has
+            raise ClientDisconnect(LEFT)
+        chunk = message.get("body", b"")
+        last = not message.get("more_body", False)
+        if last:
+            state(ctx).done = True
+        if chunk:
+            yield chunk
+        if last:
+            return
 
 
 def _size(limit: Size | None) -> int | None:
@@ -140,12 +139,9 @@ def _take(ctx: RequestMixin, limit: int | None) -> list[Inflate]:
     return inflate
 
 
-def _chunks(
-    ctx: RequestMixin, limit: int | None, inflate: list[Inflate], first: Message | None = None
-) -> AsyncIterator[bytes]:
-    """The body's chunks as they arrive (from `first`, if it was received already),
-    inflated, stopped at `limit` bytes."""
-    chunks = _received(ctx, first)
+def _chunks(ctx: RequestMixin, limit: int | None, inflate: list[Inflate]) -> AsyncIterator[bytes]:
+    """The body's chunks as they arrive, inflated, stopped at `limit` bytes."""
+    chunks = _received(ctx)
     return limited(inflated(chunks, inflate) if inflate else chunks, limit)
 
 
@@ -159,20 +155,30 @@ async def _read(ctx: RequestMixin, limit: Size | None = LIMIT) -> bytes:
         return raw
     inflate = _take(ctx, size)
     if inflate:
-        chunks = _chunks(ctx, size, inflate)
-    else:
-        # Most bodies come in one message: taken as it is, without a generator.
-        message = await ctx.receive()
-        if message["type"] == "http.request" and not message.get("more_body", False):
-            body.done = True
-            raw = message.get("body", b"")
-            assert isinstance(raw, bytes)
-            if size is not None and len(raw) > size:
+        raw = body.raw = b"".join([chunk async for chunk in _chunks(ctx, size, inflate)])
+        return raw
+    # Read in a plain loop, without generators. Most bodies come in one message; granian
+    # sends the end of each body as an empty message of its own, which is not waited for
+    # once the declared Content-Length has come (a receive() there costs a trip through
+    # the server's threads).
+    declared = content_length(ctx.headers.get("content-length"))
+    receive = ctx.receive
+    chunks: list[bytes] = []
+    seen = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise ClientDisconnect(LEFT)
+        chunk = message.get("body", b"")
+        if chunk:
+            seen += len(chunk)
+            if size is not None and seen > size:
                 raise too_large(size)
-            body.raw = raw
-            return raw
-        chunks = _chunks(ctx, size, [], message)
-    raw = body.raw = b"".join([chunk async for chunk in chunks])
+            chunks.append(chunk)
+        if not message.get("more_body", False) or seen == declared:
+            break
+    body.done = True
+    raw = body.raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     return raw
 
 

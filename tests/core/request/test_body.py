@@ -5,9 +5,11 @@ closed when the response ends whatever ends it."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import gzip
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -415,3 +417,107 @@ def _empty_stream(ctx: Context) -> AsyncIterator[bytes]:
         return ctx.stream()
     finally:
         state.raw = raw
+
+
+async def test_a_body_with_an_empty_last_message_is_read_without_waiting_for_it() -> None:
+    # granian sends each body's end as an empty message of its own: once Content-Length
+    # bytes have come, read() does not wait for it; a streamed answer's watch for a client
+    # that leaves then takes it as any other message.
+    async def stream(ctx: Context) -> None:
+        data = await ctx.read()
+
+        async def chunks() -> AsyncIterator[bytes]:
+            yield data
+
+        ctx.body = chunks()
+
+    data = b'{"a": 1}'
+    declared = {"content-type": "application/json", "content-length": str(len(data))}
+    for handler in (echo_json, stream):
+        sent = await call(app_of(handler), [data, b""], declared)
+        assert sent[-1]["count"] == (1 if handler is echo_json else 3)  # the watch: the end, then disconnect
+        assert answer(sent[:-1])[1] in (b'{"a":1}', data)
+    # Without a declared length, the end is the last message.
+    sent = await call(app_of(echo_json), [data[:3], data[3:], b""], {"content-type": "application/json"})
+    assert (answer(sent[:-1]), sent[-1]["count"]) == ((200, b'{"a":1}'), 3)
+
+
+async def echo_json(ctx: Context) -> None:
+    ctx.body = await ctx.json()
+
+
+async def test_a_finished_request_is_freed_without_the_garbage_collector() -> None:
+    # ctx.request and ctx.response point back at the context: the response ending breaks
+    # that cycle, so that a request's objects go as soon as it ends.
+    refs: list[weakref.ref[Any]] = []
+
+    async def handler(ctx: Context) -> None:
+        refs.extend([weakref.ref(ctx), weakref.ref(ctx.request), weakref.ref(ctx.response)])
+        ctx.request.body = await ctx.request.json()
+        ctx.response.body = ctx.request.body
+
+    gc.collect()
+    gc.disable()
+    try:
+        sent = await call(app_of(handler), [b"[1]"], {"content-type": "application/json"})
+        assert answer(sent[:-1]) == (200, b"[1]")
+        assert [ref() for ref in refs] == [None, None, None]
+    finally:
+        gc.enable()
+
+
+def test_ctx_request_after_the_response_is_the_same_request() -> None:
+    # Made again when it held nothing but the context; kept when an attribute was set on it.
+    seen: list[Any] = []
+    app = Koa()
+
+    @app.use
+    async def respond(ctx: Context) -> None:
+        plain = ctx.response
+        setattr(ctx.request, "user", "ada")  # what an app adds to its requests
+        ctx.body = await ctx.request.json()
+        ctx.after(lambda: seen.extend([getattr(ctx.request, "user"), ctx.response.status, ctx.response is plain]))
+
+    with TestClient(app) as client:
+        assert client.post("/", json={"a": 1}).json() == {"a": 1}
+    assert seen == ["ada", 200, False]
+
+
+async def test_the_form_files_close_once_the_answer_is_sent() -> None:
+    # Removing a large temporary file takes a while: the client does not wait for it, and
+    # the file is gone before the request's handling ends.
+    kept: list[UploadFile] = []
+    app = uploads_app("body", kept, [])
+    open_when_sent: list[bool] = []
+
+    async def server(scope: Scope, receive: Callable[[], Awaitable[Message]], send: Any) -> None:
+        async def watching(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                open_when_sent.append(not kept[0].closed)
+            await send(message)
+
+        await app(scope, receive, watching)
+
+    sent = await call(cast(Koa, server), [UPLOAD], {"content-type": multipart_type()})
+    assert answer(sent[:-1]) == (200, b"5000")
+    assert open_when_sent == [True]
+    assert kept[0].closed
+
+
+async def test_a_client_that_leaves_while_read_waits_ends_the_request_quietly() -> None:
+    caught: list[BaseException] = []
+
+    async def handler(ctx: Context) -> None:
+        try:
+            await ctx.read()
+        except ClientDisconnect as err:
+            caught.append(err)
+            raise
+
+    app = app_of(handler)
+    errors: list[BaseException] = []
+    app.on("error", lambda err, ctx: errors.append(err))
+    sent = await call(app, [b'{"a": '], {"content-type": "application/json"}, disconnect=True)
+    assert sent == [{"type": "test.received", "count": 2}]  # no answer: no one to take it
+    assert [str(err) for err in caught] == ["the client disconnected before its request body was read"]
+    assert errors == []
