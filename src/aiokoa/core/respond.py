@@ -17,10 +17,12 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
+from ..http.cookies import signer_of
 from ..http.jsonbody import dumps
 from ..http.statuses import EMPTY
 from .after import response_over
 from .body import reading, release
+from .cookies import Cookies
 from .errors import ClientDisconnect
 from .response import PATHSEND, TEXT, discard, is_stream
 from .sse import EventStream
@@ -93,7 +95,7 @@ def finish(ctx: Context) -> tuple[Message | None, Message] | Awaitable[None] | N
     # Hot path.
     ctx._finished = True
     body = body_to_send(ctx)
-    if ctx._request is not None or ctx._response is not None:
+    if ctx._request is not None or ctx._response is not None or ctx._cookies is not None:
         unlink(ctx)
     if type(body) is bytes:
         if ctx._request_body is not None and ctx._request_body.uploads:
@@ -121,19 +123,23 @@ async def _send_then_release(ctx: Context, out: tuple[Message | None, Message]) 
 
 
 def unlink(ctx: Context) -> None:
-    """Drop the context's hold on its `ctx.request` and `ctx.response` once the response is
-    decided. Each points back at the context, and that cycle would leave everything the
-    request holds (its scope, headers, body and what was parsed of it) to the garbage
-    collector rather than free it when the request ends: with many requests in flight, the
-    collector's passes over them cost more than the body's reading. One that holds nothing
-    but the context (no attribute set on it) is made again, the same, if asked for later (by
-    an `error` listener, a streamed body, work after the response); one that holds more stays."""
+    """Drop the context's hold on its `ctx.request`, `ctx.response` and `ctx.cookies` once
+    the response is decided. Each points back at the context, and that cycle would leave
+    everything the request holds (its scope, headers, body and what was parsed of it) to the
+    garbage collector rather than free it when the request ends: with many requests in
+    flight, the collector's passes over them cost more than the body's reading. One that
+    holds nothing but the context (no attribute set on it; the app's keys) is made again, the
+    same, if asked for later (by an `error` listener, a streamed body, work after the
+    response); one that holds more stays."""
     request = ctx._request
     if request is not None and not getattr(request, "__dict__", None):
         ctx._request = None
     response = ctx._response
     if response is not None and not getattr(response, "__dict__", None):
         ctx._response = None
+    cookies = ctx._cookies
+    if type(cookies) is Cookies and cookies.secure is None and cookies.keys is signer_of(ctx.app.keys):
+        ctx._cookies = None
 
 
 def messages(ctx: Context, body: bytes) -> tuple[Message | None, Message]:

@@ -119,6 +119,9 @@ class _Record:
         error = self.error
         status = self.status or (status_of(error) if error is not None else ctx.status)
         self.log.write(self, outcome, status)
+        # The line is out: let go of the context, which holds this record through its send
+        # (a cycle that would leave the whole request to the garbage collector).
+        del self.ctx
 
 
 class _Log:

@@ -1,5 +1,7 @@
 """`ctx.cookies` (Koa's context/cookies tests, cookies' and keygrip's rules, RFC 6265)."""
 
+import gc
+import weakref
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,7 +11,7 @@ import pytest
 from aiokoa import Context, Koa, Middleware, Next
 from aiokoa.core.cookies import Cookies
 from aiokoa.http.cookies import CookieError, Keygrip
-from aiokoa.testing import make_context
+from aiokoa.testing import TestClient, make_context
 
 from ...conftest import Serve
 
@@ -264,3 +266,27 @@ def test_an_error_response_drops_set_cookie(serve: Serve) -> None:
     response = serve(_app(mw)).get("/")
     assert (response.status_code, response.text) == (400, "bad")
     assert "set-cookie" not in response.headers
+
+
+def test_a_finished_request_with_cookies_is_freed_without_the_garbage_collector() -> None:
+    # ctx.cookies points back at the context: the response ending lets go of a jar the
+    # context can make again, so that the request's objects go as soon as it ends.
+    contexts: list[weakref.ref[Context]] = []
+    app = Koa(keys=["a secret"])
+
+    @app.use
+    async def handler(ctx: Context) -> None:
+        contexts.append(weakref.ref(ctx))
+        ctx.body = ctx.cookies.get("name", signed=True) or "none"
+        ctx.cookies.set("name", "ada", signed=True)
+
+    with TestClient(app) as client:
+        signed = client.get("/").headers.get_list("set-cookie")
+        gc.collect()
+        gc.disable()
+        try:
+            cookie = "; ".join(header.split(";")[0] for header in signed)
+            assert client.get("/", headers={"cookie": cookie}).text == "ada"
+            assert contexts[-1]() is None
+        finally:
+            gc.enable()
