@@ -23,11 +23,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from network import BASE_PORT, HOST, PerRound, Server, Target, cpu_seconds, target_available
-from registry import AIOKOA, KOA
+from registry import AIOKOA, KOA, RAW
 
 CONNECTIONS = 50
 MESSAGE = "ping " + "x" * 27  # 32 bytes
-TARGETS = (Target(AIOKOA, "uvicorn"), Target(AIOKOA, "granian"), Target("starlette", "uvicorn"), Target(KOA, "node"))
+TARGETS = (
+    Target(RAW, "uvicorn"),
+    Target(AIOKOA, "uvicorn"),
+    Target("starlette", "uvicorn"),
+    Target(RAW, "granian"),
+    Target(AIOKOA, "granian"),
+    Target(KOA, "node"),
+)
 
 
 @dataclass
