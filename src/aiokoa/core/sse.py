@@ -157,6 +157,7 @@ class EventStream:
             else:
                 pinger = _Pinger(send, self.ping)
                 pinger.start()
+                clock = pinger.loop.time
                 try:
                     pinger.idle = True
                     async for item in source:
@@ -166,7 +167,7 @@ class EventStream:
                             pinger.sending = None
                             await sending
                         message = {"type": BODY, "body": encode(item), "more_body": True}
-                        pinger.last = pinger.loop.time()
+                        pinger.last = clock()
                         await send(message)
                         pinger.idle = True
                 finally:
