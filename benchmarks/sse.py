@@ -1,7 +1,7 @@
 """The SSE fan-out scenario: 1,000 clients connected at once, each receiving 100 events.
 
-aiokoa's `EventStream`, Starlette's `StreamingResponse` and sse-starlette's
-`EventSourceResponse`, each on uvicorn (uvloop, httptools) pinned to the server core, serve
+Raw ASGI (the floor), aiokoa's `EventStream`, Starlette's `StreamingResponse` and
+sse-starlette's `EventSourceResponse`, each on uvicorn (uvloop, httptools) pinned to the server core, serve
 the same broadcaster (`apps/sse_apps.py`). The client, pinned to the other core, opens
 `CLIENTS` connections to `/events` over 127.0.0.1, waits until the server counts them all
 as subscribers, notes the server's RSS, asks `/publish`, and reads every stream to its end.
@@ -31,7 +31,7 @@ from network import BASE_PORT, CLIENT_CORE, HOST, SERVER_CORE, PerRound, cpu_sec
 HERE = Path(__file__).resolve().parent
 CLIENTS = 1000
 EVENTS = 100
-FRAMEWORKS = ("aiokoa", "starlette", "sse-starlette")
+FRAMEWORKS = ("raw-asgi", "aiokoa", "starlette", "sse-starlette")
 TIMEOUT = 120.0
 
 

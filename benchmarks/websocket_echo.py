@@ -1,7 +1,12 @@
 """The websocket scenario: echo round trips per second over 50 connections.
 
-aiokoa (`app.ws` with a `Router.ws` route) and Starlette (`WebSocketRoute`) on uvicorn,
-aiokoa on granian too, and Koa with koa-websocket on Node, each pinned to the server core like every network run. The
+Raw ASGI (the floor: an echo loop on `receive` and `send`), aiokoa (`app.ws` with a
+`Router.ws` route) and Starlette (`WebSocketRoute`) on uvicorn, raw ASGI and aiokoa on
+granian too, and Koa with koa-websocket on Node, each pinned to the server core like every
+network run. uvicorn runs its default websocket protocol for all three apps, which with
+the `websockets` library installed is `websockets-sansio`: of uvicorn's three, the one that
+costs each framework the least server CPU per round trip (the legacy `websockets` one and
+`wsproto` cost 1.6x to 1.9x as much, for raw ASGI as for the frameworks). The
 client (this process, the `websockets` library on uvloop, 127.0.0.1 only) opens 50
 connections; each sends a short text message, waits for it to come back (checked) and sends
 the next, for a fixed time after a warm-up. Round trips per second is the total count over
@@ -23,11 +28,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from network import BASE_PORT, HOST, PerRound, Server, Target, cpu_seconds, target_available
-from registry import AIOKOA, KOA
+from registry import AIOKOA, KOA, RAW
 
 CONNECTIONS = 50
 MESSAGE = "ping " + "x" * 27  # 32 bytes
-TARGETS = (Target(AIOKOA, "uvicorn"), Target(AIOKOA, "granian"), Target("starlette", "uvicorn"), Target(KOA, "node"))
+TARGETS = (
+    Target(RAW, "uvicorn"),
+    Target(AIOKOA, "uvicorn"),
+    Target("starlette", "uvicorn"),
+    Target(RAW, "granian"),
+    Target(AIOKOA, "granian"),
+    Target(KOA, "node"),
+)
 
 
 @dataclass

@@ -188,7 +188,7 @@ def test_each_battery_costs_what_its_app_adds() -> None:
     assert "session read" in "\n".join(table)
 
 
-@pytest.mark.parametrize("name", ["aiokoa", "starlette"])
+@pytest.mark.parametrize("name", ["raw-asgi", "aiokoa", "starlette"])
 def test_websocket_apps_echo(name: str) -> None:
     """The websocket scenario's apps answer its client (which checks every echo)."""
     websocket_echo = importlib.import_module("websocket_echo")

@@ -132,6 +132,25 @@ def _routes_app(count: int) -> ASGIApp:
     return app
 
 
+def _websocket_app() -> ASGIApp:
+    """Accept the connection on `/echo` and send each text message back until it closes."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            return await _lifespan(receive, send)
+        if scope["type"] != "websocket" or scope["path"] != "/echo":
+            return await _not_found(send)
+        await receive()  # websocket.connect
+        await send({"type": "websocket.accept"})
+        while True:
+            message = await receive()
+            if message["type"] != "websocket.receive":
+                return
+            await send({"type": "websocket.send", "text": message["text"]})
+
+    return app
+
+
 def build(spec: AppSpec) -> ASGIApp:
     """Return the raw ASGI app for ``spec``."""
     if spec.kind == "hello":
@@ -142,6 +161,8 @@ def build(spec: AppSpec) -> ASGIApp:
         return _json_app()
     if spec.kind == "post":
         return _post_app()
+    if spec.kind == "websocket":
+        return _websocket_app()
     if spec.kind == "routes":
         return _routes_app(spec.size)
     if spec.kind == "depth":

@@ -4,8 +4,9 @@ Each client's `GET /events` subscribes a queue and streams what is published to 
 Server-Sent Events (`data: <n>`), ending after `EVENTS` events. `GET /publish` puts the
 `EVENTS` events on every subscriber's queue, one event to all before the next;
 `GET /subscribers` tells how many are connected. The broadcaster is the same plain asyncio
-code for all three: what differs is only how each framework streams the events.
+code for all: what differs is only how each framework streams the events.
 
+    raw-asgi        the floor: each event framed by hand and sent as one ASGI body message
     aiokoa          ctx.body = EventStream(source)   (its default ping, 15 s)
     starlette       StreamingResponse(source, media_type="text/event-stream")
     sse-starlette   EventSourceResponse(source)      (its default ping, 15 s)
@@ -38,6 +39,31 @@ async def publish() -> int:
             queue.put_nowait(n)
         await asyncio.sleep(0)  # the streams take each event in turn
     return count
+
+
+def raw_asgi_app() -> Any:
+    """No framework: the response's start, then one body message per event, then the end."""
+    start = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache")]
+    text = [(b"content-type", b"text/plain; charset=utf-8")]
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        path = scope["path"]
+        if path == "/events":
+            await send({"type": "http.response.start", "status": 200, "headers": start})
+            async for n in events():
+                await send({"type": "http.response.body", "body": f"data: {n}\n\n".encode(), "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        body = str(await publish() if path == "/publish" else len(subscribers)).encode()
+        await send({"type": "http.response.start", "status": 200, "headers": text})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
 
 
 def aiokoa_app() -> Any:
@@ -102,4 +128,4 @@ def sse_starlette_app() -> Any:
     return Starlette(routes=routes)
 
 
-APPS = {"aiokoa": aiokoa_app, "starlette": starlette_app, "sse-starlette": sse_starlette_app}
+APPS = {"raw-asgi": raw_asgi_app, "aiokoa": aiokoa_app, "starlette": starlette_app, "sse-starlette": sse_starlette_app}

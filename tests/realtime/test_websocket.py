@@ -384,3 +384,29 @@ async def test_a_send_the_server_cannot_make_is_a_disconnect() -> None:
 
     await app({"type": "websocket", "path": "/", "headers": []}, receive, send)
     assert (codes, errors) == ([1006], [])
+
+
+async def test_an_accept_the_server_cannot_send_is_a_disconnect() -> None:
+    """A client gone during the handshake: `accept()` raises `WebSocketDisconnect` (1006),
+    which ends the connection quietly."""
+    app = Koa()
+    errors: list[BaseException] = []
+    app.on("error", lambda err, ctx: errors.append(err))
+    seen: list[tuple[int | None, bool]] = []
+
+    @app.ws.use
+    async def talk(ctx: Context, next: Next) -> None:
+        try:
+            await ctx.websocket.accept()
+        finally:
+            seen.append((ctx.websocket.close_code, ctx.websocket.closed))
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "websocket.connect"}
+
+    async def send(message: Message) -> None:
+        if message["type"] == "websocket.accept":
+            raise OSError("gone")
+
+    await app({"type": "websocket", "path": "/", "headers": []}, receive, send)
+    assert (seen, errors) == ([(1006, True)], [])

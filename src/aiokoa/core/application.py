@@ -11,7 +11,7 @@ import asyncio
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from typing import Any, Self, TypeVar, overload
@@ -19,7 +19,7 @@ from typing import Any, Self, TypeVar, overload
 from ..http.cookies import CookieError
 from ..http.proxy import TrustedProxies
 from ..types import ASGIApp, Receive, Scope, Send
-from .compose import Step, adapt, chain, check_downstream
+from .compose import DONE, Step, adapt, chain, check_downstream
 from .context import Context
 from .diagnostics import checked_context
 from .errorpage import ErrorFormatter
@@ -273,14 +273,17 @@ class Koa(EventEmitter):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._serve(self, scope, receive, send)
 
-    async def _other(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await run_lifespan(self, scope, receive, send)
-        elif scope["type"] == "websocket":
+    def _other(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # The awaitable itself rather than a coroutine awaiting it: a websocket connection
+        # resumes every frame between the server and its handler on each message.
+        kind = scope["type"]
+        if kind == "websocket":
             if self.ws.middleware:
-                await self.ws(scope, receive, send)
-            else:  # an app without websocket middleware takes no connection
-                await send({"type": "websocket.close", "code": 1000})
+                return self.ws(scope, receive, send)
+            return send({"type": "websocket.close", "code": 1000})  # no websocket middleware: no connection
+        if kind == "lifespan":
+            return run_lifespan(self, scope, receive, send)
+        return DONE
 
     def onerror(self, err: BaseException, ctx: Context | None = None) -> None:
         """The default `error` listener: the traceback on stderr, unless the error is a 404,

@@ -13,7 +13,7 @@ import contextlib
 import contextvars
 import functools
 import os
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
@@ -77,10 +77,10 @@ def body_to_send(ctx: Context) -> bytes | Awaitable[None] | None:
         return bytes(body)
     if kind is not dict and kind is not list and is_stream(body):
         if kind is EventStream:
-            return _send_stream(ctx, body.frames(ctx._send))
+            return _send_stream(ctx, body.respond(ctx))
         if isinstance(body, PurePath) and PATHSEND in (ctx.scope.get("extensions") or ()):
             return _send_path(ctx, body)
-        return _send_stream(ctx, _chunks(body))
+        return _send_stream(ctx, _pump(ctx, _chunks(body)))
     data = dumps(body)
     if not ctx._header_sent:
         headers["content-length"] = len(data)
@@ -240,10 +240,12 @@ async def _send_path(ctx: Context, path: PurePath) -> None:
     await ctx._send({"type": PATHSEND, "path": os.path.abspath(path)})
 
 
-async def _send_stream(ctx: Context, chunks: AsyncGenerator[bytes, None]) -> None:
+async def _send_stream(ctx: Context, sending: Coroutine[Any, Any, None]) -> None:
+    """Run `sending` (which sends the stream and the end of the response) in its own task,
+    cancelled if the client goes away first."""
     # Watched from the start: a client that leaves while the first chunk is still awaited
     # closes the stream too, rather than once that chunk comes.
-    pump = asyncio.ensure_future(_pump(ctx, chunks))
+    pump = asyncio.ensure_future(sending)
     # While a reader takes the request body (a response streaming `ctx.stream()`), the
     # messages are its own, and it hears of a client that leaves itself.
     watch = None if reading(ctx) else asyncio.ensure_future(_disconnect(ctx.receive))

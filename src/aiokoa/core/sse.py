@@ -25,6 +25,7 @@ from ..http.jsonbody import dumps
 
 if TYPE_CHECKING:
     from ..types import Send
+    from .context import Context
 
 HEADERS = {
     "content-type": "text/event-stream; charset=utf-8",
@@ -32,6 +33,7 @@ HEADERS = {
     "x-accel-buffering": "no",  # nginx: pass each event on at once rather than buffer them
 }
 PING = b": ping\n\n"
+BODY = "http.response.body"
 _LINES = re.compile(r"\r\n|\r|\n")
 
 
@@ -92,6 +94,9 @@ def _data(data: Any) -> str:
 
 def encode(item: Any) -> bytes:
     """One item of a source as the bytes of its event."""
+    # Hot path: a str of one line, the usual event, framed in one step.
+    if type(item) is str and "\n" not in item and "\r" not in item:
+        return f"data: {item}\n\n".encode()
     if isinstance(item, ServerSentEvent):
         return item.encode()
     return f"{_data(item)}\n".encode()
@@ -117,7 +122,7 @@ class EventStream:
         self.ping = ping
 
     def __aiter__(self) -> AsyncIterator[bytes]:
-        """The events' bytes, without pings (which need the response's send: `frames`)."""
+        """The events' bytes, without pings (which need the response's send: `respond`)."""
         return self._events()
 
     async def _events(self) -> AsyncIterator[bytes]:
@@ -130,36 +135,47 @@ class EventStream:
             for item in source:  # type: ignore[union-attr]
                 yield encode(item)
 
-    async def frames(self, send: Send) -> AsyncIterator[bytes]:
-        """What the response sends: b"" first (the headers go out at once), then each event's
-        bytes. While the source waits for its next event, a timer sends the pings through
-        `send` itself, so that the source is never interrupted; a ping still going out when
-        the next event comes goes first. The source is closed when this ends."""
+    async def respond(self, ctx: Context) -> None:
+        """Send the stream as `ctx`'s response: the headers at once (so that the browser's
+        `onopen` fires), then each event as the source yields it, and the end. While the
+        source waits for its next event, a timer sends the pings through `send` itself, so
+        that the source is never interrupted; a ping still going out when the next event
+        comes goes first. The source is closed when this ends."""
+        # Hot path, once per event: this coroutine takes each item from the source and sends
+        # it itself, with no generator of chunks between them.
+        send = ctx._send
         source = self.source
         try:
-            if self.ping is None or not isinstance(source, AsyncIterable):
-                async for chunk in self._events():
-                    yield chunk
-                return
-            pinger = _Pinger(send, self.ping)
-            yield b""
-            pinger.start()
-            try:
-                pinger.idle = True
+            if not ctx._header_sent:
+                await ctx._send_start()
+            if not isinstance(source, AsyncIterable):
+                for item in source:
+                    await send({"type": BODY, "body": encode(item), "more_body": True})
+            elif self.ping is None:
                 async for item in source:
-                    pinger.idle = False
-                    sending = pinger.sending
-                    if sending is not None:
-                        pinger.sending = None
-                        await sending
-                    chunk = encode(item)
-                    pinger.last = pinger.loop.time()
-                    yield chunk
+                    await send({"type": BODY, "body": encode(item), "more_body": True})
+            else:
+                pinger = _Pinger(send, self.ping)
+                pinger.start()
+                clock = pinger.loop.time
+                try:
                     pinger.idle = True
-            finally:
-                pinger.stop()
+                    async for item in source:
+                        pinger.idle = False
+                        sending = pinger.sending
+                        if sending is not None:
+                            pinger.sending = None
+                            await sending
+                        message = {"type": BODY, "body": encode(item), "more_body": True}
+                        pinger.last = clock()
+                        await send(message)
+                        pinger.idle = True
+                finally:
+                    pinger.stop()
         finally:
             await self.aclose()
+        ctx._ended = True
+        await send({"type": BODY, "body": b""})
 
     async def aclose(self) -> None:
         """Close the source (its `finally` runs, if it started)."""
@@ -199,9 +215,7 @@ class _Pinger:
             sending = self.sending = None
         if now >= self.last + self.every:
             if self.idle and sending is None:
-                self.sending = asyncio.ensure_future(
-                    self.send({"type": "http.response.body", "body": PING, "more_body": True})
-                )
+                self.sending = asyncio.ensure_future(self.send({"type": BODY, "body": PING, "more_body": True}))
             self.last = now
         self.timer = self.loop.call_at(self.last + self.every, self._fire)
 

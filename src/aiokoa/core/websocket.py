@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Coroutine, Mapping
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..http.jsonbody import dumps
 from ..http.sizes import parse_size
@@ -118,10 +118,14 @@ class WebSocket:
                 (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
             ]
         self._state = _OPEN
-        await self._transmit(message)
+        try:
+            await self._send(message)
+        except OSError as err:
+            self._lost(err)
 
     async def send(self, data: str | bytes | bytearray | memoryview | Mapping[str, Any] | list[Any]) -> None:
         """Send a text message (str), a binary one (bytes), or JSON as text (a dict or list)."""
+        # Hot path, once per message: the server's send awaited here, not in one more coroutine.
         if self._state != _OPEN:
             self._unusable("send")
         if isinstance(data, str):
@@ -130,50 +134,63 @@ class WebSocket:
             message = {"type": "websocket.send", "bytes": bytes(data)}
         else:
             message = {"type": "websocket.send", "text": dumps(data).decode()}
-        await self._transmit(message)
+        try:
+            await self._send(message)
+        except OSError as err:
+            self._lost(err)
 
-    async def receive(self) -> str | bytes:
+    # Hot path: `receive()` and `__anext__()` are plain functions that hand back the one
+    # coroutine doing the work, rather than coroutines awaiting another: a message then
+    # makes and resumes one coroutine fewer.
+    def receive(self) -> Coroutine[Any, Any, str | bytes]:
         """The next message: a str for a text message, bytes for a binary one. Raises
         `WebSocketDisconnect` once the connection is closed."""
-        if self._state != _OPEN:
-            self._unusable("receive")
-        timeout = self.receive_timeout
-        if timeout is None:
-            message = await self._receive()
-        else:
-            # Waited on aside, never cancelled mid-wait: a timer that fires as the message
-            # arrives then loses nothing and leaves no cancellation behind.
-            waiting = asyncio.ensure_future(self._receive())
-            try:
-                await asyncio.wait((waiting,), timeout=timeout)
-            finally:
-                waiting.cancel()  # nothing if it is done
-            if not waiting.done() or waiting.cancelled():
-                await self.close(GOING_AWAY, "idle")
-                raise WebSocketDisconnect(GOING_AWAY, "idle")
-            message = waiting.result()
-        if message["type"] == "websocket.disconnect":
-            self._state = _CLOSED
-            self.close_code = message.get("code", 1005)
-            raise WebSocketDisconnect(self.close_code, message.get("reason") or "")
-        data: str | bytes | None = message.get("text")
-        if data is None:
-            data = message.get("bytes") or b""
-        limit = self.max_message_size
-        if limit is not None and _size(data) > limit:
-            await self.close(TOO_BIG, "message too big")
-            raise WebSocketDisconnect(TOO_BIG, "message too big")
-        return data
+        return self._next(False)
 
     def __aiter__(self) -> WebSocket:
         return self
 
-    async def __anext__(self) -> str | bytes:
+    def __anext__(self) -> Coroutine[Any, Any, str | bytes]:
         """`async for message in ctx.websocket`: ends when the connection closes."""
+        return self._next(True)
+
+    async def _next(self, iterating: bool) -> str | bytes:
+        """The next message; once the connection is closed, `WebSocketDisconnect`, or
+        `StopAsyncIteration` for `async for`."""
         try:
-            return await self.receive()
+            if self._state != _OPEN:
+                self._unusable("receive")
+            timeout = self.receive_timeout
+            if timeout is None:
+                message = await self._receive()
+            else:
+                # Waited on aside, never cancelled mid-wait: a timer that fires as the message
+                # arrives then loses nothing and leaves no cancellation behind.
+                waiting = asyncio.ensure_future(self._receive())
+                try:
+                    await asyncio.wait((waiting,), timeout=timeout)
+                finally:
+                    waiting.cancel()  # nothing if it is done
+                if not waiting.done() or waiting.cancelled():
+                    await self.close(GOING_AWAY, "idle")
+                    raise WebSocketDisconnect(GOING_AWAY, "idle")
+                message = waiting.result()
+            if message["type"] == "websocket.disconnect":
+                self._state = _CLOSED
+                self.close_code = message.get("code", 1005)
+                raise WebSocketDisconnect(self.close_code, message.get("reason") or "")
+            data: str | bytes | None = message.get("text")
+            if data is None:
+                data = message.get("bytes") or b""
+            limit = self.max_message_size
+            if limit is not None and _size(data) > limit:
+                await self.close(TOO_BIG, "message too big")
+                raise WebSocketDisconnect(TOO_BIG, "message too big")
+            return data
         except WebSocketDisconnect:
-            raise StopAsyncIteration from None
+            if iterating:
+                raise StopAsyncIteration from None
+            raise
 
     async def close(self, code: int = NORMAL, reason: str = "") -> None:
         """Close the connection (before `accept()`: refuse it). Closing twice does nothing."""
@@ -184,13 +201,11 @@ class WebSocket:
         with contextlib.suppress(OSError):  # a client already gone: closed either way
             await self._send({"type": "websocket.close", "code": code, "reason": reason})
 
-    async def _transmit(self, message: Message) -> None:
-        try:
-            await self._send(message)
-        except OSError as err:  # the server's sign that the client left
-            self._state = _CLOSED
-            self.close_code = 1006
-            raise WebSocketDisconnect(1006) from err
+    def _lost(self, err: OSError) -> NoReturn:
+        """The server's send raised `err`, its sign that the client left."""
+        self._state = _CLOSED
+        self.close_code = 1006
+        raise WebSocketDisconnect(1006) from err
 
     def _unusable(self, action: str) -> None:
         if self._state == _CONNECTING:

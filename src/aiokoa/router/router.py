@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, overload
 
@@ -219,7 +219,7 @@ class Router:
     def ws(self, path: PathSpec, /, *middleware: Any, name: str | None = None) -> Registration:
         """A websocket route, served through `app.ws.use(router.routes())`: `ctx.params` as
         for the verbs, `ctx.websocket` to talk. A decorator when given only the path."""
-        return self._verb("ws", (WEBSOCKET,), (path, _websocket_only, *middleware), name)
+        return self._verb("ws", (WEBSOCKET,), (path, *middleware), name)
 
     def register(self, path: PathSpec, methods: Iterable[str], *middleware: Any, name: str | None = None) -> Router:
         """Add a route for `methods` (the verbs call this); at least one middleware."""
@@ -385,7 +385,8 @@ class Router:
         layers = self._layers()
         compiled = _Compiled(layers, matcher)
         for order, layer in enumerate(layers):
-            layer.step = chain([*_param_middleware(layer), *layer.stack], checked=self._checked)
+            step = chain([*_param_middleware(layer), *layer.stack], checked=self._checked)
+            layer.step = _websocket_only(step) if layer._method_set == _WEBSOCKET_ROUTE else step
             compile_layer(matcher, order, layer)
             if layer.name is not None:
                 compiled.by_name.setdefault(layer.name, layer)
@@ -587,11 +588,20 @@ class RouterMiddleware:
         return f"<RouterMiddleware {self.router!r}>"
 
 
-async def _websocket_only(ctx: Context, next: Next) -> Any:
-    """A websocket route's first step: an HTTP request sent with its method is not served."""
-    if ctx.scope["type"] != "websocket":
-        ctx.throw(501)
-    return await next()
+_WEBSOCKET_ROUTE = frozenset((WEBSOCKET,))
+
+
+def _websocket_only(step: Step) -> Step:
+    """A websocket route's chain: an HTTP request sent with its method is not served."""
+
+    # A plain function handing back the chain's first awaitable: no coroutine of its own
+    # stays between the router and the handler, to be resumed on every message.
+    def websocket_only(ctx: Context, next: Next | None) -> Awaitable[Any]:
+        if ctx.scope["type"] != "websocket":
+            ctx.throw(501)
+        return step(ctx, next)
+
+    return websocket_only
 
 
 def _for_method(hits: list[Hit], method: str) -> tuple[list[Hit], Layer | None]:
