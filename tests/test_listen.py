@@ -169,9 +169,13 @@ def test_listen_with_two_workers_forks_two_processes_that_stop_gracefully(
     log = tmp_path / "log"
     port = free_port()
     running = server_process([sys.executable, str(tmp_path / "workers_app.py"), str(port), str(log)], port)
-    deadline = time.monotonic() + 15
+    # The socket is bound before the workers fork: they may still be importing (a loaded
+    # machine takes seconds) when it accepts.
+    deadline = time.monotonic() + 30
     while (not log.exists() or log.read_text().count("start") < 2) and time.monotonic() < deadline:
         time.sleep(0.05)
+    if not log.exists():
+        pytest.fail(f"no worker started in 30 s; the server printed {running.output()}")
     started = {line.split()[1] for line in log.read_text().splitlines()}
     assert len(started) == 2 and str(running.process.pid) not in started
     in_flight = socket.create_connection(("127.0.0.1", port), timeout=30)
