@@ -161,20 +161,7 @@ class WebSocket:
             if self._state != _OPEN:
                 self._unusable("receive")
             timeout = self.receive_timeout
-            if timeout is None:
-                message = await self._receive()
-            else:
-                # Waited on aside, never cancelled mid-wait: a timer that fires as the message
-                # arrives then loses nothing and leaves no cancellation behind.
-                waiting = asyncio.ensure_future(self._receive())
-                try:
-                    await asyncio.wait((waiting,), timeout=timeout)
-                finally:
-                    waiting.cancel()  # nothing if it is done
-                if not waiting.done() or waiting.cancelled():
-                    await self.close(GOING_AWAY, "idle")
-                    raise WebSocketDisconnect(GOING_AWAY, "idle")
-                message = waiting.result()
+            message = await (self._receive() if timeout is None else self._receive_within(timeout))
             if message["type"] == "websocket.disconnect":
                 self._state = _CLOSED
                 self.close_code = message.get("code", 1005)
@@ -191,6 +178,20 @@ class WebSocket:
             if iterating:
                 raise StopAsyncIteration from None
             raise
+
+    async def _receive_within(self, timeout: float) -> Message:
+        """The server's next message, or close 1001 and `WebSocketDisconnect` after `timeout`
+        seconds. Waited on aside, never cancelled mid-wait: a timer that fires as the message
+        arrives then loses nothing and leaves no cancellation behind."""
+        waiting = asyncio.ensure_future(self._receive())
+        try:
+            await asyncio.wait((waiting,), timeout=timeout)
+        finally:
+            waiting.cancel()  # nothing if it is done
+        if not waiting.done() or waiting.cancelled():
+            await self.close(GOING_AWAY, "idle")
+            raise WebSocketDisconnect(GOING_AWAY, "idle")
+        return waiting.result()
 
     async def close(self, code: int = NORMAL, reason: str = "") -> None:
         """Close the connection (before `accept()`: refuse it). Closing twice does nothing."""
