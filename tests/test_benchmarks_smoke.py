@@ -3,7 +3,9 @@
 Each Python app is built, started (ASGI lifespan) and asked once per scenario
 through the in-process harness, with the same output check the timed runs use.
 Nothing is timed and no socket is opened. The development extra installs every
-peer, so every app runs here.
+peer, so every app runs here. These tests check the benchmark's apps and scripts, not
+aiokoa's behaviour (which the rest of the suite checks in both implementations): each runs
+once per pytest run, with the implementation it imported.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ import importlib
 import json
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import pytest
+
+from aiokoa.core import implementations
 
 from .conftest import running
 
@@ -28,6 +33,13 @@ sys.path.insert(0, str(BENCHMARKS))
 inprocess = importlib.import_module("inprocess")
 registry = importlib.import_module("registry")
 scenarios = importlib.import_module("scenarios")
+
+
+@pytest.fixture(autouse=True)
+def implementation() -> Iterator[str]:
+    """Once, not once per implementation (see above)."""
+    yield implementations.implementation()
+
 
 CASES = [case for name in scenarios.SCENARIOS for case in scenarios.cases_for(name)]
 

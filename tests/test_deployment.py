@@ -48,6 +48,7 @@ def dockerfile() -> str:
 
 
 @pytest.mark.packaging
+@pytest.mark.once  # the image has one Python of its own, whichever runs the suite
 def test_the_images_python_part_installs_and_serves(tmp_path: Path) -> None:
     lines = dockerfile().splitlines()
     (install,) = [line.removeprefix("RUN ") for line in lines if line.startswith("RUN /venv/bin/pip install")]

@@ -13,12 +13,23 @@ import subprocess
 import sys
 import tarfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from aiokoa.core import implementations
+
 ROOT = Path(__file__).parent.parent
 pytestmark = pytest.mark.packaging
+
+
+@pytest.fixture(autouse=True)
+def implementation() -> Iterator[str]:
+    """A build does not run aiokoa, and the wheel's app runs as the wheel decides (C where it
+    has the extension): each test here runs once, not once per implementation."""
+    yield implementations.implementation()
+
 
 RUN_AN_APP = """
 import aiokoa
