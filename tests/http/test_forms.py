@@ -4,7 +4,9 @@ fed in chunks of every size; hypothesis throws random bytes, boundaries and spli
 from __future__ import annotations
 
 import asyncio
+import errno
 import gzip
+import os
 import zlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -181,7 +183,8 @@ def test_multipart_writes_in_a_thread_once_the_disk_is_slow(monkeypatch: pytest.
     to_thread = asyncio.to_thread
 
     async def counted(func: Any, /, *args: Any) -> Any:
-        hops.append(sum(len(data) for _, data in args[0]) if func is forms._write else 0)
+        writes = getattr(func, "__func__", None) is forms._Multipart.write
+        hops.append(sum(len(data) for _, data in args[0]) if writes else 0)
         return await to_thread(func, *args)
 
     monkeypatch.setattr(asyncio, "to_thread", counted)
@@ -198,6 +201,48 @@ def test_multipart_writes_in_a_thread_once_the_disk_is_slow(monkeypatch: pytest.
         assert sum(written) < len(data)
     else:
         assert written == []
+
+
+class _ShortWrites:
+    """The os module, with each write cut to 1,000 bytes."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(os, name)
+
+    @staticmethod
+    def write(fd: int, data: bytes | memoryview) -> int:
+        return os.write(fd, data[:1000])
+
+
+def _refuse(fd: int, offset: int, length: int) -> None:
+    raise OSError(errno.ENOSPC, "no space left for the reserve")
+
+
+@pytest.mark.parametrize("case", ["reserved", "reserve refused", "no reserve", "short writes"])
+def test_multipart_files_on_disk_end_at_their_data(monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    """Past the spool a file's data goes to its descriptor, into disk reserved ahead; each
+    file ends where its data does (the reserve given back once its part is complete), also
+    when the reserve is refused or not possible, and when a write is cut short."""
+    if case == "reserve refused":
+        monkeypatch.setattr(forms, "_fallocate", _refuse)
+    elif case == "no reserve":
+        monkeypatch.setattr(forms, "_fallocate", None)
+    elif case == "short writes":
+        monkeypatch.setattr(forms, "os", _ShortWrites())
+    big = bytes(range(256)) * 12288  # 3 MiB
+    other = big[::-1][: (3 << 19) + 5]  # 1.5 MiB and a bit
+    data = multipart(
+        part("a", big, filename="a.bin"), part("s", b"small", filename="s.bin"), part("b", other, filename="b.bin")
+    )
+    form = parse(data, 65536, spool=1 << 20)
+    for name, content in (("a", big), ("s", b"small"), ("b", other)):
+        upload = form[name]
+        assert isinstance(upload, UploadFile)
+        assert (upload.size, upload.in_memory) == (len(content), name == "s")
+        if name != "s":
+            assert os.fstat(upload.file.fileno()).st_size == len(content)
+        assert upload.file.read() == content
+        upload.close()
 
 
 def test_multipart_utf8_filename() -> None:

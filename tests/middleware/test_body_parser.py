@@ -350,6 +350,9 @@ def test_uploads_over_http_spool_and_are_removed(
         ["g", {"filename": "b.bin", "size": 1, "type": "application/octet-stream"}],
     ]
     assert len(seen) >= 2
+    deadline = time.monotonic() + 5  # a file on disk is closed in a thread once the answer is out
+    while not all(upload.closed for upload in seen) and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert all(upload.closed for upload in seen)
     assert errors == []
 

@@ -101,6 +101,12 @@ def release(ctx: RequestMixin) -> None:
             upload.file.close()
 
 
+def on_disk(ctx: RequestMixin) -> bool:
+    """Whether a form's file is in a temporary file (closing it frees the file's pages)."""
+    body = ctx._request_body
+    return body is not None and any(not upload.in_memory for upload in body.uploads)
+
+
 LEFT = "the client disconnected before its request body was read"
 
 

@@ -21,7 +21,7 @@ from ..http.cookies import signer_of
 from ..http.jsonbody import dumps
 from ..http.statuses import EMPTY
 from .after import response_over
-from .body import reading, release
+from .body import on_disk, reading, release
 from .cookies import Cookies
 from .errors import ClientDisconnect
 from .response import PATHSEND, TEXT, discard, is_stream
@@ -111,14 +111,21 @@ def finish(ctx: Context) -> tuple[Message | None, Message] | Awaitable[None] | N
 
 async def _send_then_release(ctx: Context, out: tuple[Message | None, Message]) -> None:
     """Send a complete answer, then close the form's files: removing a large temporary file
-    takes the kernel a while (freeing its pages), which the client need not wait for."""
+    takes the kernel a while (freeing its pages), which the client need not wait for. Files
+    on disk are closed in a thread: some servers (granian) put the answer out only once the
+    event loop runs again."""
     start, end = out
     send = ctx._send
     try:
         if start is not None:
             await send(start)
         await send(end)
-    finally:
+    except BaseException:
+        release(ctx)
+        raise
+    if on_disk(ctx):
+        await asyncio.to_thread(release, ctx)
+    else:
         release(ctx)
 
 

@@ -504,6 +504,25 @@ async def test_the_form_files_close_once_the_answer_is_sent() -> None:
     assert kept[0].closed
 
 
+async def test_the_form_files_close_when_the_answer_cannot_be_sent() -> None:
+    kept: list[UploadFile] = []
+    app = uploads_app("body", kept, [])
+    bodies: list[Message] = []
+
+    async def server(scope: Scope, receive: Callable[[], Awaitable[Message]], send: Any) -> None:
+        async def failing(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                bodies.append(message)
+                raise OSError("the connection is gone")
+            await send(message)
+
+        await app(scope, receive, failing)
+
+    await call(cast(Koa, server), [UPLOAD], {"content-type": multipart_type()})
+    assert len(bodies) == 1
+    assert kept[0].closed
+
+
 async def test_a_client_that_leaves_while_read_waits_ends_the_request_quietly() -> None:
     caught: list[BaseException] = []
 
