@@ -138,6 +138,30 @@ def test_a_list_of_events_with_the_stream_s_headers(ping: float | None) -> None:
     assert response.text == 'data: a\n\ndata: {"b":2}\n\nevent: e\ndata: c\n\n'
 
 
+class Text(str):
+    """A str subclass: still text, never JSON."""
+
+
+@pytest.mark.parametrize("ping", [15.0, None])
+def test_an_async_source_frames_every_kind_of_item(ping: float | None) -> None:
+    items = ["one", "two\r\nlines", Text("sub\rclass"), {"n": [1, "x\ny"]}, 7, ServerSentEvent({"a": 1}, event="e")]
+
+    async def source() -> AsyncIterator[Any]:
+        for item in items:
+            yield item
+
+    with TestClient(serve(lambda: EventStream(source(), ping=ping))) as client:
+        text = client.get("/").text
+    assert parse(text) == [
+        {"data": "one"},
+        {"data": "two\nlines"},
+        {"data": "sub\nclass"},
+        {"data": '{"n":[1,"x\\ny"]}'},
+        {"data": "7"},
+        {"event": "e", "data": '{"a":1}'},
+    ]
+
+
 def test_a_cache_control_set_by_hand_stays() -> None:
     app = Koa()
 

@@ -86,20 +86,24 @@ class ServerSentEvent:
 
 
 def _data(data: Any) -> str:
-    text = data if isinstance(data, str) else dumps(data).decode()  # JSON escapes its line breaks
-    if "\n" not in text and "\r" not in text:
-        return f"data: {text}\n"
-    return "".join(f"data: {line}\n" for line in _LINES.split(text))
+    if not isinstance(data, str):
+        return f"data: {dumps(data).decode()}\n"  # one line: JSON escapes its line breaks
+    if "\n" not in data and "\r" not in data:
+        return f"data: {data}\n"
+    return "".join(f"data: {line}\n" for line in _LINES.split(data))
 
 
 def encode(item: Any) -> bytes:
     """One item of a source as the bytes of its event."""
-    # Hot path: a str of one line, the usual event, framed in one step.
+    # Hot path: a str of one line, the usual event, framed in one step; a JSON value's bytes
+    # are framed as they are (JSON escapes its line breaks), never decoded and encoded again.
     if type(item) is str and "\n" not in item and "\r" not in item:
         return f"data: {item}\n\n".encode()
+    if isinstance(item, str):
+        return f"{_data(item)}\n".encode()
     if isinstance(item, ServerSentEvent):
         return item.encode()
-    return f"{_data(item)}\n".encode()
+    return b"data: %b\n\n" % dumps(item)
 
 
 class EventStream:
@@ -166,9 +170,13 @@ class EventStream:
                         if sending is not None:
                             pinger.sending = None
                             await sending
-                        message = {"type": BODY, "body": encode(item), "more_body": True}
+                        # `encode`'s first case, without the call: the default stream's usual event.
+                        if type(item) is str and "\n" not in item and "\r" not in item:
+                            body = f"data: {item}\n\n".encode()
+                        else:
+                            body = encode(item)
                         pinger.last = clock()
-                        await send(message)
+                        await send({"type": BODY, "body": body, "more_body": True})
                         pinger.idle = True
                 finally:
                     pinger.stop()
