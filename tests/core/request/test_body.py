@@ -483,22 +483,32 @@ def test_ctx_request_after_the_response_is_the_same_request() -> None:
     assert seen == ["ada", 200, False]
 
 
-async def test_the_form_files_close_once_the_answer_is_sent() -> None:
-    # Removing a large temporary file takes a while: the client does not wait for it, and
-    # the file is gone before the request's handling ends.
-    kept: list[UploadFile] = []
-    app = uploads_app("body", kept, [])
-    open_when_sent: list[bool] = []
+def watching_bodies(app: Koa, watch: Callable[[Message], Awaitable[None]]) -> Koa:
+    """`app` behind a server that calls `watch` with each body message before sending it."""
 
     async def server(scope: Scope, receive: Callable[[], Awaitable[Message]], send: Any) -> None:
         async def watching(message: Message) -> None:
             if message["type"] == "http.response.body":
-                open_when_sent.append(not kept[0].closed)
+                await watch(message)
             await send(message)
 
         await app(scope, receive, watching)
 
-    sent = await call(cast(Koa, server), [UPLOAD], {"content-type": multipart_type()})
+    return cast(Koa, server)
+
+
+async def test_the_form_files_close_once_the_answer_is_sent() -> None:
+    # Removing a large temporary file takes a while: the client does not wait for it, and
+    # the file is gone before the request's handling ends.
+    kept: list[UploadFile] = []
+    open_when_sent: list[bool] = []
+
+    async def watch(message: Message) -> None:
+        open_when_sent.append(not kept[0].closed)
+
+    sent = await call(
+        watching_bodies(uploads_app("body", kept, []), watch), [UPLOAD], {"content-type": multipart_type()}
+    )
     assert answer(sent[:-1]) == (200, b"5000")
     assert open_when_sent == [True]
     assert kept[0].closed
@@ -506,19 +516,13 @@ async def test_the_form_files_close_once_the_answer_is_sent() -> None:
 
 async def test_the_form_files_close_when_the_answer_cannot_be_sent() -> None:
     kept: list[UploadFile] = []
-    app = uploads_app("body", kept, [])
     bodies: list[Message] = []
 
-    async def server(scope: Scope, receive: Callable[[], Awaitable[Message]], send: Any) -> None:
-        async def failing(message: Message) -> None:
-            if message["type"] == "http.response.body":
-                bodies.append(message)
-                raise OSError("the connection is gone")
-            await send(message)
+    async def fail(message: Message) -> None:
+        bodies.append(message)
+        raise OSError("the connection is gone")
 
-        await app(scope, receive, failing)
-
-    await call(cast(Koa, server), [UPLOAD], {"content-type": multipart_type()})
+    await call(watching_bodies(uploads_app("body", kept, []), fail), [UPLOAD], {"content-type": multipart_type()})
     assert len(bodies) == 1
     assert kept[0].closed
 
