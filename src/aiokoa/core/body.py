@@ -38,6 +38,7 @@ from ..http.forms import (
 )
 from ..http.headers import content_length, parse_content_type
 from ..http.sizes import parse_size
+from . import heap
 from .errors import ClientDisconnect, HttpError
 
 if TYPE_CHECKING:
@@ -121,6 +122,8 @@ async def _received(ctx: RequestMixin) -> AsyncIterator[bytes]:
         if last:
             state(ctx).done = True
         if chunk:
+            if len(chunk) >= heap.LARGE:  # freed once handled: keep its memory in the heap
+                heap.settle()
             yield chunk
         if last:
             return
