@@ -71,9 +71,10 @@ def test_a_streamed_body_does_not_fault_in_its_messages(server_process: StartSer
 
 def test_the_allocator_settings_a_process_was_started_with_stay(server_process: StartServer, tmp_path: Path) -> None:
     # glibc's own starting threshold, set explicitly: every message of over 128 KiB is then
-    # mapped apart and faulted in, which the count sees
+    # mapped apart and faulted in, and the count that stays under a tenth of the pages
+    # above goes past it
     faults = faults_of_an_upload(server_process, tmp_path, MALLOC_MMAP_THRESHOLD_=str(128 << 10))
-    assert faults > PAGES / 2
+    assert faults > PAGES / 10
 
 
 @pytest.fixture
