@@ -405,6 +405,11 @@ def _upload_verdicts(uploads: Sequence[UploadMeasurement]) -> list[Verdict]:
             "upload 100 MiB multipart >= Koa with koa-body MB/s", mb_s(ours), mb_s(f"{KOA}@node"), 1.0, False, "MB/s"
         ),
     ]
+    for server in ("uvicorn", "granian"):
+        mine, floor = mb_s(f"{AIOKOA}@{server}"), mb_s(f"{RAW}@{server}")
+        if mine is not None and floor:
+            detail = f"aiokoa at {mine / floor:.2f}x the floor ({mine:,.0f} vs {floor:,.0f} MB/s)"
+            out.append(Verdict(f"upload on {server}: raw ASGI with python-multipart and os.write", "INFO", detail))
     name = "upload 100 MiB multipart: server RSS grows < 32 MiB"
     m = by_target.get(ours)
     if m is None:

@@ -2,8 +2,9 @@
 
 aiokoa (`ctx.form()`) and Starlette (`request.form()`) on uvicorn and on granian (whose
 reading of the socket costs the server less than uvicorn's: the frameworks' own work weighs
-more there), and Koa with koa-body (formidable) on Node, each pinned to the server core like
-every network run. The client
+more there), the floor beside them (raw ASGI doing only the parse and the write a
+framework on python-multipart must do), and Koa with koa-body (formidable) on Node, each
+pinned to the server core like every network run. The client
 sends the body from this process in 1 MiB writes over 127.0.0.1 and times the exchange
 from the first byte sent to the last byte of the answer (the file's name and size as
 JSON, checked; what the server does after it, until it closes the connection, is not
@@ -26,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from network import BASE_PORT, HOST, PerRound, Server, Target, cpu_seconds, rss_kib, target_available
-from registry import AIOKOA, KOA
+from registry import AIOKOA, KOA, RAW
 
 SIZE = 100 << 20
 BOUNDARY = "aiokoa-upload-benchmark"
@@ -34,8 +35,10 @@ FILENAME = "upload.bin"
 TARGETS = (
     Target(AIOKOA, "uvicorn"),
     Target("starlette", "uvicorn"),
+    Target(RAW, "uvicorn"),
     Target(AIOKOA, "granian"),
     Target("starlette", "granian"),
+    Target(RAW, "granian"),
     Target(KOA, "node"),
 )
 CHUNK = bytes(range(256)) * 4096  # 1 MiB

@@ -99,7 +99,7 @@ def test_static_apps_serve_the_file_byte_for_byte(name: str) -> None:
         runner.run(inprocess.check_cases([scenarios.static_case()], registry.BY_NAME[name]))
 
 
-@pytest.mark.parametrize("name", ["aiokoa", "starlette"])
+@pytest.mark.parametrize("name", ["aiokoa", "starlette", "raw-asgi"])
 def test_upload_apps_answer_the_name_and_size_of_the_file(name: str) -> None:
     """The upload scenario's apps (the scenario itself sends 100 MiB over a socket)."""
     import httpx
