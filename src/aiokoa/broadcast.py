@@ -33,8 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
 from urllib.parse import urlsplit
 
 log = logging.getLogger("aiokoa.broadcast")
@@ -72,6 +71,8 @@ class Subscription:
         # Unbounded for the markers: the bound on messages is kept by `_put`.
         self.queue: asyncio.Queue[object] = asyncio.Queue()
         self.overflowed = False
+        # False until the channel is subscribed: what still arrives from before is not for it.
+        self.listening = False
 
     def __aiter__(self) -> Subscription:
         return self
@@ -140,7 +141,7 @@ class Broadcast:
         if self._connected:
             return
         if self.url.startswith("redis"):
-            self._redis = _RedisPubSub(self.url, self.reconnect_delay, self._deliver)
+            self._redis = _RedisPubSub(self.url, self.reconnect_delay, self._deliver, self._subscribed)
             await self._redis.start()
         self._connected = True
 
@@ -175,6 +176,7 @@ class Broadcast:
         try:
             if self._redis is not None:
                 await self._redis.subscribe(channel)
+            subscription.listening = True
             yield subscription
         finally:
             subscriptions.discard(subscription)
@@ -189,7 +191,14 @@ class Broadcast:
 
     def _deliver(self, channel: str, message: str) -> None:
         for subscription in self._subscribers.get(channel, ()):
-            subscription._put(message)
+            if subscription.listening:
+                subscription._put(message)
+
+    def _subscribed(self, channel: str) -> None:
+        """Redis confirmed `channel`: the messages that follow were published after it, so
+        every subscription waiting for it listens from here (before its `subscribe()` returns)."""
+        for subscription in self._subscribers.get(channel, ()):
+            subscription.listening = True
 
     def __repr__(self) -> str:
         return f"<Broadcast {self.url} {'connected' if self._connected else 'disconnected'}>"
@@ -203,16 +212,20 @@ def _positive(max_queue: int) -> int:
 
 class _RedisPubSub:
     """One client for publishing, and one pub/sub connection read by one task, which gives
-    each message to `deliver` and, when the connection breaks, makes it again and
-    subscribes to the same channels."""
+    each message to `deliver` (and each confirmed channel to `subscribed`, in the order Redis
+    sent them) and, when the connection breaks, makes it again and subscribes to the same
+    channels."""
 
-    def __init__(self, url: str, reconnect_delay: float, deliver: Any) -> None:
+    def __init__(
+        self, url: str, reconnect_delay: float, deliver: Callable[[str, str], None], subscribed: Callable[[str], None]
+    ) -> None:
         import redis.asyncio
         import redis.exceptions
 
         self.client = redis.asyncio.Redis.from_url(url, decode_responses=True, socket_connect_timeout=2)
         self.reconnect_delay = reconnect_delay
         self.deliver = deliver
+        self.subscribed = subscribed
         self.channels: set[str] = set()
         self.pending: dict[str, asyncio.Future[None]] = {}  # subscriptions Redis has not confirmed
         self.lock = asyncio.Lock()  # one command at a time on the pub/sub connection
@@ -284,6 +297,7 @@ class _RedisPubSub:
             if message["type"] == "message":
                 self.deliver(message["channel"], message["data"])
             elif message["type"] == "subscribe":
+                self.subscribed(message["channel"])
                 confirmed = self.pending.get(message["channel"])
                 if confirmed is not None and not confirmed.done():
                     confirmed.set_result(None)
