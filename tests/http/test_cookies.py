@@ -45,8 +45,11 @@ def test_one_signer_per_list_of_keys() -> None:
     odd = signer_of([bytearray(b"k1")])  # type: ignore[list-item]
     assert odd is not None and odd.sign("a") == grip.sign("a")  # type: ignore[union-attr]
     assert signer_of([]) is None
-    for i in range(70):  # past the number of lists kept: still signed right, made afresh
-        assert signer_of([f"k{i}"]).sign("a") == Keygrip([f"k{i}"]).sign("a")  # type: ignore[union-attr]
+    made = [signer_of([f"k{i}"]) for i in range(70)]  # past the number of lists kept
+    for i, signer in enumerate(made):
+        assert signer is not None and signer.sign("a") == Keygrip([f"k{i}"]).sign("a")
+    assert signer_of(["k69"]) is made[69]  # the newest lists are kept: an app's keys stay one signer
+    assert signer_of(["k0"]) is not made[0]  # the oldest went, and is made afresh
 
 
 def test_parse_and_serialize_helpers() -> None:

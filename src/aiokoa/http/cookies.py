@@ -100,8 +100,8 @@ _signers: dict[tuple[str | bytes, ...], Keygrip] = {}
 
 
 def signer_of(keys: Signer | Sequence[str | bytes] | None) -> Signer | None:
-    """A Keygrip for a list of keys (one per distinct list, kept: every request asks for
-    the app's); a signer object as it is; None for no keys."""
+    """A Keygrip for a list of keys (one per distinct list, the last 64 kept: every request
+    asks for the app's); a signer object as it is; None for no keys."""
     if keys is None or isinstance(keys, (str, bytes)):
         if keys:
             raise CookieError("app.keys must be a list of keys, not a single str")
@@ -116,8 +116,9 @@ def signer_of(keys: Signer | Sequence[str | bytes] | None) -> Signer | None:
             return Keygrip(keys)
         if signer is None:
             signer = Keygrip(frozen)
-            if len(_signers) < 64:
-                _signers[frozen] = signer
+            if len(_signers) >= 64:  # keys rotated many times over: the oldest list goes
+                del _signers[next(iter(_signers))]
+            _signers[frozen] = signer
         return signer
     return keys
 
