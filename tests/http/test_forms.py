@@ -328,7 +328,7 @@ def test_fuzz_urlencoded_fails_only_with_a_body_error(data: bytes) -> None:
 def inflate_all(data: bytes, encoding: str, limit: int | None = None, size: int = 7) -> bytes:
     async def run() -> bytes:
         chunks = inflated(chunks_of(data, size), inflaters(encoding))
-        return b"".join([chunk async for chunk in limited(chunks, limit)])
+        return b"".join([chunk async for chunk in (chunks if limit is None else limited(chunks, limit))])
 
     return asyncio.run(run())
 

@@ -151,7 +151,10 @@ def _take(ctx: RequestMixin, limit: int | None) -> list[Inflate]:
 def _chunks(ctx: RequestMixin, limit: int | None, inflate: list[Inflate]) -> AsyncIterator[bytes]:
     """The body's chunks as they arrive, inflated, stopped at `limit` bytes."""
     chunks = _received(ctx)
-    return limited(inflated(chunks, inflate) if inflate else chunks, limit)
+    if inflate:
+        chunks = inflated(chunks, inflate)
+    # Without a limit, no layer between: an upload's every chunk goes through each one.
+    return chunks if limit is None else limited(chunks, limit)
 
 
 async def _read(ctx: RequestMixin, limit: Size | None = LIMIT) -> bytes:

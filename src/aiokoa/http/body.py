@@ -44,12 +44,8 @@ def check_length(declared: int | None, limit: int | None) -> None:
         raise too_large(limit)
 
 
-async def limited(chunks: AsyncIterator[bytes], limit: int | None) -> AsyncIterator[bytes]:
+async def limited(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
     """The chunks, stopping with 413 as soon as more than `limit` bytes came."""
-    if limit is None:
-        async for chunk in chunks:
-            yield chunk
-        return
     seen = 0
     async for chunk in chunks:
         seen += len(chunk)
