@@ -117,7 +117,7 @@ def signer_of(keys: Signer | Sequence[str | bytes] | None) -> Signer | None:
         if signer is None:
             signer = Keygrip(frozen)
             if len(_signers) >= 64:  # keys rotated many times over: the oldest list goes
-                del _signers[next(iter(_signers))]
+                _signers.pop(next(iter(_signers)), None)
             _signers[frozen] = signer
         return signer
     return keys
