@@ -71,8 +71,6 @@ class Subscription:
         # Unbounded for the markers: the bound on messages is kept by `_put`.
         self.queue: asyncio.Queue[object] = asyncio.Queue()
         self.overflowed = False
-        # False until the channel is subscribed: what still arrives from before is not for it.
-        self.listening = False
 
     def __aiter__(self) -> Subscription:
         return self
@@ -141,7 +139,7 @@ class Broadcast:
         if self._connected:
             return
         if self.url.startswith("redis"):
-            self._redis = _RedisPubSub(self.url, self.reconnect_delay, self._deliver, self._subscribed)
+            self._redis = _RedisPubSub(self.url, self.reconnect_delay, self._deliver)
             await self._redis.start()
         self._connected = True
 
@@ -176,7 +174,6 @@ class Broadcast:
         try:
             if self._redis is not None:
                 await self._redis.subscribe(channel)
-            subscription.listening = True
             yield subscription
         finally:
             subscriptions.discard(subscription)
@@ -191,14 +188,7 @@ class Broadcast:
 
     def _deliver(self, channel: str, message: str) -> None:
         for subscription in self._subscribers.get(channel, ()):
-            if subscription.listening:
-                subscription._put(message)
-
-    def _subscribed(self, channel: str) -> None:
-        """Redis confirmed `channel`: the messages that follow were published after it, so
-        every subscription waiting for it listens from here (before its `subscribe()` returns)."""
-        for subscription in self._subscribers.get(channel, ()):
-            subscription.listening = True
+            subscription._put(message)
 
     def __repr__(self) -> str:
         return f"<Broadcast {self.url} {'connected' if self._connected else 'disconnected'}>"
@@ -212,20 +202,16 @@ def _positive(max_queue: int) -> int:
 
 class _RedisPubSub:
     """One client for publishing, and one pub/sub connection read by one task, which gives
-    each message to `deliver` (and each confirmed channel to `subscribed`, in the order Redis
-    sent them) and, when the connection breaks, makes it again and subscribes to the same
-    channels."""
+    each message to `deliver` and, when the connection breaks, makes it again and
+    subscribes to the same channels."""
 
-    def __init__(
-        self, url: str, reconnect_delay: float, deliver: Callable[[str, str], None], subscribed: Callable[[str], None]
-    ) -> None:
+    def __init__(self, url: str, reconnect_delay: float, deliver: Callable[[str, str], None]) -> None:
         import redis.asyncio
         import redis.exceptions
 
         self.client = redis.asyncio.Redis.from_url(url, decode_responses=True, socket_connect_timeout=2)
         self.reconnect_delay = reconnect_delay
         self.deliver = deliver
-        self.subscribed = subscribed
         self.channels: set[str] = set()
         self.pending: dict[str, asyncio.Future[None]] = {}  # subscriptions Redis has not confirmed
         self.lock = asyncio.Lock()  # one command at a time on the pub/sub connection
@@ -295,9 +281,12 @@ class _RedisPubSub:
             if message is None:
                 continue
             if message["type"] == "message":
-                self.deliver(message["channel"], message["data"])
+                confirmed = self.pending.get(message["channel"])
+                # Until Redis confirms a channel subscribed again, what comes for it was
+                # published before (while it was left): not for its new subscribers.
+                if confirmed is None or confirmed.done():
+                    self.deliver(message["channel"], message["data"])
             elif message["type"] == "subscribe":
-                self.subscribed(message["channel"])
                 confirmed = self.pending.get(message["channel"])
                 if confirmed is not None and not confirmed.done():
                     confirmed.set_result(None)
